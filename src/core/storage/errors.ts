@@ -1,0 +1,68 @@
+/** Errors of the storage layer; each carries a stable `code`. */
+
+export class StorageError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** create() of a key that exists. */
+export class KeyExistsError extends StorageError {
+  readonly key: string;
+  constructor(key: string) {
+    super('KEY_EXISTS', `key already exists: ${key}`);
+    this.key = key;
+  }
+}
+
+/** get/update/delete of a key that does not exist. */
+export class NotFoundError extends StorageError {
+  readonly key: string;
+  constructor(key: string) {
+    super('NOT_FOUND', `key not found: ${key}`);
+    this.key = key;
+  }
+}
+
+/** Compare-and-swap failed: the key's modRevision is not the expected one. */
+export class ConflictError extends StorageError {
+  readonly key: string;
+  readonly current: { modRevision: number; value: string } | undefined;
+  constructor(key: string, current: { modRevision: number; value: string } | undefined) {
+    super('CONFLICT', `modRevision mismatch for ${key}`);
+    this.key = key;
+    this.current = current;
+  }
+}
+
+/** A read or watch asked for a revision older than the compacted one. */
+export class CompactedError extends StorageError {
+  readonly requested: number;
+  readonly compacted: number;
+  constructor(requested: number, compacted: number) {
+    super('COMPACTED', `required revision ${requested} has been compacted (compacted revision ${compacted})`);
+    this.requested = requested;
+    this.compacted = compacted;
+  }
+}
+
+/** A revision newer than the current one was asked for. */
+export class FutureRevisionError extends StorageError {
+  readonly requested: number;
+  readonly current: number;
+  constructor(requested: number, current: number) {
+    super('FUTURE_REVISION', `revision ${requested} is newer than the current revision ${current}`);
+    this.requested = requested;
+    this.current = current;
+  }
+}
+
+/** The database cannot be opened or is not a k8ts database. */
+export class CorruptDatabaseError extends StorageError {
+  constructor(path: string, cause: string) {
+    super('CORRUPT_DATABASE', `cannot use the database at ${path}: ${cause}`);
+  }
+}
