@@ -26,7 +26,13 @@ function res(
   group: string,
   version: string,
   kind: string,
-  opts: { plural?: string; namespaced?: boolean; shortNames?: string[]; categories?: string[]; sub?: string[] },
+  opts: {
+    plural?: string;
+    namespaced?: boolean;
+    shortNames?: string[];
+    categories?: string[];
+    sub?: string[];
+  },
 ): ResourceInfo {
   const plural = opts.plural ?? `${kind.toLowerCase()}s`;
   return {
