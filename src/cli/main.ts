@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+/**
+ * The k8ts command line: `k8ts server` starts the control plane (later issues add the node
+ * components to the same command).
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { startControlPlane } from '../core/apiserver/control-plane.js';
+import { StartupError } from '../core/apiserver/startup-error.js';
+
+function defaultDataDir(): string {
+  if (process.getuid?.() === 0) return '/var/lib/k8ts';
+  return join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'k8ts');
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port number: ${v}`);
+  return n;
+}
+
+const program = new Command();
+program.name('k8ts').description('A lightweight, networking-first Kubernetes').version('0.1.0');
+
+program
+  .command('server')
+  .description('run the control plane (API server on embedded SQLite storage)')
+  .option('--data-dir <dir>', 'where state, certificates and the kubeconfig live', defaultDataDir())
+  .option('--https-port <port>', 'API server HTTPS port', port, 6443)
+  .option('--bind-address <addr>', 'address the API server listens on', '0.0.0.0')
+  .option('--service-cidr <cidr>', 'ClusterIP range', '10.43.0.0/16')
+  .option('--service-node-port-range <range>', 'NodePort range', '30000-32767')
+  .action(async (o: { dataDir: string; httpsPort: number; bindAddress: string; serviceCidr: string; serviceNodePortRange: string }) => {
+    const started = Date.now();
+    try {
+      const cp = await startControlPlane({
+        dataDir: o.dataDir,
+        httpsPort: o.httpsPort,
+        bindAddress: o.bindAddress,
+        serviceCidr: o.serviceCidr,
+        nodePortRange: o.serviceNodePortRange,
+      });
+      console.log(`k8ts: API server listening on ${cp.url} (ready in ${Date.now() - started} ms)`);
+      console.log(`k8ts: kubeconfig written to ${cp.kubeconfigPath}`);
+      console.log(`k8ts: try: KUBECONFIG=${cp.kubeconfigPath} kubectl get namespaces`);
+      let stopping = false;
+      const shutdown = async (sig: string) => {
+        if (stopping) return;
+        stopping = true;
+        console.log(`k8ts: ${sig}, shutting down`);
+        await cp.stop();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void shutdown('SIGINT'));
+      process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    } catch (e) {
+      if (e instanceof StartupError) {
+        console.error(`k8ts: ${e.message}`);
+        process.exit(1);
+      }
+      throw e;
+    }
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,150 @@
+/**
+ * Assemble and start the control plane of `k8ts server`: storage, PKI and kubeconfig, the API
+ * server with its admission, patching, printing and OpenAPI, allocator repair and the bootstrap
+ * objects (system namespaces, the `kubernetes` Service). Tests and benchmarks start it the same way.
+ */
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import type Hapi from '@hapi/hapi';
+import { resourceForPlural } from '../api/resources.js';
+import type { Storage } from '../storage/storage.js';
+import { SqliteStorage } from '../storage/sqlite.js';
+import { NodePortAllocator } from './allocator/node-port-allocator.js';
+import { ServiceIpAllocator } from './allocator/service-ip-allocator.js';
+import { ensureBootstrapObjects } from './bootstrap.js';
+import { buildAdmission, buildHandlerDeps, buildMetrics, buildOpenApi, buildAuth, K8TS_VERSION } from './wiring.js';
+import { defaultServingHosts, ensurePki, type Pki } from './pki/ensure-pki.js';
+import { writeKubeconfig } from './pki/kubeconfig.js';
+import { Registry } from './registry.js';
+import { createApiServer } from './server.js';
+import { repairAllocators, serviceAllocationHooks } from './service-allocation.js';
+import { StartupError } from './startup-error.js';
+
+export interface ControlPlaneOptions {
+  dataDir: string;
+  httpsPort: number;
+  bindAddress: string;
+  serviceCidr?: string | undefined;
+  nodePortRange?: string | undefined;
+  /** Injected storage (tests, etcd); default SQLite at <dataDir>/db/state.db. */
+  storage?: Storage | undefined;
+}
+
+export interface ControlPlane {
+  server: Hapi.Server;
+  storage: Storage;
+  registry: Registry;
+  pki: Pki;
+  kubeconfigPath: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** The first non-internal IPv4 address of this machine, else loopback. */
+export function defaultAdvertiseAddress(bindAddress: string): string {
+  if (bindAddress !== '0.0.0.0' && bindAddress !== '::') return bindAddress;
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+function checkDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (e) {
+    throw new StartupError('DATA_DIR', `cannot use data dir ${dir}: ${(e as Error).message}`);
+  }
+}
+
+/** Start everything; resolves when the API server is listening and bootstrapped. */
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  checkDataDir(opts.dataDir);
+  let storage = opts.storage;
+  let stopCompaction: (() => void) | undefined;
+  if (!storage) {
+    mkdirSync(join(opts.dataDir, 'db'), { recursive: true, mode: 0o700 });
+    try {
+      const sqlite = SqliteStorage.open(join(opts.dataDir, 'db', 'state.db'));
+      stopCompaction = sqlite.startAutoCompaction();
+      storage = sqlite;
+    } catch (e) {
+      throw new StartupError('DATABASE', (e as Error).message);
+    }
+  }
+  const advertise = defaultAdvertiseAddress(opts.bindAddress);
+  const pki = await ensurePki(opts.dataDir, {
+    hosts: defaultServingHosts({ hostname: hostname(), bindAddress: opts.bindAddress, extra: [advertise] }),
+  });
+  const ips = new ServiceIpAllocator(opts.serviceCidr ? { cidr: opts.serviceCidr } : {});
+  const ports = new NodePortAllocator(opts.nodePortRange ? { range: opts.nodePortRange } : {});
+  const alloc = serviceAllocationHooks({ ips, ports });
+  const admission = buildAdmission();
+  const metrics = buildMetrics();
+  const registry = new Registry({
+    storage,
+    admission,
+    hooks: { ...alloc, trackFields: buildHandlerDeps.trackFields },
+  });
+  const svcInfo = resourceForPlural('', 'v1', 'services')!;
+  const services = await registry.list(svcInfo, {});
+  repairAllocators({ ips, ports }, services.items);
+
+  const auth = buildAuth(pki);
+  const server = await createApiServer({
+    host: opts.bindAddress,
+    port: opts.httpsPort,
+    tls: { key: pki.servingKeyPem, cert: pki.servingCertPem, ca: pki.caCertPem },
+    authn: auth.authn,
+    authz: auth.authz,
+    handlers: buildHandlerDeps(registry, metrics),
+    openapi: buildOpenApi(),
+    metrics,
+    advertiseAddress: `${advertise}:${opts.httpsPort}`,
+    version: K8TS_VERSION,
+    ready: async () => {
+      await storage.currentRevision();
+    },
+  });
+  try {
+    await server.start();
+  } catch (e) {
+    await storage.close();
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE')
+      throw new StartupError(
+        'PORT_IN_USE',
+        `port ${opts.httpsPort} on ${opts.bindAddress} is already in use; stop the other server or choose another port with --https-port`,
+      );
+    if (err.code === 'EACCES')
+      throw new StartupError('PORT_DENIED', `not allowed to listen on ${opts.bindAddress}:${opts.httpsPort}: ${err.message}`);
+    throw e;
+  }
+  const port = (server.info.port as number) || opts.httpsPort;
+  const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
+  const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  await ensureBootstrapObjects(registry, { advertiseAddress: advertise, port });
+  const kubeconfigPath = join(opts.dataDir, 'kubeconfig.yaml');
+  await writeKubeconfig(kubeconfigPath, {
+    server: url,
+    caPem: pki.caCertPem,
+    clientCertPem: pki.adminCertPem,
+    clientKeyPem: pki.adminKeyPem,
+  });
+  return {
+    server,
+    storage,
+    registry,
+    pki,
+    kubeconfigPath,
+    url,
+    stop: async () => {
+      await server.stop({ timeout: 2000 });
+      stopCompaction?.();
+      await storage.close();
+    },
+  };
+}

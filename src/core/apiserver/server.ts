@@ -1,0 +1,402 @@
+/**
+ * The HTTPS front of the API server on hapi: authentication, routing of resource and non-resource
+ * paths, authorization, metrics, and Status errors. Resource verbs live in handlers.ts; this file
+ * only decides which one runs and encodes the answer.
+ */
+import Hapi from '@hapi/hapi';
+import type { ResourceInfo } from '../api/resources.js';
+import { resourceForPlural } from '../api/resources.js';
+import {
+  aggregatedContentType,
+  aggregatedDiscovery,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+} from './discovery.js';
+import { ApiError, forbidden, notFound, unauthorized } from './errors.js';
+import {
+  type HandlerDeps,
+  type HandlerInput,
+  type HandlerResult,
+  handleCreate,
+  handleDelete,
+  handleDeleteCollection,
+  handleGet,
+  handleList,
+  handlePatch,
+  handleUpdate,
+  handleWatch,
+  type Query,
+} from './handlers.js';
+import { encode, negotiateObject, parseAccept } from './negotiation.js';
+import { toApiError } from './registry.js';
+import { parseRequestInfo, type RequestInfo } from './request-info.js';
+
+export interface UserInfo {
+  name: string;
+  uid?: string | undefined;
+  groups: string[];
+}
+
+export interface AuthRequest {
+  headers: Record<string, string | string[] | undefined>;
+  socket: unknown;
+}
+
+export interface ServerAuthn {
+  authenticate(req: AuthRequest): UserInfo | undefined;
+}
+
+export interface AuthzAttributes {
+  user: UserInfo;
+  verb: string;
+  apiGroup: string;
+  resource: string;
+  subresource?: string | undefined;
+  namespace?: string | undefined;
+  name?: string | undefined;
+  path?: string | undefined;
+  resourceRequest: boolean;
+}
+
+export interface ServerAuthz {
+  authorize(attrs: AuthzAttributes): { allowed: boolean; reason?: string };
+}
+
+export interface RequestObservation {
+  verb: string;
+  group: string;
+  version: string;
+  resource: string;
+  subresource: string;
+  scope: string;
+  code: number;
+  dryRun: boolean;
+  seconds: number;
+}
+
+export interface ServerMetrics {
+  observeRequest(o: RequestObservation): void;
+  inflight(kind: 'readOnly' | 'mutating', delta: number): void;
+  watchers(info: ResourceInfo, delta: number): void;
+  render(): Promise<{ body: string; contentType: string }>;
+}
+
+export interface OpenApiDocs {
+  v2(): { json: string; etag: string };
+  v3Index(): { json: string; etag: string };
+  v3(path: string): { json: string; etag: string } | undefined;
+}
+
+export interface ApiServerOptions {
+  host: string;
+  port: number;
+  tls: { key: string; cert: string; ca: string };
+  authn: ServerAuthn;
+  authz: ServerAuthz;
+  handlers: HandlerDeps;
+  openapi: OpenApiDocs;
+  metrics?: ServerMetrics | undefined;
+  /** Readiness checks beyond "the server answers" (e.g. storage reachable). */
+  ready?: (() => Promise<void>) | undefined;
+  /** Address published in /api's serverAddressByClientCIDRs. */
+  advertiseAddress: string;
+  version: VersionInfo;
+  /** Largest accepted request body (upstream: 3 MiB). */
+  maxBodyBytes?: number | undefined;
+}
+
+export interface VersionInfo {
+  major: string;
+  minor: string;
+  gitVersion: string;
+  gitCommit: string;
+  gitTreeState: string;
+  buildDate: string;
+  goVersion: string;
+  compiler: string;
+  platform: string;
+}
+
+const MAX_BODY = 3 * 1024 * 1024;
+
+/** Build (not start) the hapi server. */
+export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Server> {
+  const server = Hapi.server({
+    host: opts.host,
+    port: opts.port,
+    tls: {
+      key: opts.tls.key,
+      cert: opts.tls.cert,
+      ca: opts.tls.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    routes: { timeout: { server: false, socket: false }, payload: { timeout: false } },
+    router: { stripTrailingSlash: true },
+    // kubectl keeps connections alive across many calls; watches are long-lived.
+    load: { sampleInterval: 0 },
+  });
+  server.listener.keepAliveTimeout = 120_000;
+  server.listener.headersTimeout = 125_000;
+  server.listener.requestTimeout = 0;
+
+  server.route({
+    method: '*',
+    path: '/{path*}',
+    options: {
+      payload: {
+        output: 'data',
+        parse: false,
+        maxBytes: opts.maxBodyBytes ?? MAX_BODY,
+        failAction: async (_req, h, err) => respondError(h, new ApiError(413, 'RequestEntityTooLarge', (err as Error).message)),
+      },
+      // The default hapi 404/405 machinery never runs: every path lands here.
+    },
+    handler: async (request, h) => {
+      const start = process.hrtime.bigint();
+      const method = request.method.toUpperCase();
+      const path = request.path;
+      const query = request.query as Query;
+      const watchParam = typeof query.watch === 'string' ? query.watch : undefined;
+      const info = parseRequestInfo(method, path, { watchParam });
+      const mutating = method !== 'GET' && method !== 'HEAD';
+      opts.metrics?.inflight(mutating ? 'mutating' : 'readOnly', 1);
+      let code = 500;
+      let resource: ResourceInfo | undefined;
+      try {
+        const user = opts.authn.authenticate({ headers: request.raw.req.headers, socket: request.raw.req.socket });
+        if (!user) throw unauthorized();
+        const res = await route({ opts, request, info, query, user, setResource: (r) => (resource = r) });
+        code = res.code;
+        if (res.stream) {
+          // Watches bypass hapi's response pipeline so that headers go out at once and every event
+          // is flushed as it is written.
+          const raw = request.raw.res;
+          raw.writeHead(res.code, {
+            'content-type': res.contentType ?? 'application/json',
+            'cache-control': 'no-cache, private',
+            'transfer-encoding': 'chunked',
+          });
+          raw.flushHeaders();
+          res.stream.pipe(raw);
+          return h.abandon;
+        }
+        if (typeof res.body === 'string') return h.response(res.body).code(res.code).type(res.contentType ?? 'text/plain');
+        const negotiated = negotiateObject(hdr(request, 'accept'));
+        const { payload, contentType } = encode(res.body, negotiated.format);
+        return h.response(payload).code(res.code).type(res.contentType ?? contentType);
+      } catch (e) {
+        const err = toApiError(e);
+        code = err.httpCode;
+        if (err.httpCode === 500) console.error(`k8ts apiserver: ${method} ${path}:`, e);
+        return respondError(h, err, hdr(request, 'accept'));
+      } finally {
+        opts.metrics?.inflight(mutating ? 'mutating' : 'readOnly', -1);
+        if (opts.metrics) {
+          const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+          const isRes = info.type === 'resource';
+          opts.metrics.observeRequest({
+            verb: isRes ? metricVerb(info.verb) : method,
+            group: isRes ? info.group : '',
+            version: isRes ? info.version : '',
+            resource: isRes ? info.resource : '',
+            subresource: isRes ? (info.subresource ?? '') : '',
+            scope: isRes ? (info.name ? 'resource' : info.namespace ? 'namespace' : 'cluster') : '',
+            code,
+            dryRun: query.dryRun !== undefined,
+            seconds,
+          });
+        }
+        void resource;
+      }
+    },
+  });
+  return server;
+}
+
+function hdr(request: Hapi.Request, name: string): string | undefined {
+  const v = request.raw.req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+function metricVerb(v: string): string {
+  return v.toUpperCase() === 'PATCH' ? 'PATCH' : v === 'create' ? 'POST' : v === 'update' ? 'PUT' : v.toUpperCase();
+}
+
+function respondError(h: Hapi.ResponseToolkit, err: ApiError, accept?: string) {
+  const { payload, contentType } = encode(err.toStatus(), negotiateObject(accept).format);
+  return h.response(payload).code(err.httpCode).type(contentType).takeover();
+}
+
+interface RouteInput {
+  opts: ApiServerOptions;
+  request: Hapi.Request;
+  info: RequestInfo;
+  query: Query;
+  user: UserInfo;
+  setResource(r: ResourceInfo): void;
+}
+
+async function route(r: RouteInput): Promise<HandlerResult> {
+  const { opts, request, info, query, user } = r;
+  if (info.type === 'nonresource') {
+    const decision = opts.authz.authorize({
+      user,
+      verb: info.verb,
+      apiGroup: '',
+      resource: '',
+      path: info.path,
+      resourceRequest: false,
+    });
+    if (!decision.allowed) throw forbidden(`forbidden: User "${user.name}" cannot ${info.verb} path "${info.path}"`);
+    return nonResource(r);
+  }
+  const res = resourceForPlural(info.group, info.version, info.resource);
+  if (!res) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+  r.setResource(res);
+  if (!res.namespaced && info.namespace !== undefined)
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+  if (info.subresource !== undefined && !res.subresources.includes(info.subresource))
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+  const decision = opts.authz.authorize({
+    user,
+    verb: info.verb,
+    apiGroup: info.group,
+    resource: info.resource,
+    subresource: info.subresource,
+    namespace: info.namespace,
+    name: info.name,
+    resourceRequest: true,
+  });
+  if (!decision.allowed) {
+    const ns = info.namespace ? ` in the namespace "${info.namespace}"` : ' at the cluster scope';
+    const resName = info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
+    throw forbidden(
+      `${info.resource}${info.name ? ` "${info.name}"` : ''} is forbidden: User "${user.name}" cannot ${info.verb} resource "${resName}" in API group "${info.group}"${ns}${decision.reason ? `: ${decision.reason}` : ''}`,
+      { kind: info.resource, group: info.group, ...(info.name ? { name: info.name } : {}) },
+    );
+  }
+  const input: HandlerInput = {
+    req: info,
+    info: res,
+    query,
+    body: request.payload as Buffer | undefined,
+    contentType: hdr(request, 'content-type'),
+    negotiated: negotiateObject(hdr(request, 'accept')),
+    userAgent: hdr(request, 'user-agent'),
+    onClose: (fn) => {
+      request.raw.req.once('close', fn);
+      request.raw.res.once('close', fn);
+    },
+  };
+  const deps = opts.handlers;
+  switch (info.verb) {
+    case 'get':
+      return handleGet(input, deps);
+    case 'list':
+      return handleList(input, deps);
+    case 'watch':
+      return handleWatch(input, deps);
+    case 'create':
+      return handleCreate(input, deps);
+    case 'update':
+      return handleUpdate(input, deps);
+    case 'patch':
+      return handlePatch(input, deps);
+    case 'delete':
+      return handleDelete(input, deps);
+    case 'deletecollection':
+      return handleDeleteCollection(input, deps);
+  }
+}
+
+async function nonResource(r: RouteInput): Promise<HandlerResult> {
+  const { opts, request, info } = r;
+  const path = info.type === 'nonresource' ? info.path.replace(/\/+$/, '') || '/' : '/';
+  const accept = parseAccept(hdr(request, 'accept'));
+  const wantsAggregated = (): 'v2' | 'v2beta1' | undefined => {
+    for (const m of accept) {
+      if (m.params.as === 'APIGroupDiscoveryList' && m.params.g === 'apidiscovery.k8s.io') {
+        if (m.params.v === 'v2' || m.params.v === 'v2beta1') return m.params.v;
+      }
+      if (m.type === 'application/json' && !m.params.as) return undefined;
+    }
+    return undefined;
+  };
+  switch (path) {
+    case '/healthz':
+    case '/livez':
+    case '/readyz':
+    case '/healthz/ping':
+    case '/livez/ping':
+    case '/readyz/ping': {
+      if (path.startsWith('/readyz') && opts.ready) {
+        try {
+          await opts.ready();
+        } catch (e) {
+          return { code: 500, body: `[-]storage failed: ${(e as Error).message}\nreadyz check failed`, contentType: 'text/plain' };
+        }
+      }
+      if (request.query.verbose !== undefined)
+        return { code: 200, body: `[+]ping ok\n[+]storage ok\n${path.slice(1)} check passed\n`, contentType: 'text/plain' };
+      return { code: 200, body: 'ok', contentType: 'text/plain' };
+    }
+    case '/version':
+      return { code: 200, body: opts.version };
+    case '/metrics': {
+      if (!opts.metrics) throw notFound({ plural: 'metrics', group: '' }, 'metrics');
+      const m = await opts.metrics.render();
+      return { code: 200, body: m.body, contentType: m.contentType };
+    }
+    case '/api': {
+      const v = wantsAggregated();
+      if (v) return { code: 200, body: aggregatedDiscovery('api', v), contentType: aggregatedContentType(v) };
+      return { code: 200, body: apiVersions(opts.advertiseAddress) };
+    }
+    case '/apis': {
+      const v = wantsAggregated();
+      if (v) return { code: 200, body: aggregatedDiscovery('apis', v), contentType: aggregatedContentType(v) };
+      return { code: 200, body: apiGroupList() };
+    }
+    case '/openapi/v2': {
+      // kubectl asks for protobuf first; we serve JSON only, and say so with 406 so that clients fall back.
+      const wantsJson = accept.some((m) => m.type === 'application/json' || m.type === '*/*' || m.type === 'application/*');
+      if (!wantsJson) throw new ApiError(406, 'NotAcceptable', 'only application/json is served for /openapi/v2');
+      const d = opts.openapi.v2();
+      return { code: 200, body: d.json, contentType: 'application/json' };
+    }
+    case '/openapi/v3': {
+      const d = opts.openapi.v3Index();
+      return { code: 200, body: d.json, contentType: 'application/json' };
+    }
+    default:
+      break;
+  }
+  if (path.startsWith('/openapi/v3/')) {
+    const d = opts.openapi.v3(path.slice('/openapi/v3/'.length));
+    if (!d) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    return { code: 200, body: d.json, contentType: 'application/json' };
+  }
+  const parts = path.split('/').filter(Boolean);
+  if (parts[0] === 'api' && parts.length === 2) {
+    const doc = apiResourceList('', parts[1]!);
+    if (doc) return { code: 200, body: doc };
+  }
+  if (parts[0] === 'apis' && parts.length === 2) {
+    const doc = apiGroup(parts[1]!);
+    if (doc) return { code: 200, body: doc };
+  }
+  if (parts[0] === 'apis' && parts.length === 3) {
+    const doc = apiResourceList(parts[1]!, parts[2]!);
+    if (doc) return { code: 200, body: doc };
+  }
+  if (path === '/') {
+    return {
+      code: 200,
+      body: { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] },
+    };
+  }
+  throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+}

@@ -1,0 +1,120 @@
+/**
+ * API watch streams: initial state (for resourceVersion "" / "0" / sendInitialEvents), then every
+ * change after the start revision, in order, filtered by namespace/name/selectors with upstream's
+ * transition rules (an object leaving the selection is DELETED, entering it is ADDED), bookmarks,
+ * and a 410 ERROR event when the start revision is compacted.
+ */
+import type { ResourceInfo } from '../api/resources.js';
+import { CompactedError } from '../storage/errors.js';
+import type { WatchEvent } from '../storage/storage.js';
+import { expired } from './errors.js';
+import { type KObj, parseResourceVersion, type Registry } from './registry.js';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchSink {
+  /** Write one event; returns false when the client is slow (back-pressure). */
+  write(type: WatchEventType, obj: KObj): void;
+  end(): void;
+}
+
+export interface WatchRequest {
+  info: ResourceInfo;
+  namespace?: string | undefined;
+  /** Selector predicate (labels, fields, metadata.name). */
+  filter?: ((obj: KObj) => boolean) | undefined;
+  resourceVersion?: string | undefined;
+  sendInitialEvents?: boolean | undefined;
+  allowBookmarks?: boolean | undefined;
+  timeoutSeconds?: number | undefined;
+  bookmarkIntervalMs?: number | undefined;
+}
+
+export interface ActiveWatch {
+  stop(): void;
+}
+
+const DEFAULT_BOOKMARK_MS = 60_000;
+
+/** Start a watch; events go to `sink` until stop() or the timeout. */
+export async function startWatch(registry: Registry, req: WatchRequest, sink: WatchSink): Promise<ActiveWatch> {
+  const { info } = req;
+  const matches = (o: KObj) => (req.filter ? req.filter(o) : true);
+  let lastRv = 0;
+  let stopped = false;
+  let storageWatch: { close(): void } | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    for (const t of timers) clearTimeout(t);
+    storageWatch?.close();
+    sink.end();
+  };
+
+  const rv = req.resourceVersion;
+  const initial = req.sendInitialEvents ?? (rv === undefined || rv === '' || rv === '0');
+  if (initial) {
+    const list = await registry.list(info, { namespace: req.namespace, filter: req.filter, filtered: true });
+    for (const o of list.items) sink.write('ADDED', o);
+    lastRv = Number(list.resourceVersion);
+    if (req.sendInitialEvents && req.allowBookmarks) {
+      sink.write('BOOKMARK', bookmark(info, lastRv, true));
+    }
+  } else {
+    lastRv = parseResourceVersion(rv!);
+  }
+
+  const onEvents = (events: WatchEvent[]) => {
+    if (stopped) return;
+    for (const ev of events) {
+      lastRv = ev.revision;
+      if (ev.type === 'delete') {
+        const prev = registry.decode(ev.prevKv ?? ev.kv);
+        prev.metadata.resourceVersion = String(ev.revision);
+        if (matches(prev)) sink.write('DELETED', prev);
+        continue;
+      }
+      const obj = registry.decode(ev.kv);
+      const now = matches(obj);
+      if (!ev.prevKv) {
+        if (now) sink.write('ADDED', obj);
+        continue;
+      }
+      const before = req.filter ? matches(registry.decode(ev.prevKv)) : true;
+      if (now && before) sink.write('MODIFIED', obj);
+      else if (now) sink.write('ADDED', obj);
+      else if (before) sink.write('DELETED', obj);
+    }
+  };
+  try {
+    storageWatch = await registry.storage.watch(registry.prefix(info, req.namespace), onEvents, {
+      afterRevision: lastRv,
+      onClose: () => stop(),
+    });
+  } catch (e) {
+    if (e instanceof CompactedError) {
+      sink.write('ERROR', expired(`too old resource version: ${e.requested} (${e.compacted})`).toStatus());
+      stop();
+      return { stop };
+    }
+    throw e;
+  }
+  if (req.allowBookmarks) {
+    const every = req.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_MS;
+    const tick = () => {
+      if (stopped) return;
+      sink.write('BOOKMARK', bookmark(info, lastRv, false));
+      timers[0] = setTimeout(tick, every);
+    };
+    timers[0] = setTimeout(tick, every);
+  }
+  if (req.timeoutSeconds && req.timeoutSeconds > 0) timers.push(setTimeout(stop, req.timeoutSeconds * 1000));
+  return { stop };
+}
+
+function bookmark(info: ResourceInfo, rv: number, initialEnd: boolean): KObj {
+  const metadata: KObj = { resourceVersion: String(rv) };
+  if (initialEnd) metadata.annotations = { 'k8s.io/initial-events-end': 'true' };
+  return { kind: info.kind, apiVersion: info.group ? `${info.group}/${info.version}` : info.version, metadata };
+}
