@@ -3,9 +3,17 @@
  * authentication, metrics) into the shapes the server and registry take.
  */
 import type { TLSSocket } from 'node:tls';
-import fastJsonPatch from 'fast-json-patch';
+import { openapiV2Serialized, openapiV3Index, openapiV3Serialized } from '../api/openapi/openapi.js';
 import type { ResourceInfo } from '../api/resources.js';
-import { badRequest } from './errors.js';
+import { applyJsonPatch } from '../api/patch/json-patch.js';
+import { applyMergePatch } from '../api/patch/merge-patch.js';
+import { applyStrategicMergePatch } from '../api/patch/strategic-merge-patch.js';
+import { SelectorParseError } from '../api/selector/errors.js';
+import { checkFieldSelector, fieldSelectorMatches, parseFieldSelector } from '../api/selector/field-selector.js';
+import { labelsMatch, parseLabelSelector } from '../api/selector/label-selector.js';
+import { apiVersionOf } from '../api/resources.js';
+import { ApiError, badRequest, unsupportedMediaType } from './errors.js';
+import { qp } from './handlers.js';
 import type { HandlerDeps, Query } from './handlers.js';
 import type { Pki } from './pki/ensure-pki.js';
 import type { Admission, KObj, Registry, WriteContext } from './registry.js';
@@ -43,8 +51,15 @@ export function buildMetrics(): ServerMetrics | undefined {
 
 /** OpenAPI documents. */
 export function buildOpenApi(): OpenApiDocs {
-  const empty = { json: '{}', etag: '"0"' };
-  return { v2: () => empty, v3Index: () => ({ json: '{"paths":{}}', etag: '"0"' }), v3: () => undefined };
+  let index: { json: string; etag: string } | undefined;
+  return {
+    v2: () => openapiV2Serialized(),
+    v3Index: () => {
+      index ??= { json: JSON.stringify(openapiV3Index()), etag: '' };
+      return index;
+    },
+    v3: (path) => openapiV3Serialized(path.split('?')[0]!),
+  };
 }
 
 /** Client certificates signed by our CA, or the admin bearer token. */
@@ -77,9 +92,8 @@ function trackFields(_old: KObj | undefined, _obj: KObj, _ctx: WriteContext): vo
 export function buildHandlerDeps(registry: Registry, metrics: ServerMetrics | undefined): HandlerDeps {
   return {
     registry,
-    buildFilter(_info: ResourceInfo, _q: Query, name?: string) {
-      if (name) return { filter: (o: KObj) => o.metadata?.name === name, filtered: true };
-      return { filtered: false };
+    buildFilter(info: ResourceInfo, q: Query, name?: string) {
+      return buildFilter(info, q, name);
     },
     table(_info, objs, opts) {
       return {
@@ -96,15 +110,8 @@ export function buildHandlerDeps(registry: Registry, metrics: ServerMetrics | un
         })),
       };
     },
-    patch(_info, current, patchType, patch) {
-      if (patchType === 'application/json-patch+json') {
-        try {
-          return fastJsonPatch.applyPatch(current, patch as fastJsonPatch.Operation[], true, false).newDocument;
-        } catch (e) {
-          throw badRequest((e as Error).message);
-        }
-      }
-      return mergePatch(current, patch) as KObj;
+    patch(info, current, patchType, patch) {
+      return applyPatch(info, current, patchType, patch);
     },
     apply(_info, live, applied) {
       return mergePatch(live ?? {}, applied) as KObj;
@@ -123,4 +130,56 @@ function mergePatch(target: unknown, patch: unknown): unknown {
     else out[k] = mergePatch(out[k], v);
   }
   return out;
+}
+
+/** The list/watch predicate from labelSelector, fieldSelector and (for watches on one object) the name. */
+export function buildFilter(
+  info: ResourceInfo,
+  q: Query,
+  name?: string,
+): { filter?: (o: KObj) => boolean; filtered: boolean } {
+  const preds: ((o: KObj) => boolean)[] = [];
+  const ref = { apiVersion: apiVersionOf(info), kind: info.kind };
+  try {
+    const ls = qp(q, 'labelSelector');
+    if (ls) {
+      const sel = parseLabelSelector(ls);
+      preds.push((o) => labelsMatch(sel, o.metadata?.labels));
+    }
+    const fs = qp(q, 'fieldSelector');
+    if (fs) {
+      const sel = checkFieldSelector(parseFieldSelector(fs), ref);
+      preds.push((o) => fieldSelectorMatches(o, sel, ref));
+    }
+  } catch (e) {
+    if (e instanceof SelectorParseError) throw badRequest(e.message);
+    throw e;
+  }
+  if (name !== undefined) preds.push((o) => o.metadata?.name === name);
+  if (preds.length === 0) return { filtered: false };
+  if (preds.length === 1) return { filter: preds[0]!, filtered: true };
+  return { filter: (o) => preds.every((p) => p(o)), filtered: true };
+}
+
+/** Apply a JSON, merge or strategic merge patch; errors become Status errors. */
+export function applyPatch(info: ResourceInfo, current: KObj, patchType: string, patch: unknown): KObj {
+  try {
+    switch (patchType) {
+      case 'application/json-patch+json':
+        return applyJsonPatch(current, patch);
+      case 'application/merge-patch+json':
+        return applyMergePatch(current, patch);
+      case 'application/strategic-merge-patch+json':
+        return applyStrategicMergePatch(current, patch, { apiVersion: apiVersionOf(info), kind: info.kind });
+      default:
+        throw unsupportedMediaType(patchType);
+    }
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    const err = e as Error & { code?: string };
+    if (err.name === 'JsonPatchError' || err.name === 'StrategicMergePatchError')
+      throw new ApiError(422, 'Invalid', err.message, { kind: info.kind, group: info.group });
+    if (err.name === 'MergePatchError') throw badRequest(err.message);
+    throw e;
+  }
 }

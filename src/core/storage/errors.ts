@@ -66,3 +66,17 @@ export class CorruptDatabaseError extends StorageError {
     super('CORRUPT_DATABASE', `cannot use the database at ${path}: ${cause}`);
   }
 }
+
+/** An operation on a storage that has been closed. */
+export class StorageClosedError extends StorageError {
+  constructor() {
+    super('STORAGE_CLOSED', 'storage is closed');
+  }
+}
+
+/** The database file is held by another process (another k8ts server on the same data dir). */
+export class DatabaseLockedError extends StorageError {
+  constructor(path: string) {
+    super('DATABASE_LOCKED', `the database at ${path} is locked by another process`);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The REST client every k8ts component uses to reach the cluster: JSON over HTTPS with a client
+ * certificate or a bearer token, Status errors as ApiStatusError, and line-delimited watch streams.
+ * (Informers, the workqueue and leader election build on it: TODO(#3).)
+ */
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import YAML from 'yaml';
+
+export interface ClientConfig {
+  /** `https://host:port` */
+  server: string;
+  caPem: string;
+  certPem?: string | undefined;
+  keyPem?: string | undefined;
+  token?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/** Read the first cluster/user of a kubeconfig file. */
+export function loadKubeconfig(path: string): ClientConfig {
+  const kc = YAML.parse(readFileSync(path, 'utf8'));
+  const ctxName = kc['current-context'];
+  const ctx = (kc.contexts ?? []).find((c: any) => c.name === ctxName)?.context ?? kc.contexts?.[0]?.context;
+  const cluster = (kc.clusters ?? []).find((c: any) => c.name === ctx?.cluster)?.cluster ?? kc.clusters?.[0]?.cluster;
+  const user = (kc.users ?? []).find((u: any) => u.name === ctx?.user)?.user ?? kc.users?.[0]?.user ?? {};
+  const b64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString('utf8') : undefined);
+  return {
+    server: cluster.server,
+    caPem: b64(cluster['certificate-authority-data']) ?? readFileSync(cluster['certificate-authority'], 'utf8'),
+    certPem: b64(user['client-certificate-data']),
+    keyPem: b64(user['client-key-data']),
+    token: user.token,
+  };
+}
+
+/** A non-2xx answer; `status` is the decoded metav1.Status when the server sent one. */
+export class ApiStatusError extends Error {
+  readonly code: string;
+  readonly httpStatus: number;
+  readonly reason: string;
+  readonly status: Record<string, any> | undefined;
+  constructor(httpStatus: number, status: Record<string, any> | undefined, body: string) {
+    super(status?.message ?? `HTTP ${httpStatus}: ${body.slice(0, 200)}`);
+    this.name = 'ApiStatusError';
+    this.httpStatus = httpStatus;
+    this.status = status;
+    this.reason = status?.reason ?? 'Unknown';
+    this.code = this.reason;
+  }
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  contentType?: string | undefined;
+  query?: Record<string, string | number | boolean | undefined> | undefined;
+}
+
+export interface WatchHandle {
+  stop(): void;
+}
+
+export type WatchHandler = (type: string, object: Record<string, any>) => void;
+
+/** JSON REST client with keep-alive connections. */
+export class RestClient {
+  private readonly agent: https.Agent;
+  private readonly base: URL;
+  private readonly cfg: ClientConfig;
+
+  constructor(cfg: ClientConfig) {
+    this.cfg = cfg;
+    this.base = new URL(cfg.server);
+    this.agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: 32,
+      ca: cfg.caPem,
+      ...(cfg.certPem && cfg.keyPem ? { cert: cfg.certPem, key: cfg.keyPem } : {}),
+    });
+  }
+
+  private options(method: string, path: string, query: RequestOptions['query'], headers: Record<string, string>) {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) qs.set(k, String(v));
+    const full = qs.size ? `${path}?${qs}` : path;
+    const h: Record<string, string> = { accept: 'application/json', 'user-agent': this.cfg.userAgent ?? 'k8ts', ...headers };
+    if (this.cfg.token) h.authorization = `Bearer ${this.cfg.token}`;
+    return { agent: this.agent, method, hostname: this.base.hostname, port: this.base.port, path: full, headers: h };
+  }
+
+  /** One request; resolves with the decoded JSON body, rejects with ApiStatusError on non-2xx. */
+  request<T = Record<string, any>>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const headers: Record<string, string> = {};
+    if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+    return new Promise((resolve, reject) => {
+      const req = https.request(this.options(method, path, opts.query, headers), (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          let parsed: any;
+          try {
+            parsed = body ? JSON.parse(body) : undefined;
+          } catch {
+            parsed = undefined;
+          }
+          const code = res.statusCode ?? 0;
+          if (code >= 200 && code < 300) resolve(parsed as T);
+          else reject(new ApiStatusError(code, parsed?.kind === 'Status' ? parsed : undefined, body));
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /** A watch stream; `onEnd` runs once when it closes for any reason. */
+  watch(path: string, query: RequestOptions['query'], onEvent: WatchHandler, onEnd: (err?: Error) => void): WatchHandle {
+    let ended = false;
+    const end = (err?: Error) => {
+      if (ended) return;
+      ended = true;
+      onEnd(err);
+    };
+    const req = https.request(this.options('GET', path, { ...query, watch: 'true' }, {}), (res) => {
+      if ((res.statusCode ?? 0) >= 300) {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => end(new ApiStatusError(res.statusCode ?? 0, safeJson(body), body)));
+        return;
+      }
+      res.setEncoding('utf8');
+      let buf = '';
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        let nl = buf.indexOf('\n');
+        while (nl >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line.trim()) {
+            const ev = JSON.parse(line);
+            onEvent(ev.type, ev.object);
+          }
+          nl = buf.indexOf('\n');
+        }
+      });
+      res.on('end', () => end());
+      res.on('error', (e) => end(e));
+    });
+    req.on('error', (e) => end(e));
+    req.end();
+    return {
+      stop: () => {
+        req.destroy();
+        end();
+      },
+    };
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function safeJson(s: string): any {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The on-disk format of the SQLite backend and the checks made when a file is opened.
+ *
+ * Tables (in the style of k3s's kine, plus a `current` table so reads at the latest revision do not
+ * scan history):
+ * - `log`: one row per write. `value` is the new value for a put and the deleted value for a delete;
+ *   `prev_revision` is the modRevision of the live value the write replaced (0 if the key did not
+ *   exist). Rows superseded before the compacted revision are removed by compaction.
+ * - `current`: the live value of every existing key.
+ * - `meta`: the global revision and the compacted revision.
+ *
+ * Format marker: the SQLite header's application_id is 'k8ts' and user_version is the schema
+ * version. A file without them is refused, never overwritten.
+ */
+
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { CorruptDatabaseError, DatabaseLockedError } from './errors.js';
+
+/** 'k8ts' in ASCII, stored in the SQLite header (PRAGMA application_id). */
+export const K8TS_APPLICATION_ID = 0x6b387473;
+/** Version of the table layout below (PRAGMA user_version). */
+export const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE log (
+  revision INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  create_revision INTEGER NOT NULL,
+  prev_revision INTEGER NOT NULL,
+  deleted INTEGER NOT NULL
+);
+CREATE INDEX log_key_revision ON log (key, revision);
+CREATE TABLE current (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  create_revision INTEGER NOT NULL,
+  mod_revision INTEGER NOT NULL
+);
+CREATE TABLE meta (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0);
+PRAGMA application_id = ${K8TS_APPLICATION_ID};
+PRAGMA user_version = ${SCHEMA_VERSION};
+`;
+
+export interface OpenDatabaseOptions {
+  /** Hold an exclusive lock on the file for as long as it is open (one writer process). */
+  lock: boolean;
+}
+
+export interface OpenedDatabase {
+  db: Database.Database;
+  revision: number;
+  compacted: number;
+}
+
+/** SQLite error codes meaning "this file is not a usable database". */
+const CORRUPT_CODES = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
+
+function sqliteCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string')
+    return err.code;
+  return undefined;
+}
+
+/**
+ * Opens (or creates) a k8ts database file, checks its format marker and returns its revisions.
+ * Throws CorruptDatabaseError for a file that is not a k8ts database, DatabaseLockedError if another
+ * process holds it. A file is initialised only if it is new or an empty SQLite database.
+ */
+export function openDatabase(file: string, opts: OpenDatabaseOptions): OpenedDatabase {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  // With the lock held for the whole life of the file there is nothing worth waiting for.
+  const db = new Database(file, { timeout: opts.lock ? 0 : 5000 });
+  try {
+    return prepareDatabase(db, file, opts);
+  } catch (err) {
+    db.close();
+    const code = sqliteCode(err);
+    if (code !== undefined && CORRUPT_CODES.has(code)) {
+      throw new CorruptDatabaseError(file, `${(err as Error).message} (${code})`);
+    }
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new DatabaseLockedError(file);
+    throw err;
+  }
+}
+
+function prepareDatabase(db: Database.Database, file: string, opts: OpenDatabaseOptions): OpenedDatabase {
+  // Must be set before the first access so that, in WAL mode, no shared-memory index is used and
+  // the lock taken by the first read/write is kept until close.
+  if (opts.lock) db.pragma('locking_mode = EXCLUSIVE');
+  // Read-only probes first: on a foreign or garbage file nothing is written.
+  const applicationId = Number(db.pragma('application_id', { simple: true }));
+  const userVersion = Number(db.pragma('user_version', { simple: true }));
+  const objects = Number(db.prepare('SELECT COUNT(*) FROM sqlite_master').pluck().get());
+  const fresh = applicationId === 0 && userVersion === 0 && objects === 0;
+  if (!fresh) checkMarker(file, applicationId, userVersion);
+
+  db.pragma('journal_mode = WAL');
+  // FULL: the WAL is fsync'd at every commit, so a resolved write survives a crash or power loss.
+  db.pragma('synchronous = FULL');
+  if (opts.lock) db.exec('BEGIN EXCLUSIVE; COMMIT');
+  if (fresh) db.transaction(() => db.exec(SCHEMA)).immediate();
+  return readRevisions(db, file);
+}
+
+function checkMarker(file: string, applicationId: number, userVersion: number): void {
+  if (applicationId !== K8TS_APPLICATION_ID) {
+    const seen = `0x${applicationId.toString(16).padStart(8, '0')}`;
+    throw new CorruptDatabaseError(
+      file,
+      `not a k8ts database (SQLite application_id is ${seen}, expected 0x${K8TS_APPLICATION_ID.toString(16)})`,
+    );
+  }
+  if (userVersion !== SCHEMA_VERSION) {
+    throw new CorruptDatabaseError(
+      file,
+      `unsupported k8ts schema version ${userVersion} (this build reads version ${SCHEMA_VERSION})`,
+    );
+  }
+}
+
+function readRevisions(db: Database.Database, file: string): OpenedDatabase {
+  let rows: Array<{ name: string; value: number }>;
+  let maxLogged: number;
+  try {
+    rows = db.prepare<[], { name: string; value: number }>('SELECT name, value FROM meta').all();
+    maxLogged = Number(db.prepare('SELECT COALESCE(MAX(revision), 0) FROM log').pluck().get());
+    db.prepare('SELECT key FROM current LIMIT 1').get();
+  } catch (err) {
+    throw new CorruptDatabaseError(file, `k8ts tables are missing or unreadable: ${(err as Error).message}`);
+  }
+  const meta = new Map(rows.map((r) => [r.name, r.value]));
+  const revision = meta.get('revision');
+  const compacted = meta.get('compacted');
+  if (!Number.isSafeInteger(revision) || !Number.isSafeInteger(compacted)) {
+    throw new CorruptDatabaseError(file, 'the meta table has no valid revision or compacted revision');
+  }
+  if (maxLogged > revision! || compacted! > revision!) {
+    throw new CorruptDatabaseError(
+      file,
+      `inconsistent revisions (meta revision ${revision}, compacted ${compacted}, highest logged ${maxLogged})`,
+    );
+  }
+  return { db, revision: revision!, compacted: compacted! };
+}

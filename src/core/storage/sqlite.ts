@@ -1,0 +1,482 @@
+/**
+ * The embedded storage backend: one SQLite file (WAL, synchronous=FULL) through better-sqlite3.
+ *
+ * Writes are group-committed: every write queued before the next check phase goes into one
+ * transaction with one fsync; each write gets its own revision and its own outcome. Reads and
+ * watch replays are synchronous, so they never observe a half-applied batch, and a watch's replay
+ * and its live registration happen in the same tick (no gap, no duplicate).
+ */
+
+import type Database from 'better-sqlite3';
+import {
+  CompactedError,
+  ConflictError,
+  FutureRevisionError,
+  KeyExistsError,
+  NotFoundError,
+  StorageClosedError,
+} from './errors.js';
+import { GroupCommitter } from './group-commit.js';
+import { compareKeys, prefixRangeEnd } from './key-range.js';
+import { openDatabase } from './sqlite-schema.js';
+import type {
+  DeleteOptions,
+  KeyValue,
+  ListOptions,
+  ListResult,
+  Storage,
+  UpdateOptions,
+  WatchEvent,
+  Watcher,
+  WatchOptions,
+} from './storage.js';
+import { WatchFanout } from './watch-fanout.js';
+
+export interface SqliteStorageOptions {
+  /**
+   * Hold an exclusive lock on the file while open, so a second server on the same file fails with
+   * DatabaseLockedError instead of corrupting the revision sequence. Default true.
+   */
+  lock?: boolean | undefined;
+  /** At most this many writes per transaction. Default 1000. */
+  maxBatchSize?: number | undefined;
+  /** At most this many events per watch handler call. Default 1000. */
+  watchBatchSize?: number | undefined;
+  /** Log revisions examined per compaction transaction (the event loop is yielded between). Default 10000. */
+  compactionChunk?: number | undefined;
+}
+
+export interface AutoCompactionOptions {
+  /** How often to compact. Default 5 minutes, as the Kubernetes API server does. */
+  intervalMs?: number | undefined;
+  /** History to keep: compact to currentRevision - keepRevisions. Default 1000 (as kine). */
+  keepRevisions?: number | undefined;
+  /** Called when a scheduled compaction fails (it is retried at the next interval). */
+  onError?: ((err: unknown) => void) | undefined;
+}
+
+/** The SQLite settings that decide durability, as the connection reports them. */
+export interface DurabilitySettings {
+  /** 'wal' expected. */
+  journalMode: string;
+  /** 0 off, 1 normal, 2 full, 3 extra; 2 (full) expected: the WAL is fsync'd at every commit. */
+  synchronous: number;
+  /** 'exclusive' when the file is locked for this process. */
+  lockingMode: string;
+}
+
+/** Counters of the write path, for benchmarks and metrics. */
+export interface SqliteStorageStats {
+  /** Transactions committed (each one fsync of the WAL). */
+  commits: number;
+  /** Writes that got a revision. */
+  writes: number;
+}
+
+type Settle = { resolve: (kv: KeyValue) => void; reject: (err: unknown) => void };
+type WriteOp =
+  | ({ kind: 'create'; key: string; value: string } & Settle)
+  | ({ kind: 'update'; key: string; value: string; expected: number } & Settle)
+  | ({ kind: 'delete'; key: string; expected: number | undefined } & Settle);
+
+interface Row {
+  key: string;
+  value: string;
+  create_revision: number;
+  mod_revision: number;
+}
+interface LogRow {
+  revision: number;
+  key: string;
+  value: string;
+  create_revision: number;
+  prev_revision: number;
+  deleted: number;
+  prev_value: string | null;
+}
+
+/** Bound for "no upper key bound": in SQLite every TEXT value sorts before every BLOB. */
+const NO_END = Buffer.alloc(0);
+/** SQLite's LIMIT for "no limit". */
+const NO_LIMIT = -1;
+
+const SQL = {
+  getCurrent: 'SELECT key, value, create_revision, mod_revision FROM current WHERE key = ?',
+  getAt: `SELECT key, value, create_revision, revision AS mod_revision, deleted FROM log
+    WHERE key = ? AND revision <= ? ORDER BY revision DESC LIMIT 1`,
+  listCurrent: `SELECT key, value, create_revision, mod_revision FROM current
+    WHERE key >= ? AND key < ? ORDER BY key LIMIT ?`,
+  countCurrent: 'SELECT COUNT(*) FROM current WHERE key >= ? AND key < ?',
+  // The latest row per key at or below the revision, if it is not a tombstone. Walks the
+  // (key, revision) index in key order, so a LIMIT stops the scan early. Binds the revision twice.
+  listAt: `SELECT key, value, create_revision, revision AS mod_revision FROM log l
+    WHERE key >= ? AND key < ? AND revision <= ? AND deleted = 0 AND NOT EXISTS (
+      SELECT 1 FROM log n WHERE n.key = l.key AND n.revision > l.revision AND n.revision <= ?)
+    ORDER BY key LIMIT ?`,
+  countAt: `SELECT COUNT(*) FROM log l
+    WHERE key >= ? AND key < ? AND revision <= ? AND deleted = 0 AND NOT EXISTS (
+      SELECT 1 FROM log n WHERE n.key = l.key AND n.revision > l.revision AND n.revision <= ?)`,
+  // Walks the log by revision from the start point ('+' keeps SQLite off the key index): a watch
+  // usually resumes from a recent revision, so this reads only the recent tail.
+  replay: `SELECT l.revision, l.key, l.value, l.create_revision, l.prev_revision, l.deleted, p.value AS prev_value
+    FROM log l LEFT JOIN log p ON p.revision = l.prev_revision AND l.deleted = 0
+    WHERE l.revision > ? AND +l.key >= ? AND +l.key < ? ORDER BY l.revision`,
+  insertLog: `INSERT INTO log (revision, key, value, create_revision, prev_revision, deleted)
+    VALUES (?, ?, ?, ?, ?, ?)`,
+  insertCurrent: 'INSERT INTO current (key, value, create_revision, mod_revision) VALUES (?, ?, ?, ?)',
+  updateCurrent: 'UPDATE current SET value = ?, mod_revision = ? WHERE key = ?',
+  deleteCurrent: 'DELETE FROM current WHERE key = ?',
+  setMeta: 'UPDATE meta SET value = ? WHERE name = ?',
+  minLogRevision: 'SELECT MIN(revision) FROM log',
+  // Drop rows at or below the target that are tombstones or are superseded by a row at or below it;
+  // what is left below the target is exactly the state at the target.
+  compactRange: `DELETE FROM log WHERE revision >= ? AND revision < ? AND (deleted = 1 OR EXISTS (
+      SELECT 1 FROM log n WHERE n.key = log.key AND n.revision > log.revision AND n.revision <= ?))`,
+} as const;
+
+function toKeyValue(row: Row): KeyValue {
+  return {
+    key: row.key,
+    value: row.value,
+    createRevision: row.create_revision,
+    modRevision: row.mod_revision,
+  };
+}
+
+/** The SQLite implementation of Storage. Create with `SqliteStorage.open`. */
+export class SqliteStorage implements Storage {
+  readonly #db: Database.Database;
+  readonly #committer: GroupCommitter<WriteOp>;
+  readonly #fanout = new WatchFanout();
+  readonly #watchBatchSize: number;
+  readonly #compactionChunk: number;
+  readonly #stmt: { [K in keyof typeof SQL]: Database.Statement };
+  readonly #applyBatch: (ops: WriteOp[]) => { outcomes: Array<KeyValue | Error>; events: WatchEvent[] };
+  readonly #stats: SqliteStorageStats = { commits: 0, writes: 0 };
+  #revision: number;
+  #compacted: number;
+  #closed = false;
+  #autoCompaction: NodeJS.Timeout | undefined;
+
+  private constructor(
+    opened: { db: Database.Database; revision: number; compacted: number },
+    opts: SqliteStorageOptions,
+  ) {
+    this.#db = opened.db;
+    this.#revision = opened.revision;
+    this.#compacted = opened.compacted;
+    this.#watchBatchSize = opts.watchBatchSize ?? 1000;
+    this.#compactionChunk = Math.max(1, opts.compactionChunk ?? 10_000);
+    const stmt = {} as Record<keyof typeof SQL, Database.Statement>;
+    for (const name of Object.keys(SQL) as Array<keyof typeof SQL>) stmt[name] = this.#db.prepare(SQL[name]);
+    for (const single of [stmt.countCurrent, stmt.countAt, stmt.minLogRevision]) single.pluck();
+    this.#stmt = stmt;
+    this.#applyBatch = this.#db.transaction((ops: WriteOp[]) => this.#apply(ops));
+    this.#committer = new GroupCommitter<WriteOp>({
+      commit: (batch) => this.#commit(batch),
+      maxBatchSize: opts.maxBatchSize,
+    });
+  }
+
+  /**
+   * Opens the database at `path`, creating it if missing. Throws CorruptDatabaseError if the file
+   * is not a k8ts database (the file is left untouched) and DatabaseLockedError if another process
+   * has it open.
+   */
+  static open(path: string, opts: SqliteStorageOptions = {}): SqliteStorage {
+    return new SqliteStorage(openDatabase(path, { lock: opts.lock ?? true }), opts);
+  }
+
+  async currentRevision(): Promise<number> {
+    this.#assertOpen();
+    return this.#revision;
+  }
+
+  async compactedRevision(): Promise<number> {
+    this.#assertOpen();
+    return this.#compacted;
+  }
+
+  /** Write-path counters since open. */
+  stats(): SqliteStorageStats {
+    return { ...this.#stats };
+  }
+
+  /** The durability-relevant SQLite settings in effect. */
+  durabilitySettings(): DurabilitySettings {
+    this.#assertOpen();
+    return {
+      journalMode: String(this.#db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(this.#db.pragma('synchronous', { simple: true })),
+      lockingMode: String(this.#db.pragma('locking_mode', { simple: true })),
+    };
+  }
+
+  async get(key: string, opts?: { revision?: number | undefined }): Promise<KeyValue | undefined> {
+    this.#assertOpen();
+    const at = this.#readRevision(opts?.revision);
+    if (at === undefined) {
+      const row = this.#stmt.getCurrent.get(key) as Row | undefined;
+      return row && toKeyValue(row);
+    }
+    const row = this.#stmt.getAt.get(key, at) as (Row & { deleted: number }) | undefined;
+    return row && row.deleted === 0 ? toKeyValue(row) : undefined;
+  }
+
+  /**
+   * Lists keys with the prefix in key order. To continue a paged list, pass the returned revision and
+   * `startKey` = last key + '\0'.
+   */
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    this.#assertOpen();
+    const at = this.#readRevision(opts.revision);
+    const revision = at ?? this.#revision;
+    const end = prefixRangeEnd(prefix);
+    const start =
+      opts.startKey !== undefined && compareKeys(opts.startKey, prefix) > 0 ? opts.startKey : prefix;
+    if (end !== undefined && compareKeys(start, end) >= 0)
+      return { items: [], revision, more: false, remaining: 0 };
+    const upper = end ?? NO_END;
+    const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : undefined;
+    const fetch = limit === undefined ? NO_LIMIT : limit + 1;
+    const rows = (
+      at === undefined
+        ? this.#stmt.listCurrent.all(start, upper, fetch)
+        : this.#stmt.listAt.all(start, upper, at, at, fetch)
+    ) as Row[];
+    const more = limit !== undefined && rows.length > limit;
+    if (more) rows.length = limit;
+    const items = rows.map(toKeyValue);
+    let remaining = 0;
+    if (more) {
+      const total = Number(
+        at === undefined
+          ? this.#stmt.countCurrent.get(start, upper)
+          : this.#stmt.countAt.get(start, upper, at, at),
+      );
+      remaining = total - items.length;
+    }
+    return { items, revision, more, remaining };
+  }
+
+  async count(prefix: string): Promise<number> {
+    this.#assertOpen();
+    return Number(this.#stmt.countCurrent.get(prefix, prefixRangeEnd(prefix) ?? NO_END));
+  }
+
+  create(key: string, value: string): Promise<KeyValue> {
+    return this.#enqueue((settle) => ({ kind: 'create', key, value, ...settle }));
+  }
+
+  update(key: string, value: string, opts: UpdateOptions): Promise<KeyValue> {
+    return this.#enqueue((settle) => ({
+      kind: 'update',
+      key,
+      value,
+      expected: opts.expectedModRevision,
+      ...settle,
+    }));
+  }
+
+  delete(key: string, opts: DeleteOptions = {}): Promise<KeyValue> {
+    return this.#enqueue((settle) => ({
+      kind: 'delete',
+      key,
+      expected: opts.expectedModRevision,
+      ...settle,
+    }));
+  }
+
+  async watch(prefix: string, handler: (events: WatchEvent[]) => void, opts: WatchOptions): Promise<Watcher> {
+    this.#assertOpen();
+    const after = opts.afterRevision;
+    if (after < this.#compacted) throw new CompactedError(after, this.#compacted);
+    // Replay and registration run in this one synchronous stretch: no commit can land between them.
+    const sub = this.#fanout.subscribe(prefix, handler, {
+      afterRevision: after,
+      onClose: opts.onClose,
+      maxBatchSize: this.#watchBatchSize,
+    });
+    if (after < this.#revision) {
+      const rows = this.#stmt.replay.all(after, prefix, prefixRangeEnd(prefix) ?? NO_END) as LogRow[];
+      sub.enqueue(rows.map(replayEvent));
+    }
+    return sub;
+  }
+
+  /**
+   * Drops history older than `revision`: afterwards reads at older revisions and watches from before
+   * it fail with CompactedError. A revision at or below the compacted one is a no-op.
+   */
+  async compact(revision: number): Promise<void> {
+    this.#assertOpen();
+    if (revision > this.#revision) throw new FutureRevisionError(revision, this.#revision);
+    if (revision <= this.#compacted) return;
+    // Recorded before any row goes, so no reader can ask for a state that is half deleted.
+    this.#stmt.setMeta.run(revision, 'compacted');
+    this.#compacted = revision;
+    let low = Number(this.#stmt.minLogRevision.get() ?? revision + 1);
+    while (low <= revision) {
+      const high = Math.min(low + this.#compactionChunk, revision + 1);
+      this.#stmt.compactRange.run(low, high, revision);
+      low = high;
+      if (low <= revision) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.#closed) return;
+      }
+    }
+  }
+
+  /**
+   * Compacts every `intervalMs` to `currentRevision - keepRevisions`. Returns a function that stops it;
+   * close() stops it too. Replaces an earlier schedule.
+   */
+  startAutoCompaction(opts: AutoCompactionOptions = {}): () => void {
+    this.#assertOpen();
+    this.#stopAutoCompaction();
+    const keep = opts.keepRevisions ?? 1000;
+    const timer = setInterval(
+      () => {
+        const target = this.#revision - keep;
+        if (this.#closed || target <= this.#compacted) return;
+        this.compact(target).catch((err: unknown) => opts.onError?.(err));
+      },
+      opts.intervalMs ?? 5 * 60_000,
+    );
+    timer.unref();
+    this.#autoCompaction = timer;
+    return () => {
+      if (this.#autoCompaction === timer) this.#stopAutoCompaction();
+    };
+  }
+
+  /** Commits pending writes, ends every watcher (onClose without error), then closes the file. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#committer.flush();
+    this.#closed = true;
+    this.#stopAutoCompaction();
+    this.#fanout.closeAll();
+    this.#db.close();
+  }
+
+  #stopAutoCompaction(): void {
+    if (this.#autoCompaction !== undefined) clearInterval(this.#autoCompaction);
+    this.#autoCompaction = undefined;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StorageClosedError();
+  }
+
+  /** undefined: read the latest state; otherwise the historical revision to read at. */
+  #readRevision(requested: number | undefined): number | undefined {
+    if (requested === undefined || requested === 0 || requested === this.#revision) return undefined;
+    if (requested > this.#revision) throw new FutureRevisionError(requested, this.#revision);
+    if (requested < this.#compacted) throw new CompactedError(requested, this.#compacted);
+    return requested;
+  }
+
+  #enqueue(make: (settle: Settle) => WriteOp): Promise<KeyValue> {
+    if (this.#closed) return Promise.reject(new StorageClosedError());
+    return new Promise<KeyValue>((resolve, reject) => this.#committer.add(make({ resolve, reject })));
+  }
+
+  /** One group commit. Called by the committer only; settles every op and never throws. */
+  #commit(batch: WriteOp[]): void {
+    let result: { outcomes: Array<KeyValue | Error>; events: WatchEvent[] };
+    try {
+      result = this.#applyBatch(batch);
+    } catch (err) {
+      // The transaction was rolled back: no op of the batch happened, none used a revision.
+      for (const op of batch) op.reject(err);
+      return;
+    }
+    const { outcomes, events } = result;
+    if (events.length > 0) {
+      this.#revision = events[events.length - 1]!.revision;
+      this.#stats.commits++;
+      this.#stats.writes += events.length;
+    }
+    batch.forEach((op, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome instanceof Error) op.reject(outcome);
+      else op.resolve(outcome);
+    });
+    this.#fanout.publish(events);
+  }
+
+  /** Applies a batch inside the open transaction; per-op failures are returned, not thrown. */
+  #apply(ops: WriteOp[]): { outcomes: Array<KeyValue | Error>; events: WatchEvent[] } {
+    const s = this.#stmt;
+    let revision = this.#revision;
+    const outcomes: Array<KeyValue | Error> = [];
+    const events: WatchEvent[] = [];
+    for (const op of ops) {
+      const row = s.getCurrent.get(op.key) as Row | undefined;
+      const prev = row && toKeyValue(row);
+      if (op.kind === 'create') {
+        if (prev) {
+          outcomes.push(new KeyExistsError(op.key));
+          continue;
+        }
+        revision++;
+        s.insertLog.run(revision, op.key, op.value, revision, 0, 0);
+        s.insertCurrent.run(op.key, op.value, revision, revision);
+        const kv = { key: op.key, value: op.value, createRevision: revision, modRevision: revision };
+        outcomes.push(kv);
+        events.push({ type: 'put', kv, revision });
+        continue;
+      }
+      if (!prev) {
+        outcomes.push(new NotFoundError(op.key));
+        continue;
+      }
+      if (op.expected !== undefined && op.expected !== prev.modRevision) {
+        outcomes.push(new ConflictError(op.key, { modRevision: prev.modRevision, value: prev.value }));
+        continue;
+      }
+      revision++;
+      if (op.kind === 'update') {
+        s.insertLog.run(revision, op.key, op.value, prev.createRevision, prev.modRevision, 0);
+        s.updateCurrent.run(op.value, revision, op.key);
+        const kv = {
+          key: op.key,
+          value: op.value,
+          createRevision: prev.createRevision,
+          modRevision: revision,
+        };
+        outcomes.push(kv);
+        events.push({ type: 'put', kv, prevKv: prev, revision });
+      } else {
+        s.insertLog.run(revision, op.key, prev.value, prev.createRevision, prev.modRevision, 1);
+        s.deleteCurrent.run(op.key);
+        const kv = { ...prev, modRevision: revision };
+        outcomes.push(kv);
+        events.push({ type: 'delete', kv, prevKv: prev, revision });
+      }
+    }
+    if (revision !== this.#revision) s.setMeta.run(revision, 'revision');
+    return { outcomes, events };
+  }
+}
+
+function replayEvent(row: LogRow): WatchEvent {
+  const prevKv: KeyValue | undefined =
+    row.prev_revision === 0
+      ? undefined
+      : {
+          key: row.key,
+          // A delete row carries the deleted value itself; a put's previous value is its prev row's.
+          value: row.deleted === 1 ? row.value : (row.prev_value ?? ''),
+          createRevision: row.create_revision,
+          modRevision: row.prev_revision,
+        };
+  const kv: KeyValue = {
+    key: row.key,
+    value: row.value,
+    createRevision: row.create_revision,
+    modRevision: row.revision,
+  };
+  return { type: row.deleted === 1 ? 'delete' : 'put', kv, prevKv, revision: row.revision };
+}
