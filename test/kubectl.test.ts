@@ -94,7 +94,7 @@ data: {a: "1", b: "2"}
     expect(r.stderr).toContain('.data.a');
     const forced = await kubectlOk(srv, ['apply', '--server-side', '--force-conflicts', '-f', p]);
     expect(forced).toContain('serverside-applied');
-    const cm = JSON.parse(await kubectlOk(srv, ['get', 'cm', 'ssa', '-o', 'json']));
+    const cm = JSON.parse(await kubectlOk(srv, ['get', 'cm', 'ssa', '-o', 'json', '--show-managed-fields']));
     expect(cm.data).toEqual({ a: '1', b: '2' });
     expect(cm.metadata.managedFields.some((m: { manager: string; operation: string }) => m.manager === 'kubectl' && m.operation === 'Apply')).toBe(true);
   });

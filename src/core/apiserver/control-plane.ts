@@ -8,13 +8,16 @@ import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type Hapi from '@hapi/hapi';
 import { resourceForPlural } from '../api/resources.js';
+import { RestClient } from '../client/rest-client.js';
+import { GarbageCollector } from '../controllers/garbage-collector.js';
+import { NamespaceController } from '../controllers/namespace.js';
 import type { Storage } from '../storage/storage.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { NodePortAllocator } from './allocator/node-port-allocator.js';
 import { ServiceIpAllocator } from './allocator/service-ip-allocator.js';
 import { ensureBootstrapObjects } from './bootstrap.js';
 import { buildAdmission, buildHandlerDeps, buildMetrics, buildOpenApi, buildAuth, K8TS_VERSION } from './wiring.js';
-import { defaultServingHosts, ensurePki, type Pki } from './pki/ensure-pki.js';
+import { defaultServingHosts, ensurePki, issueClientCert, type Pki } from './pki/ensure-pki.js';
 import { writeKubeconfig } from './pki/kubeconfig.js';
 import { Registry } from './registry.js';
 import { createApiServer } from './server.js';
@@ -27,6 +30,8 @@ export interface ControlPlaneOptions {
   bindAddress: string;
   serviceCidr?: string | undefined;
   nodePortRange?: string | undefined;
+  /** Run without the built-in controllers (garbage collector, namespace). */
+  disableControllers?: boolean | undefined;
   /** Injected storage (tests, etcd); default SQLite at <dataDir>/db/state.db. */
   storage?: Storage | undefined;
 }
@@ -134,6 +139,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     clientCertPem: pki.adminCertPem,
     clientKeyPem: pki.adminKeyPem,
   });
+  // Controllers reach the API like any remote client would: HTTPS on loopback with their own identity.
+  const cmCert = await issueClientCert(pki, { commonName: 'system:kube-controller-manager' });
+  const client = new RestClient({
+    server: url,
+    caPem: pki.caCertPem,
+    certPem: cmCert.certPem,
+    keyPem: cmCert.keyPem,
+    userAgent: 'k8ts-controller-manager',
+  });
+  const controllers = opts.disableControllers ? [] : [new GarbageCollector(client), new NamespaceController(client)];
+  await Promise.all(controllers.map((c) => c.start()));
   return {
     server,
     storage,
@@ -142,6 +158,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     kubeconfigPath,
     url,
     stop: async () => {
+      for (const c of controllers) c.stop();
+      client.close();
       await server.stop({ timeout: 2000 });
       stopCompaction?.();
       await storage.close();

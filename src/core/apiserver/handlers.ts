@@ -3,6 +3,7 @@
  * Table, watch stream). One function per verb; the server routes to them after authn/authz.
  */
 import { PassThrough } from 'node:stream';
+import { invalid, required } from '../api/field-error.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { apiVersionOf, resourceForPlural } from '../api/resources.js';
 import { ApiError, badRequest, conflict, methodNotSupported, notFound, OBJECT_MODIFIED, qualifiedResource } from './errors.js';
@@ -225,9 +226,7 @@ export async function handleCreate(input: HandlerInput, deps: HandlerDeps): Prom
   const obj = decodeObject(input);
   checkKind(info, obj);
   if (!obj.metadata?.name && !obj.metadata?.generateName)
-    throw deps.registry.invalid(info, '', [
-      { type: 'FieldValueRequired', field: 'metadata.name', message: 'metadata.name: Required value: name or generateName is required' },
-    ]);
+    throw deps.registry.invalid(info, '', [required('metadata.name', 'name or generateName is required')]);
   await checkNamespace(input, deps, obj.metadata.name ?? obj.metadata.generateName);
   const created = await deps.registry.create(info, req.namespace, obj, writeContext(input));
   return render(input, deps, created, 201);
@@ -383,9 +382,7 @@ async function updateScale(
       const scale = change(toScale(cur));
       const want = scale.spec?.replicas;
       if (typeof want !== 'number' || !Number.isInteger(want) || want < 0)
-        throw deps.registry.invalid(info, req.name!, [
-          { type: 'FieldValueInvalid', field: 'spec.replicas', message: `spec.replicas: Invalid value: ${JSON.stringify(want)}: must be greater than or equal to 0` },
-        ]);
+        throw deps.registry.invalid(info, req.name!, [invalid('spec.replicas', want, 'must be greater than or equal to 0')]);
       const rv = scale.metadata?.resourceVersion;
       if (rv && rv !== cur.metadata.resourceVersion)
         throw conflict(info, req.name!, OBJECT_MODIFIED);

@@ -3,6 +3,8 @@
  * discovery) and how a request body is decoded.
  */
 import YAML from 'yaml';
+import { decodeK8sProtobuf, isK8sProtobuf } from '../api/protobuf/decode.js';
+import { ProtobufDecodeError } from '../api/protobuf/errors.js';
 import { badRequest, unsupportedMediaType } from './errors.js';
 
 export interface MediaRange {
@@ -76,8 +78,22 @@ export function mediaType(contentType: string | undefined): string {
 
 /** Decode a JSON or YAML body into a value; a clear 400/415 on anything else. */
 export function decodeBody(raw: Buffer | string | undefined | null, contentType: string | undefined): unknown {
-  const text = raw === undefined || raw === null ? '' : typeof raw === 'string' ? raw : raw.toString('utf8');
   const mt = mediaType(contentType);
+  if (isK8sProtobuf(mt)) {
+    // kubectl >= 1.32 sends typed objects as Kubernetes protobuf (k8s\0 + runtime.Unknown).
+    const buf = raw === undefined || raw === null ? Buffer.alloc(0) : typeof raw === 'string' ? Buffer.from(raw) : raw;
+    if (buf.length === 0) throw badRequest('the body of the request was empty');
+    try {
+      return decodeK8sProtobuf(buf);
+    } catch (e) {
+      if (e instanceof ProtobufDecodeError) {
+        if (e.code === 'UNKNOWN_KIND') throw unsupportedMediaType(`${mt} (${e.message})`);
+        throw badRequest(`error decoding protobuf: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+  const text = raw === undefined || raw === null ? '' : typeof raw === 'string' ? raw : raw.toString('utf8');
   if (text.trim() === '') throw badRequest('the body of the request was empty');
   if (mt === 'application/yaml' || mt === 'text/yaml' || mt === 'application/apply-patch+yaml') {
     try {
@@ -97,6 +113,5 @@ export function decodeBody(raw: Buffer | string | undefined | null, contentType:
       throw badRequest(`error decoding JSON: ${(e as Error).message}`);
     }
   }
-  if (mt === 'application/vnd.kubernetes.protobuf') throw unsupportedMediaType(mt);
   throw unsupportedMediaType(mt);
 }

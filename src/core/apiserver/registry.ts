@@ -7,6 +7,7 @@
  * and is set on every read, so the two can never disagree.
  */
 import { randomUUID } from 'node:crypto';
+import { type FieldError, forbidden as forbiddenField, invalidStatusMessage, statusCauses } from '../api/field-error.js';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
 import { CompactedError, ConflictError, FutureRevisionError, KeyExistsError, NotFoundError } from '../storage/errors.js';
 import type { KeyValue, Storage } from '../storage/storage.js';
@@ -27,23 +28,13 @@ import { deepEqual, hasGeneration, type KObj, prepareForCreate, prepareForUpdate
 
 export type { KObj } from './strategy.js';
 
-/** A field error as the validation layer reports it. */
-export interface AdmissionError {
-  type: string;
-  field: string;
-  detail?: string;
-  badValue?: unknown;
-  message: string;
-}
-
 /** Defaulting and validation, injected so that the registry is tested on its own. */
 export interface Admission {
-  defaults(info: ResourceInfo, obj: KObj): void;
-  validateCreate(info: ResourceInfo, obj: KObj): AdmissionError[];
-  validateUpdate(info: ResourceInfo, obj: KObj, old: KObj): AdmissionError[];
-  validateStatusUpdate(info: ResourceInfo, obj: KObj, old: KObj): AdmissionError[];
-  /** The Status message of an Invalid error: `Deployment.apps "web" is invalid: ...`. */
-  invalidMessage(info: ResourceInfo, name: string, errors: AdmissionError[]): string;
+  /** Defaults; on update `old` is given (server-assigned values the client left out are carried over). */
+  defaults(info: ResourceInfo, obj: KObj, old?: KObj): void;
+  validateCreate(info: ResourceInfo, obj: KObj): FieldError[];
+  validateUpdate(info: ResourceInfo, obj: KObj, old: KObj): FieldError[];
+  validateStatusUpdate(info: ResourceInfo, obj: KObj, old: KObj): FieldError[];
 }
 
 /** Side effects around writes of some kinds (ClusterIP / NodePort allocation, managed fields). */
@@ -339,21 +330,23 @@ export class Registry {
     if (old.metadata.generation !== undefined) meta.generation = old.metadata.generation;
     obj = prepareForUpdate(info, obj, old, ctx.subresource);
     this.hooks.prepareUpdate?.(info, obj, old);
-    this.admission.defaults(info, obj);
+    this.admission.defaults(info, obj, old);
+    // The binding subresource validates its own change (spec.nodeName), which pod updates may not make.
     const errs =
-      ctx.subresource === 'status'
-        ? this.admission.validateStatusUpdate(info, obj, old)
-        : this.admission.validateUpdate(info, obj, old);
+      ctx.subresource === 'binding'
+        ? []
+        : ctx.subresource === 'status'
+          ? this.admission.validateStatusUpdate(info, obj, old)
+          : this.admission.validateUpdate(info, obj, old);
     if (errs.length) throw this.invalid(info, name, errs);
     if (old.metadata.deletionTimestamp !== undefined) {
       const added = (obj.metadata.finalizers ?? []).filter((f: string) => !(old.metadata.finalizers ?? []).includes(f));
       if (added.length)
         throw this.invalid(info, name, [
-          {
-            type: 'FieldValueForbidden',
-            field: 'metadata.finalizers',
-            message: `metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"${added.join('", "')}"}`,
-          },
+          forbiddenField(
+            'metadata.finalizers',
+            `no new finalizers can be added if the object is being deleted, found new finalizers []string{"${added.join('", "')}"}`,
+          ),
         ]);
     }
     if (hasGeneration(obj) && specChanged(obj, old)) meta.generation = (old.metadata.generation ?? 0) + 1;
@@ -504,13 +497,13 @@ export class Registry {
   }
 
   /** Build the 422 Invalid Status for field errors. */
-  invalid(info: ResourceInfo, name: string, errs: AdmissionError[]): ApiError {
+  invalid(info: ResourceInfo, name: string, errs: FieldError[]): ApiError {
     return invalid({
       kind: info.kind,
       group: info.group,
       name,
-      message: this.admission.invalidMessage(info, name, errs),
-      causes: errs.map((e) => ({ reason: e.type, message: e.message, field: e.field })),
+      message: invalidStatusMessage(info.kind, info.group, name, errs),
+      causes: statusCauses(errs),
     });
   }
 }

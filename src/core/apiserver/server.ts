@@ -14,6 +14,7 @@ import {
   apiResourceList,
   apiVersions,
 } from './discovery.js';
+import { forbiddenMessage } from './auth/status.js';
 import { ApiError, forbidden, notFound, unauthorized } from './errors.js';
 import {
   type HandlerDeps,
@@ -30,6 +31,7 @@ import {
   type Query,
 } from './handlers.js';
 import { encode, negotiateObject, parseAccept } from './negotiation.js';
+import { metricsVerb } from './metrics.js';
 import { toApiError } from './registry.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
 
@@ -198,12 +200,14 @@ export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Serv
           const seconds = Number(process.hrtime.bigint() - start) / 1e9;
           const isRes = info.type === 'resource';
           opts.metrics.observeRequest({
-            verb: isRes ? metricVerb(info.verb) : method,
+            verb: isRes
+              ? metricsVerb(info.verb, { apply: hdr(request, 'content-type')?.startsWith('application/apply-patch') ?? false })
+              : method,
             group: isRes ? info.group : '',
             version: isRes ? info.version : '',
             resource: isRes ? info.resource : '',
             subresource: isRes ? (info.subresource ?? '') : '',
-            scope: isRes ? (info.name ? 'resource' : info.namespace ? 'namespace' : 'cluster') : '',
+            scope: isRes ? (info.name || info.verb === 'create' ? 'resource' : info.namespace ? 'namespace' : 'cluster') : '',
             code,
             dryRun: query.dryRun !== undefined,
             seconds,
@@ -219,10 +223,6 @@ export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Serv
 function hdr(request: Hapi.Request, name: string): string | undefined {
   const v = request.raw.req.headers[name];
   return Array.isArray(v) ? v.join(',') : v;
-}
-
-function metricVerb(v: string): string {
-  return v.toUpperCase() === 'PATCH' ? 'PATCH' : v === 'create' ? 'POST' : v === 'update' ? 'PUT' : v.toUpperCase();
 }
 
 function respondError(h: Hapi.ResponseToolkit, err: ApiError, accept?: string) {
@@ -250,7 +250,8 @@ async function route(r: RouteInput): Promise<HandlerResult> {
       path: info.path,
       resourceRequest: false,
     });
-    if (!decision.allowed) throw forbidden(`forbidden: User "${user.name}" cannot ${info.verb} path "${info.path}"`);
+    if (!decision.allowed)
+      throw forbidden(forbiddenMessage({ user, verb: info.verb, apiGroup: '', resource: '', path: info.path, resourceRequest: false }, decision.reason));
     return nonResource(r);
   }
   const res = resourceForPlural(info.group, info.version, info.resource);
@@ -271,12 +272,12 @@ async function route(r: RouteInput): Promise<HandlerResult> {
     resourceRequest: true,
   });
   if (!decision.allowed) {
-    const ns = info.namespace ? ` in the namespace "${info.namespace}"` : ' at the cluster scope';
-    const resName = info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
-    throw forbidden(
-      `${info.resource}${info.name ? ` "${info.name}"` : ''} is forbidden: User "${user.name}" cannot ${info.verb} resource "${resName}" in API group "${info.group}"${ns}${decision.reason ? `: ${decision.reason}` : ''}`,
-      { kind: info.resource, group: info.group, ...(info.name ? { name: info.name } : {}) },
-    );
+    const attrs = { user, verb: info.verb, apiGroup: info.group, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, resourceRequest: true };
+    throw forbidden(forbiddenMessage(attrs, decision.reason), {
+      kind: info.resource,
+      group: info.group,
+      ...(info.name ? { name: info.name } : {}),
+    });
   }
   const input: HandlerInput = {
     req: info,

@@ -6,12 +6,13 @@
  * Invariant: called from the registry's write path only; the allocators live in this one process.
  * (An HA control plane needs store-backed allocators: TODO(#9).)
  */
+import { type FieldError, GoValue, invalid as invalidField, invalidStatusMessage, statusCauses } from '../api/field-error.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { AllocatorError } from './allocator/errors.js';
 import type { NodePortAllocator } from './allocator/node-port-allocator.js';
 import type { ServiceIpAllocator } from './allocator/service-ip-allocator.js';
 import { ApiError, internalError } from './errors.js';
-import type { AdmissionError, KObj, WriteHooks } from './registry.js';
+import type { KObj, WriteHooks } from './registry.js';
 
 export interface ServiceAllocators {
   ips: ServiceIpAllocator;
@@ -32,13 +33,12 @@ function needsHealthCheckPort(svc: KObj): boolean {
   return svc.spec?.type === 'LoadBalancer' && svc.spec?.externalTrafficPolicy === 'Local';
 }
 
-function invalidService(name: string, errs: AdmissionError[]): ApiError {
-  const detail = errs.map((e) => e.message).join(', ');
-  return new ApiError(422, 'Invalid', `Service "${name}" is invalid: ${errs.length > 1 ? `[${detail}]` : detail}`, {
+function invalidService(name: string, errs: FieldError[]): ApiError {
+  return new ApiError(422, 'Invalid', invalidStatusMessage('Service', '', name, errs), {
     name,
     group: '',
     kind: 'Service',
-    causes: errs.map((e) => ({ reason: e.type, message: e.message, field: e.field })),
+    causes: statusCauses(errs),
   });
 }
 
@@ -65,12 +65,11 @@ function allocateFor(a: ServiceAllocators, svc: KObj, old: KObj | undefined, tx:
   const spec = svc.spec ?? (svc.spec = {});
   const fail = (field: string, value: unknown, e: unknown): never => {
     if (e instanceof AllocatorError && (e.code === 'ALREADY_ALLOCATED' || e.code === 'NOT_IN_RANGE')) {
-      const shown = typeof value === 'string' ? `[]string{"${value}"}` : String(value);
-      const msg =
+      const err =
         field === 'spec.clusterIPs'
-          ? `${field}: Invalid value: ${shown}: failed to allocate IP ${value}: ${e.message}`
-          : `${field}: Invalid value: ${value}: ${e.message}`;
-      throw invalidService(name, [{ type: 'FieldValueInvalid', field, badValue: value, message: msg }]);
+          ? invalidField(field, new GoValue(`[]string{"${value}"}`), `failed to allocate IP ${value}: ${e.message}`)
+          : invalidField(field, value, e.message);
+      throw invalidService(name, [err]);
     }
     if (e instanceof AllocatorError) throw internalError(e.message);
     throw e;

@@ -37,7 +37,7 @@ export function prepareForUpdate(info: ResourceInfo, obj: KObj, old: KObj, subre
     next.metadata = { ...old.metadata, resourceVersion: obj.metadata?.resourceVersion };
     return next;
   }
-  if (info.subresources.includes('status') && subresource === undefined) {
+  if (info.subresources.includes('status') && (subresource === undefined || subresource === 'scale')) {
     if (old.status === undefined) delete obj.status;
     else obj.status = old.status;
   }

@@ -2,10 +2,11 @@
  * Wires the API machinery (admission, selectors, patches, server-side apply, tables, OpenAPI,
  * authentication, metrics) into the shapes the server and registry take.
  */
-import type { TLSSocket } from 'node:tls';
 import { openapiV2Serialized, openapiV3Index, openapiV3Serialized } from '../api/openapi/openapi.js';
 import type { ResourceInfo } from '../api/resources.js';
+import { ApplyConflictError, ApplyInvalidError, applyConflictStatus, serverSideApply } from '../api/patch/apply.js';
 import { applyJsonPatch } from '../api/patch/json-patch.js';
+import { ManagedFieldsError, updateManagedFields } from '../api/patch/managed-fields.js';
 import { applyMergePatch } from '../api/patch/merge-patch.js';
 import { applyStrategicMergePatch } from '../api/patch/strategic-merge-patch.js';
 import { SelectorParseError } from '../api/selector/errors.js';
@@ -14,6 +15,12 @@ import { labelsMatch, parseLabelSelector } from '../api/selector/label-selector.
 import { apiVersionOf } from '../api/resources.js';
 import { ApiError, badRequest, unsupportedMediaType } from './errors.js';
 import { qp } from './handlers.js';
+import { tableFor } from '../api/tables/tables.js';
+import { applyDefaults, applyJobSelector, applyUpdateDefaults } from '../api/defaults/defaults.js';
+import { validateCreate, validateStatusUpdate, validateUpdate } from '../api/validation/validate.js';
+import { AllowAuthenticated } from './auth/authorizer.js';
+import { createClusterAuthenticator } from './auth/cluster-authenticator.js';
+import { createApiserverMetrics } from './metrics.js';
 import type { HandlerDeps, Query } from './handlers.js';
 import type { Pki } from './pki/ensure-pki.js';
 import type { Admission, KObj, Registry, WriteContext } from './registry.js';
@@ -32,21 +39,23 @@ export const K8TS_VERSION: VersionInfo = {
   platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
 };
 
-/** Defaulting + validation. */
+/** Defaulting + validation (upstream's rules, src/core/api/defaults and validation). */
 export function buildAdmission(): Admission {
   return {
-    defaults() {},
-    validateCreate: () => [],
-    validateUpdate: () => [],
-    validateStatusUpdate: () => [],
-    invalidMessage: (info, name, errs) =>
-      `${info.kind}${info.group ? `.${info.group}` : ''} "${name}" is invalid: ${errs.map((e) => e.message).join(', ')}`,
+    defaults(info, obj, old) {
+      applyDefaults(info, obj);
+      if (old) applyUpdateDefaults(info, obj, old);
+      else if (info.kind === 'Job' && obj.metadata?.uid) applyJobSelector(obj, obj.metadata.uid);
+    },
+    validateCreate: (info, obj) => validateCreate(info, obj),
+    validateUpdate: (info, obj, old) => validateUpdate(info, obj, old),
+    validateStatusUpdate: (info, obj, old) => validateStatusUpdate(info, obj, old),
   };
 }
 
-/** Metrics (prom-client). */
-export function buildMetrics(): ServerMetrics | undefined {
-  return undefined;
+/** Metrics (prom-client, upstream names). */
+export function buildMetrics(): ServerMetrics {
+  return createApiserverMetrics();
 }
 
 /** OpenAPI documents. */
@@ -62,31 +71,29 @@ export function buildOpenApi(): OpenApiDocs {
   };
 }
 
-/** Client certificates signed by our CA, or the admin bearer token. */
+/** Client certificates signed by our CA, or the admin bearer token; every authenticated user is allowed (RBAC: TODO(#10)). */
 export function buildAuth(pki: Pki): { authn: ServerAuthn; authz: ServerAuthz } {
-  return {
-    authn: {
-      authenticate(req) {
-        const auth = req.headers.authorization;
-        if (typeof auth === 'string' && auth.startsWith('Bearer ')) {
-          if (auth.slice(7).trim() === pki.adminToken) return { name: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
-          return undefined;
-        }
-        const sock = req.socket as TLSSocket;
-        if (sock.authorized) {
-          const cert = sock.getPeerCertificate();
-          const o = cert.subject?.O;
-          const groups = Array.isArray(o) ? o : o ? [o] : [];
-          return { name: String(cert.subject?.CN ?? ''), groups: [...groups, 'system:authenticated'] };
-        }
-        return undefined;
-      },
-    },
-    authz: { authorize: () => ({ allowed: true }) },
-  };
+  return { authn: createClusterAuthenticator({ adminToken: pki.adminToken }), authz: new AllowAuthenticated() };
 }
 
-function trackFields(_old: KObj | undefined, _obj: KObj, _ctx: WriteContext): void {}
+/** Maintain metadata.managedFields on every non-apply write. */
+function trackFields(old: KObj | undefined, obj: KObj, ctx: WriteContext): void {
+  try {
+    const entries = updateManagedFields(old, obj, {
+      manager: ctx.manager,
+      operation: 'Update',
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      time: new Date(),
+      ...(ctx.subresource === 'status' || ctx.subresource === 'scale' ? { subresource: ctx.subresource } : {}),
+    });
+    if (entries.length) obj.metadata.managedFields = entries;
+    else delete obj.metadata.managedFields;
+  } catch (e) {
+    if (e instanceof ManagedFieldsError) throw badRequest(e.message);
+    throw e;
+  }
+}
 
 /** Handler dependencies: selectors, tables, patches. */
 export function buildHandlerDeps(registry: Registry, metrics: ServerMetrics | undefined): HandlerDeps {
@@ -95,26 +102,39 @@ export function buildHandlerDeps(registry: Registry, metrics: ServerMetrics | un
     buildFilter(info: ResourceInfo, q: Query, name?: string) {
       return buildFilter(info, q, name);
     },
-    table(_info, objs, opts) {
-      return {
-        kind: 'Table',
-        apiVersion: 'meta.k8s.io/v1',
-        metadata: opts.listMeta ?? {},
-        columnDefinitions: [
-          { name: 'Name', type: 'string', format: 'name', description: 'Name', priority: 0 },
-          { name: 'Created At', type: 'date', format: '', description: 'creation', priority: 0 },
-        ],
-        rows: objs.map((o) => ({
-          cells: [o.metadata.name, o.metadata.creationTimestamp],
-          object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
-        })),
-      };
+    table(info, objs, opts) {
+      const includeObject = (['None', 'Object', 'Metadata'].includes(opts.includeObject) ? opts.includeObject : 'Metadata') as
+        | 'None'
+        | 'Object'
+        | 'Metadata';
+      return tableFor(info, objs, {
+        wide: true,
+        includeObject,
+        now: new Date(),
+        ...(opts.listMeta ? { listMeta: opts.listMeta } : {}),
+      }) as unknown as KObj;
     },
     patch(info, current, patchType, patch) {
       return applyPatch(info, current, patchType, patch);
     },
-    apply(_info, live, applied) {
-      return mergePatch(live ?? {}, applied) as KObj;
+    apply(info, live, applied, opts) {
+      try {
+        return serverSideApply(live, applied, {
+          manager: opts.manager,
+          force: opts.force,
+          apiVersion: apiVersionOf(info),
+          kind: info.kind,
+          time: new Date(),
+          ...(opts.subresource ? { subresource: opts.subresource } : {}),
+        }).object as KObj;
+      } catch (e) {
+        if (e instanceof ApplyConflictError) {
+          const st = applyConflictStatus(e);
+          throw new ApiError(409, 'Conflict', st.message, { ...st.details, kind: info.plural, group: info.group });
+        }
+        if (e instanceof ApplyInvalidError || e instanceof ManagedFieldsError) throw badRequest(e.message);
+        throw e;
+      }
     },
     watchers: metrics ? { inc: (i) => metrics.watchers(i, 1), dec: (i) => metrics.watchers(i, -1) } : undefined,
   } as HandlerDeps;

@@ -188,7 +188,13 @@ describe('paths', () => {
 
   it('orders elements like upstream', () => {
     const els = [valueElement('b'), keyElement({ name: 'a' }), f('b'), f('a'), valueElement(1)];
-    expect([...els].sort(compareElements)).toEqual([f('a'), f('b'), keyElement({ name: 'a' }), 'v:1', 'v:"b"']);
+    expect([...els].sort(compareElements)).toEqual([
+      f('a'),
+      f('b'),
+      keyElement({ name: 'a' }),
+      'v:1',
+      'v:"b"',
+    ]);
   });
 });
 
@@ -217,7 +223,8 @@ describe('removeFields', () => {
     {
       name: 'a list item by key',
       remove: [[...containers, keyElement({ name: 'web' })]],
-      check: (o: any) => expect(o.spec.template.spec.containers).toEqual([{ name: 'side', image: 'busybox' }]),
+      check: (o: any) =>
+        expect(o.spec.template.spec.containers).toEqual([{ name: 'side', image: 'busybox' }]),
     },
     {
       name: 'a field inside a list item',

@@ -65,7 +65,13 @@ const createEntry: ManagedFieldsEntry = {
         'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} } },
         'f:spec': {
           'f:containers': {
-            'k:{"name":"nginx"}': { '.': {}, 'f:image': {}, 'f:imagePullPolicy': {}, 'f:name': {}, 'f:resources': {} },
+            'k:{"name":"nginx"}': {
+              '.': {},
+              'f:image': {},
+              'f:imagePullPolicy': {},
+              'f:name': {},
+              'f:resources': {},
+            },
           },
           'f:restartPolicy': {},
           'f:securityContext': {},
@@ -122,7 +128,9 @@ describe('updateManagedFields', () => {
       ['kubectl-edit', '2024-05-01T10:05:00Z'],
     ]);
     const o = owners(got);
-    expect(o['kubectl-edit/Update']).toBe('{"f:metadata":{"f:labels":{"f:tier":{}}},"f:spec":{"f:replicas":{}}}');
+    expect(o['kubectl-edit/Update']).toBe(
+      '{"f:metadata":{"f:labels":{"f:tier":{}}},"f:spec":{"f:replicas":{}}}',
+    );
     expect(o['kubectl-create/Update']).not.toContain('f:replicas');
     expect(o['kubectl-create/Update']).toContain('f:app');
   });
@@ -263,9 +271,18 @@ describe('entries', () => {
   });
 
   it.each([
-    { name: 'unknown fieldsType', e: { manager: 'a', operation: 'Update', fieldsType: 'FieldsV2', fieldsV1: {} } },
-    { name: 'unknown operation', e: { manager: 'a', operation: 'Patch', fieldsType: 'FieldsV1', fieldsV1: {} } },
-    { name: 'bad FieldsV1', e: { manager: 'a', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { q: {} } } },
+    {
+      name: 'unknown fieldsType',
+      e: { manager: 'a', operation: 'Update', fieldsType: 'FieldsV2', fieldsV1: {} },
+    },
+    {
+      name: 'unknown operation',
+      e: { manager: 'a', operation: 'Patch', fieldsType: 'FieldsV1', fieldsV1: {} },
+    },
+    {
+      name: 'bad FieldsV1',
+      e: { manager: 'a', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { q: {} } },
+    },
   ])('refuses $name', ({ e }) => {
     expect(() => decodeManagedFields([e])).toThrow(ManagedFieldsError);
   });
@@ -308,7 +325,11 @@ describe('entries', () => {
 
 describe('managerFromUserAgent', () => {
   it.each([
-    { fm: 'kubectl-client-side-apply', ua: 'kubectl/v1.30.0 (linux/amd64)', want: 'kubectl-client-side-apply' },
+    {
+      fm: 'kubectl-client-side-apply',
+      ua: 'kubectl/v1.30.0 (linux/amd64)',
+      want: 'kubectl-client-side-apply',
+    },
     { fm: undefined, ua: 'kubectl/v1.30.0 (linux/amd64) kubernetes/abc', want: 'kubectl' },
     { fm: '', ua: 'kube-controller-manager/v1.30.0', want: 'kube-controller-manager' },
     { fm: undefined, ua: 'curl', want: 'curl' },
