@@ -6,7 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, type TestClient } from './helpers/rest.js';
-import { cleanup, KUBECTL, kubectl, kubectlOk, type RunningServer, requireTool, startServer } from './helpers/server.js';
+import {
+  cleanup,
+  KUBECTL,
+  kubectl,
+  kubectlOk,
+  type RunningServer,
+  requireTool,
+  startServer,
+} from './helpers/server.js';
 
 const have = requireTool(KUBECTL, 'install kubectl');
 
@@ -30,7 +38,8 @@ describe.runIf(have)('bad input', () => {
     if (tmp) cleanup(tmp);
   });
 
-  const snapshot = (o: any) => JSON.stringify({ spec: o.spec, rv: o.metadata.resourceVersion, labels: o.metadata.labels });
+  const snapshot = (o: any) =>
+    JSON.stringify({ spec: o.spec, rv: o.metadata.resourceVersion, labels: o.metadata.labels });
   const unchanged = async () =>
     expect(snapshot(await c.json('GET', '/apis/apps/v1/namespaces/default/deployments/keep'))).toBe(before);
   const file = (name: string, text: string) => {
@@ -46,16 +55,25 @@ describe.runIf(have)('bad input', () => {
     expect(r.status).toBe(400);
     const s = JSON.parse(r.body);
     expect(s).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'BadRequest', code: 400 });
-    const y = await c.request('PUT', '/apis/apps/v1/namespaces/default/deployments/keep', 'metadata: [unclosed', {
-      'content-type': 'application/yaml',
-    });
+    const y = await c.request(
+      'PUT',
+      '/apis/apps/v1/namespaces/default/deployments/keep',
+      'metadata: [unclosed',
+      {
+        'content-type': 'application/yaml',
+      },
+    );
     expect(y.status).toBe(400);
     expect(JSON.parse(y.body).message).toMatch(/yaml/i);
     await unchanged();
   });
 
   it('unknown kinds and resources', async () => {
-    const k = await kubectl(srv, ['apply', '-f', file('u.yaml', 'apiVersion: v1\nkind: Flunder\nmetadata: {name: x}\n')]);
+    const k = await kubectl(srv, [
+      'apply',
+      '-f',
+      file('u.yaml', 'apiVersion: v1\nkind: Flunder\nmetadata: {name: x}\n'),
+    ]);
     expect(k.code).not.toBe(0);
     expect(k.stderr).toMatch(/no matches for kind "Flunder" in version "v1"/);
     const r = await c.request('GET', '/api/v1/namespaces/default/flunders');
@@ -68,22 +86,45 @@ describe.runIf(have)('bad input', () => {
   it('invalid names', async () => {
     const r = await kubectl(srv, ['create', 'configmap', 'Bad_Name']);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain');
-    const svc = await kubectl(srv, ['apply', '-f', file('s.yaml', 'apiVersion: v1\nkind: Service\nmetadata: {name: 1bad}\nspec: {ports: [{port: 70000}]}\n')]);
+    expect(r.stderr).toContain(
+      'ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain',
+    );
+    const svc = await kubectl(srv, [
+      'apply',
+      '-f',
+      file(
+        's.yaml',
+        'apiVersion: v1\nkind: Service\nmetadata: {name: 1bad}\nspec: {ports: [{port: 70000}]}\n',
+      ),
+    ]);
     expect(svc.code).not.toBe(0);
     expect(svc.stderr).toContain('Service "1bad" is invalid');
-    expect(svc.stderr).toContain('spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive');
+    expect(svc.stderr).toContain(
+      'spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive',
+    );
   });
 
   it('immutable fields: a Service clusterIP and a Deployment selector', async () => {
     const svc = await c.json('GET', '/api/v1/namespaces/default/services/keep');
-    const r = await kubectl(srv, ['patch', 'svc', 'keep', '-p', '{"spec":{"clusterIP":"10.43.9.9","clusterIPs":["10.43.9.9"]}}']);
+    const r = await kubectl(srv, [
+      'patch',
+      'svc',
+      'keep',
+      '-p',
+      '{"spec":{"clusterIP":"10.43.9.9","clusterIPs":["10.43.9.9"]}}',
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('field is immutable');
     const after = await c.json('GET', '/api/v1/namespaces/default/services/keep');
     expect(after.spec.clusterIP).toBe(svc.spec.clusterIP);
     expect(after.metadata.resourceVersion).toBe(svc.metadata.resourceVersion);
-    const d = await kubectl(srv, ['patch', 'deploy', 'keep', '-p', '{"spec":{"selector":{"matchLabels":{"app":"other"}},"template":{"metadata":{"labels":{"app":"other"}}}}}']);
+    const d = await kubectl(srv, [
+      'patch',
+      'deploy',
+      'keep',
+      '-p',
+      '{"spec":{"selector":{"matchLabels":{"app":"other"}},"template":{"metadata":{"labels":{"app":"other"}}}}}',
+    ]);
     expect(d.code).not.toBe(0);
     expect(d.stderr).toContain('spec.selector: Invalid value');
     expect(d.stderr).toContain('field is immutable');

@@ -42,13 +42,20 @@ describe('@kubernetes/client-node', () => {
         metadata: { name: 'js-web' },
         spec: {
           selector: { matchLabels: { app: 'js' } },
-          template: { metadata: { labels: { app: 'js' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+          template: {
+            metadata: { labels: { app: 'js' } },
+            spec: { containers: [{ name: 'c', image: 'nginx' }] },
+          },
         },
       },
     });
     expect(d.spec?.replicas).toBe(1);
     const sp = await apps.patchNamespacedDeployment(
-      { name: 'js-web', namespace: 'default', body: { spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:2' }] } } } } },
+      {
+        name: 'js-web',
+        namespace: 'default',
+        body: { spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:2' }] } } } },
+      },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
     );
     expect(sp.spec?.template.spec?.containers[0]?.image).toBe('nginx:2');
@@ -71,14 +78,20 @@ describe('@kubernetes/client-node', () => {
       if (o.metadata?.name === 'inf') resolveDone();
     });
     await informer.start();
-    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'inf' }, data: { a: '1' } } });
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'inf' }, data: { a: '1' } },
+    });
     await core.replaceNamespacedConfigMap({
       name: 'inf',
       namespace: 'default',
       body: { metadata: { name: 'inf' }, data: { a: '2' } },
     });
     await core.deleteNamespacedConfigMap({ name: 'inf', namespace: 'default' });
-    await Promise.race([done, new Promise((_, rej) => setTimeout(() => rej(new Error(`informer saw only ${seen}`)), 10_000))]);
+    await Promise.race([
+      done,
+      new Promise((_, rej) => setTimeout(() => rej(new Error(`informer saw only ${seen}`)), 10_000)),
+    ]);
     await informer.stop();
     expect(seen).toContain('add:inf');
     expect(seen).toContain('update:inf');

@@ -3,8 +3,8 @@
  * from the resourceVersion it had seen, with nothing lost in between.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, type RunningServer, startServer } from './helpers/server.js';
 import { adminClient, type TestClient } from './helpers/rest.js';
+import { cleanup, type RunningServer, startServer } from './helpers/server.js';
 
 describe('kill -9 of k8ts server', () => {
   const servers: RunningServer[] = [];

@@ -5,9 +5,20 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, KUBECTL, kubectl, kubectlOk, type RunningServer, requireTool, startServer } from './helpers/server.js';
+import {
+  cleanup,
+  KUBECTL,
+  kubectl,
+  kubectlOk,
+  type RunningServer,
+  requireTool,
+  startServer,
+} from './helpers/server.js';
 
-const have = requireTool(KUBECTL, 'install kubectl (e.g. the kubernetes-client package or the Google Cloud SDK)');
+const have = requireTool(
+  KUBECTL,
+  'install kubectl (e.g. the kubernetes-client package or the Google Cloud SDK)',
+);
 
 const DEPLOY = (image: string, extra = '') => `apiVersion: apps/v1
 kind: Deployment
@@ -51,7 +62,11 @@ describe.runIf(have)('kubectl against k8ts server', () => {
     expect(v.serverVersion.major).toBe('1');
     expect(v.serverVersion.gitVersion).toMatch(/^v1\.\d+\.\d+/);
     const ar = await kubectlOk(srv, ['api-resources']);
-    for (const line of [/^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment/m, /^pods\s+po\s+v1\s+true\s+Pod/m, /^leases\s+coordination.k8s.io\/v1\s+true\s+Lease/m])
+    for (const line of [
+      /^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment/m,
+      /^pods\s+po\s+v1\s+true\s+Pod/m,
+      /^leases\s+coordination.k8s.io\/v1\s+true\s+Lease/m,
+    ])
       expect(ar).toMatch(line);
     const ci = await kubectlOk(srv, ['cluster-info']);
     expect(ci).toContain(`Kubernetes control plane is running at ${srv.url}`);
@@ -81,12 +96,17 @@ describe.runIf(have)('kubectl against k8ts server', () => {
   });
 
   it('server-side apply: conflict with another manager, then --force-conflicts', async () => {
-    const p = file('ssa.yaml', `apiVersion: v1
+    const p = file(
+      'ssa.yaml',
+      `apiVersion: v1
 kind: ConfigMap
 metadata: {name: ssa}
 data: {a: "1", b: "2"}
-`);
-    expect(await kubectlOk(srv, ['apply', '--server-side', '-f', p])).toContain('configmap/ssa serverside-applied');
+`,
+    );
+    expect(await kubectlOk(srv, ['apply', '--server-side', '-f', p])).toContain(
+      'configmap/ssa serverside-applied',
+    );
     await kubectlOk(srv, ['patch', 'configmap', 'ssa', '--type=merge', '-p', '{"data":{"a":"changed"}}']);
     const r = await kubectl(srv, ['apply', '--server-side', '-f', p]);
     expect(r.code).not.toBe(0);
@@ -96,7 +116,11 @@ data: {a: "1", b: "2"}
     expect(forced).toContain('serverside-applied');
     const cm = JSON.parse(await kubectlOk(srv, ['get', 'cm', 'ssa', '-o', 'json', '--show-managed-fields']));
     expect(cm.data).toEqual({ a: '1', b: '2' });
-    expect(cm.metadata.managedFields.some((m: { manager: string; operation: string }) => m.manager === 'kubectl' && m.operation === 'Apply')).toBe(true);
+    expect(
+      cm.metadata.managedFields.some(
+        (m: { manager: string; operation: string }) => m.manager === 'kubectl' && m.operation === 'Apply',
+      ),
+    ).toBe(true);
   });
 
   it('get: -o wide, yaml, json, jsonpath, -l, -A, --field-selector', async () => {
@@ -106,11 +130,20 @@ data: {a: "1", b: "2"}
     const y = await kubectlOk(srv, ['get', 'deploy', 'web', '-o', 'yaml']);
     expect(y).toContain('kind: Deployment');
     expect(await kubectlOk(srv, ['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}'])).toBe('2');
-    expect(await kubectlOk(srv, ['get', 'deploy', '-l', 'tier=front', '-o', 'name'])).toBe('deployment.apps/web\n');
+    expect(await kubectlOk(srv, ['get', 'deploy', '-l', 'tier=front', '-o', 'name'])).toBe(
+      'deployment.apps/web\n',
+    );
     expect(await kubectlOk(srv, ['get', 'deploy', '-l', 'tier in (back)', '-o', 'name'])).toBe('');
     const all = await kubectlOk(srv, ['get', 'svc', '-A']);
     expect(all).toMatch(/^default\s+kubernetes\s+ClusterIP\s+10\.43\.0\.1\s+<none>\s+443\/TCP/m);
-    const ns = await kubectlOk(srv, ['get', 'ns', '--field-selector', 'metadata.name=kube-system', '-o', 'name']);
+    const ns = await kubectlOk(srv, [
+      'get',
+      'ns',
+      '--field-selector',
+      'metadata.name=kube-system',
+      '-o',
+      'name',
+    ]);
     expect(ns).toBe('namespace/kube-system\n');
     const bad = await kubectl(srv, ['get', 'pods', '--field-selector', 'spec.bogus=1']);
     expect(bad.code).not.toBe(0);
@@ -119,7 +152,11 @@ data: {a: "1", b: "2"}
 
   it('get -w prints changes as they happen', async () => {
     await kubectlOk(srv, ['create', 'configmap', 'watched', '--from-literal=k=v']);
-    const watch = kubectl(srv, ['get', 'cm', 'watched', '-w', '--output-watch-events', '--request-timeout=4s'], { timeoutMs: 10_000 });
+    const watch = kubectl(
+      srv,
+      ['get', 'cm', 'watched', '-w', '--output-watch-events', '--request-timeout=4s'],
+      { timeoutMs: 10_000 },
+    );
     await new Promise((r) => setTimeout(r, 1000));
     await kubectlOk(srv, ['label', 'cm', 'watched', 'seen=yes']);
     const out = await watch;
@@ -145,17 +182,44 @@ data: {a: "1", b: "2"}
   });
 
   it('patch: strategic, merge, json', async () => {
-    await kubectlOk(srv, ['patch', 'deploy', 'web', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.27"}]}}}}']);
+    await kubectlOk(srv, [
+      'patch',
+      'deploy',
+      'web',
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.27"}]}}}}',
+    ]);
     let d = JSON.parse(await kubectlOk(srv, ['get', 'deploy', 'web', '-o', 'json']));
     expect(d.spec.template.spec.containers).toHaveLength(1);
     expect(d.spec.template.spec.containers[0].image).toBe('nginx:1.27');
     expect(d.spec.template.spec.containers[0].env).toEqual([{ name: 'A', value: '1' }]);
-    await kubectlOk(srv, ['patch', 'deploy', 'web', '--type=merge', '-p', '{"metadata":{"labels":{"team":null}}}']);
+    await kubectlOk(srv, [
+      'patch',
+      'deploy',
+      'web',
+      '--type=merge',
+      '-p',
+      '{"metadata":{"labels":{"team":null}}}',
+    ]);
     d = JSON.parse(await kubectlOk(srv, ['get', 'deploy', 'web', '-o', 'json']));
     expect(d.metadata.labels.team).toBeUndefined();
-    await kubectlOk(srv, ['patch', 'deploy', 'web', '--type=json', '-p', '[{"op":"replace","path":"/spec/replicas","value":3}]']);
+    await kubectlOk(srv, [
+      'patch',
+      'deploy',
+      'web',
+      '--type=json',
+      '-p',
+      '[{"op":"replace","path":"/spec/replicas","value":3}]',
+    ]);
     expect(await kubectlOk(srv, ['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}'])).toBe('3');
-    const failing = await kubectl(srv, ['patch', 'deploy', 'web', '--type=json', '-p', '[{"op":"replace","path":"/spec/replicas","value":9},{"op":"test","path":"/spec/paused","value":true}]']);
+    const failing = await kubectl(srv, [
+      'patch',
+      'deploy',
+      'web',
+      '--type=json',
+      '-p',
+      '[{"op":"replace","path":"/spec/replicas","value":9},{"op":"test","path":"/spec/paused","value":true}]',
+    ]);
     expect(failing.code).not.toBe(0);
     expect(await kubectlOk(srv, ['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}'])).toBe('3');
   });
@@ -163,7 +227,9 @@ data: {a: "1", b: "2"}
   it('edit with EDITOR set to a script', async () => {
     const editor = file('editor.sh', '#!/bin/sh\nsed -i "s/replicas: 3/replicas: 4/" "$1"\n');
     chmodSync(editor, 0o755);
-    const out = await kubectlOk(srv, ['edit', 'deploy', 'web'], { env: { EDITOR: editor, KUBE_EDITOR: editor } });
+    const out = await kubectlOk(srv, ['edit', 'deploy', 'web'], {
+      env: { EDITOR: editor, KUBE_EDITOR: editor },
+    });
     expect(out).toContain('deployment.apps/web edited');
     expect(await kubectlOk(srv, ['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}'])).toBe('4');
   });
@@ -179,7 +245,14 @@ data: {a: "1", b: "2"}
     const svc = JSON.parse(await kubectlOk(srv, ['get', 'svc', 'np', '-o', 'json']));
     expect(svc.spec.clusterIP).toMatch(/^10\.43\./);
     expect(svc.spec.ports[0].nodePort).toBe(30080);
-    const dup = await kubectl(srv, ['create', 'service', 'nodeport', 'np2', '--tcp=80:8080', '--node-port=30080']);
+    const dup = await kubectl(srv, [
+      'create',
+      'service',
+      'nodeport',
+      'np2',
+      '--tcp=80:8080',
+      '--node-port=30080',
+    ]);
     expect(dup.code).not.toBe(0);
     expect(dup.stderr).toContain('provided port is already allocated');
     await kubectlOk(srv, ['delete', 'svc', 'np']);
@@ -187,7 +260,14 @@ data: {a: "1", b: "2"}
   });
 
   it('delete with --cascade=foreground --wait', async () => {
-    const out = await kubectlOk(srv, ['delete', 'deploy', 'web', '--cascade=foreground', '--wait', '--timeout=20s']);
+    const out = await kubectlOk(srv, [
+      'delete',
+      'deploy',
+      'web',
+      '--cascade=foreground',
+      '--wait',
+      '--timeout=20s',
+    ]);
     expect(out).toContain('deployment.apps "web" deleted');
     const r = await kubectl(srv, ['get', 'deploy', 'web']);
     expect(r.code).not.toBe(0);

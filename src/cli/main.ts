@@ -31,36 +31,44 @@ program
   .option('--bind-address <addr>', 'address the API server listens on', '0.0.0.0')
   .option('--service-cidr <cidr>', 'ClusterIP range', '10.43.0.0/16')
   .option('--service-node-port-range <range>', 'NodePort range', '30000-32767')
-  .action(async (o: { dataDir: string; httpsPort: number; bindAddress: string; serviceCidr: string; serviceNodePortRange: string }) => {
-    const started = Date.now();
-    try {
-      const cp = await startControlPlane({
-        dataDir: o.dataDir,
-        httpsPort: o.httpsPort,
-        bindAddress: o.bindAddress,
-        serviceCidr: o.serviceCidr,
-        nodePortRange: o.serviceNodePortRange,
-      });
-      console.log(`k8ts: API server listening on ${cp.url} (ready in ${Date.now() - started} ms)`);
-      console.log(`k8ts: kubeconfig written to ${cp.kubeconfigPath}`);
-      console.log(`k8ts: try: KUBECONFIG=${cp.kubeconfigPath} kubectl get namespaces`);
-      let stopping = false;
-      const shutdown = async (sig: string) => {
-        if (stopping) return;
-        stopping = true;
-        console.log(`k8ts: ${sig}, shutting down`);
-        await cp.stop();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void shutdown('SIGINT'));
-      process.on('SIGTERM', () => void shutdown('SIGTERM'));
-    } catch (e) {
-      if (e instanceof StartupError) {
-        console.error(`k8ts: ${e.message}`);
-        process.exit(1);
+  .action(
+    async (o: {
+      dataDir: string;
+      httpsPort: number;
+      bindAddress: string;
+      serviceCidr: string;
+      serviceNodePortRange: string;
+    }) => {
+      const started = Date.now();
+      try {
+        const cp = await startControlPlane({
+          dataDir: o.dataDir,
+          httpsPort: o.httpsPort,
+          bindAddress: o.bindAddress,
+          serviceCidr: o.serviceCidr,
+          nodePortRange: o.serviceNodePortRange,
+        });
+        console.log(`k8ts: API server listening on ${cp.url} (ready in ${Date.now() - started} ms)`);
+        console.log(`k8ts: kubeconfig written to ${cp.kubeconfigPath}`);
+        console.log(`k8ts: try: KUBECONFIG=${cp.kubeconfigPath} kubectl get namespaces`);
+        let stopping = false;
+        const shutdown = async (sig: string) => {
+          if (stopping) return;
+          stopping = true;
+          console.log(`k8ts: ${sig}, shutting down`);
+          await cp.stop();
+          process.exit(0);
+        };
+        process.on('SIGINT', () => void shutdown('SIGINT'));
+        process.on('SIGTERM', () => void shutdown('SIGTERM'));
+      } catch (e) {
+        if (e instanceof StartupError) {
+          console.error(`k8ts: ${e.message}`);
+          process.exit(1);
+        }
+        throw e;
       }
-      throw e;
-    }
-  });
+    },
+  );
 
 await program.parseAsync(process.argv);

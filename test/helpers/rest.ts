@@ -18,15 +18,27 @@ export interface WatchEventJson {
 }
 
 export interface TestClient {
-  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<TestResponse>;
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<TestResponse>;
   json(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<any>;
   /** Read watch events until `done` says so or the timeout passes; then close the stream. */
-  watchEvents(path: string, done: (events: WatchEventJson[]) => boolean, timeoutMs: number): Promise<WatchEventJson[]>;
+  watchEvents(
+    path: string,
+    done: (events: WatchEventJson[]) => boolean,
+    timeoutMs: number,
+  ): Promise<WatchEventJson[]>;
   close(): void;
 }
 
 /** A client that authenticates with the kubeconfig's client certificate (or a given token). */
-export function adminClient(server: { kubeconfig: string; url: string }, opts: { token?: string; noAuth?: boolean } = {}): TestClient {
+export function adminClient(
+  server: { kubeconfig: string; url: string },
+  opts: { token?: string; noAuth?: boolean } = {},
+): TestClient {
   const kc = YAML.parse(readFileSync(server.kubeconfig, 'utf8'));
   const cluster = kc.clusters[0].cluster;
   const user = kc.users[0].user;
@@ -48,7 +60,11 @@ export function adminClient(server: { kubeconfig: string; url: string }, opts: {
     const h: Record<string, string> = { accept: 'application/json', ...headers };
     if (payload !== undefined) h['content-type'] ??= 'application/json';
     if (opts.token) h.authorization = `Bearer ${opts.token}`;
-    return { payload, h, options: { agent, method, hostname: base.hostname, port: base.port, path, headers: h } };
+    return {
+      payload,
+      h,
+      options: { agent, method, hostname: base.hostname, port: base.port, path, headers: h },
+    };
   };
   const request = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     new Promise<TestResponse>((resolve, reject) => {
@@ -99,7 +115,9 @@ export function adminClient(server: { kubeconfig: string; url: string }, opts: {
           });
           res.on('end', finish);
         });
-        req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve(events) : reject(e)));
+        req.on('error', (e) =>
+          (e as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve(events) : reject(e),
+        );
         req.end();
       });
     },

@@ -35,7 +35,16 @@ export async function startServer(opts: { dataDir?: string; port?: number } = {}
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'k8ts-test-'));
   const proc = spawn(
     process.execPath,
-    [CLI, 'server', '--data-dir', dataDir, '--https-port', String(opts.port ?? 0), '--bind-address', '127.0.0.1'],
+    [
+      CLI,
+      'server',
+      '--data-dir',
+      dataDir,
+      '--https-port',
+      String(opts.port ?? 0),
+      '--bind-address',
+      '127.0.0.1',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -107,8 +116,13 @@ export function kubectl(
 }
 
 /** kubectl that must succeed; returns stdout. */
-export async function kubectlOk(server: { kubeconfig: string }, args: string[], opts: Parameters<typeof kubectl>[2] = {}): Promise<string> {
+export async function kubectlOk(
+  server: { kubeconfig: string },
+  args: string[],
+  opts: Parameters<typeof kubectl>[2] = {},
+): Promise<string> {
   const r = await kubectl(server, args, opts);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
+  if (r.code !== 0)
+    throw new Error(`kubectl ${args.join(' ')} failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
   return r.stdout;
 }

@@ -15,7 +15,11 @@ async function ensure(registry: Registry, plural: string, group: string, obj: KO
   const ns = obj.metadata.namespace as string | undefined;
   try {
     const cur = await registry.get(info, ns, obj.metadata.name);
-    const want: KObj = { ...cur, ...obj, metadata: { ...cur.metadata, labels: obj.metadata.labels ?? cur.metadata.labels } };
+    const want: KObj = {
+      ...cur,
+      ...obj,
+      metadata: { ...cur.metadata, labels: obj.metadata.labels ?? cur.metadata.labels },
+    };
     if (plural === 'services') want.spec = { ...cur.spec, ports: obj.spec.ports };
     if (plural !== 'namespaces') await registry.update(info, ns, obj.metadata.name, want, CTX);
   } catch (e) {
@@ -41,14 +45,26 @@ export async function ensureBootstrapObjects(
     },
   });
   await ensure(registry, 'endpoints', '', {
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-    subsets: [{ addresses: [{ ip: opts.advertiseAddress }], ports: [{ name: 'https', port: opts.port, protocol: 'TCP' }] }],
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+    },
+    subsets: [
+      {
+        addresses: [{ ip: opts.advertiseAddress }],
+        ports: [{ name: 'https', port: opts.port, protocol: 'TCP' }],
+      },
+    ],
   });
   await ensure(registry, 'endpointslices', 'discovery.k8s.io', {
     metadata: {
       name: 'kubernetes',
       namespace: 'default',
-      labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' },
+      labels: {
+        'kubernetes.io/service-name': 'kubernetes',
+        'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+      },
     },
     addressType: 'IPv4',
     endpoints: [{ addresses: [opts.advertiseAddress], conditions: { ready: true } }],

@@ -11,18 +11,26 @@ import { resourceForPlural } from '../api/resources.js';
 import { RestClient } from '../client/rest-client.js';
 import { GarbageCollector } from '../controllers/garbage-collector.js';
 import { NamespaceController } from '../controllers/namespace.js';
-import type { Storage } from '../storage/storage.js';
 import { SqliteStorage } from '../storage/sqlite.js';
+import type { Storage } from '../storage/storage.js';
 import { NodePortAllocator } from './allocator/node-port-allocator.js';
 import { ServiceIpAllocator } from './allocator/service-ip-allocator.js';
 import { ensureBootstrapObjects } from './bootstrap.js';
-import { buildAdmission, buildHandlerDeps, buildMetrics, buildOpenApi, buildAuth, K8TS_VERSION } from './wiring.js';
 import { defaultServingHosts, ensurePki, issueClientCert, type Pki } from './pki/ensure-pki.js';
 import { writeKubeconfig } from './pki/kubeconfig.js';
 import { Registry } from './registry.js';
 import { createApiServer } from './server.js';
 import { repairAllocators, serviceAllocationHooks } from './service-allocation.js';
 import { StartupError } from './startup-error.js';
+import {
+  buildAdmission,
+  buildAuth,
+  buildHandlerDeps,
+  buildMetrics,
+  buildOpenApi,
+  K8TS_VERSION,
+  trackFields,
+} from './wiring.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -92,7 +100,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const registry = new Registry({
     storage,
     admission,
-    hooks: { ...alloc, trackFields: buildHandlerDeps.trackFields },
+    hooks: { ...alloc, trackFields },
   });
   const svcInfo = resourceForPlural('', 'v1', 'services')!;
   const services = await registry.list(svcInfo, {});
@@ -125,7 +133,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         `port ${opts.httpsPort} on ${opts.bindAddress} is already in use; stop the other server or choose another port with --https-port`,
       );
     if (err.code === 'EACCES')
-      throw new StartupError('PORT_DENIED', `not allowed to listen on ${opts.bindAddress}:${opts.httpsPort}: ${err.message}`);
+      throw new StartupError(
+        'PORT_DENIED',
+        `not allowed to listen on ${opts.bindAddress}:${opts.httpsPort}: ${err.message}`,
+      );
     throw e;
   }
   const port = (server.info.port as number) || opts.httpsPort;
@@ -148,7 +159,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     keyPem: cmCert.keyPem,
     userAgent: 'k8ts-controller-manager',
   });
-  const controllers = opts.disableControllers ? [] : [new GarbageCollector(client), new NamespaceController(client)];
+  const controllers = opts.disableControllers
+    ? []
+    : [new GarbageCollector(client), new NamespaceController(client)];
   await Promise.all(controllers.map((c) => c.start()));
   return {
     server,

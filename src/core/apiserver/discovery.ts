@@ -19,7 +19,8 @@ interface SubresourceDoc {
 
 function subresourceDocs(r: ResourceInfo): SubresourceDoc[] {
   return r.subresources.map((s) => {
-    if (s === 'scale') return { name: s, kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: SUBRESOURCE_VERBS };
+    if (s === 'scale')
+      return { name: s, kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: SUBRESOURCE_VERBS };
     if (s === 'binding') return { name: s, kind: 'Binding', verbs: ['create'] };
     if (s === 'finalize') return { name: s, kind: r.kind, verbs: ['update'] };
     return { name: s, kind: r.kind, verbs: SUBRESOURCE_VERBS };
@@ -48,7 +49,11 @@ export function apiResourceList(group: string, version: string): object | undefi
     doc.storageVersionHash = storageVersionHash(r);
     resources.push(doc);
     for (const s of subresourceDocs(r)) {
-      const sd: Record<string, unknown> = { name: `${r.plural}/${s.name}`, singularName: '', namespaced: r.namespaced };
+      const sd: Record<string, unknown> = {
+        name: `${r.plural}/${s.name}`,
+        singularName: '',
+        namespaced: r.namespaced,
+      };
       if (s.group !== undefined) sd.group = s.group;
       if (s.version !== undefined) sd.version = s.version;
       sd.kind = s.kind;
@@ -56,7 +61,12 @@ export function apiResourceList(group: string, version: string): object | undefi
       resources.push(sd);
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: apiVersionOf({ group, version }),
+    resources,
+  };
 }
 
 /** /api */
@@ -120,7 +130,12 @@ export function aggregatedDiscovery(which: 'api' | 'apis', apiVersion: 'v2' | 'v
         freshness: 'Current',
       })),
   }));
-  return { kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${apiVersion}`, metadata: {}, items };
+  return {
+    kind: 'APIGroupDiscoveryList',
+    apiVersion: `apidiscovery.k8s.io/${apiVersion}`,
+    metadata: {},
+    items,
+  };
 }
 
 /** The content type of an aggregated discovery answer. */

@@ -87,11 +87,16 @@ export function alreadyExists(r: Res, name: string): ApiError {
 
 /** 409 Conflict for a stale resourceVersion or a failed precondition. */
 export function conflict(r: Res, name: string, why: string): ApiError {
-  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(r)} "${name}": ${why}`, {
-    name,
-    group: r.group,
-    kind: r.plural,
-  });
+  return new ApiError(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on ${qualifiedResource(r)} "${name}": ${why}`,
+    {
+      name,
+      group: r.group,
+      kind: r.plural,
+    },
+  );
 }
 
 /** The standard message of a stale-resourceVersion conflict. */
@@ -121,7 +126,11 @@ export function badRequest(message: string): ApiError {
 
 /** 405 MethodNotAllowed. */
 export function methodNotSupported(r: Res, verb: string): ApiError {
-  return new ApiError(405, 'MethodNotAllowed', `${verb} is not supported on resources of kind "${qualifiedResource(r)}"`);
+  return new ApiError(
+    405,
+    'MethodNotAllowed',
+    `${verb} is not supported on resources of kind "${qualifiedResource(r)}"`,
+  );
 }
 
 /** 410 Expired: the requested resourceVersion is compacted. */
@@ -141,12 +150,20 @@ export function forbidden(message: string, details?: StatusDetails): ApiError {
 
 /** 415 UnsupportedMediaType. */
 export function unsupportedMediaType(contentType: string): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (not here: ${contentType})`);
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (not here: ${contentType})`,
+  );
 }
 
 /** 406 NotAcceptable. */
 export function notAcceptable(accept: string): ApiError {
-  return new ApiError(406, 'NotAcceptable', `only the following media types are accepted: application/json, application/yaml (requested: ${accept})`);
+  return new ApiError(
+    406,
+    'NotAcceptable',
+    `only the following media types are accepted: application/json, application/yaml (requested: ${accept})`,
+  );
 }
 
 /** 413 RequestEntityTooLarge. */

@@ -6,7 +6,15 @@ import { PassThrough } from 'node:stream';
 import { invalid, required } from '../api/field-error.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { apiVersionOf, resourceForPlural } from '../api/resources.js';
-import { ApiError, badRequest, conflict, methodNotSupported, notFound, OBJECT_MODIFIED, qualifiedResource } from './errors.js';
+import {
+  ApiError,
+  badRequest,
+  conflict,
+  methodNotSupported,
+  notFound,
+  OBJECT_MODIFIED,
+  qualifiedResource,
+} from './errors.js';
 import { decodeBody, mediaType, type Negotiated } from './negotiation.js';
 import type { DeleteOptions, KObj, Registry, WriteContext } from './registry.js';
 import type { ResourceRequest } from './request-info.js';
@@ -16,7 +24,11 @@ import { startWatch, type WatchEventType } from './watch.js';
 export interface HandlerDeps {
   registry: Registry;
   /** Build the list filter from the selector query parameters (400 on bad syntax). */
-  buildFilter(info: ResourceInfo, q: Query, name?: string): { filter?: (o: KObj) => boolean; filtered: boolean };
+  buildFilter(
+    info: ResourceInfo,
+    q: Query,
+    name?: string,
+  ): { filter?: (o: KObj) => boolean; filtered: boolean };
   /** Server-side printing. */
   table(info: ResourceInfo, objs: KObj[], opts: { includeObject: string; listMeta?: KObj }): KObj;
   /** Apply a non-apply patch to the current object. */
@@ -29,7 +41,7 @@ export interface HandlerDeps {
     opts: { manager: string; force: boolean; subresource?: string | undefined },
   ): KObj;
   /** Called when a watch starts/stops (metrics). */
-  watchers?: { inc(info: ResourceInfo): void; dec(info: ResourceInfo): void };
+  watchers?: { inc(info: ResourceInfo): void; dec(info: ResourceInfo): void } | undefined;
 }
 
 export type Query = Record<string, string | string[] | undefined>;
@@ -37,6 +49,7 @@ export type Query = Record<string, string | string[] | undefined>;
 export interface HandlerResult {
   code: number;
   body?: unknown;
+  headers?: Record<string, string> | undefined;
   stream?: PassThrough;
   contentType?: string;
 }
@@ -74,7 +87,8 @@ function qInt(q: Query, name: string): number | undefined {
 function writeContext(input: HandlerInput, subresource?: string): WriteContext {
   const dry = input.query.dryRun;
   const dryRun = Array.isArray(dry) ? dry.includes('All') : dry === 'All';
-  if (dry !== undefined && !dryRun) throw badRequest(`unsupported dry run value: ${String(dry)}, supported: All`);
+  if (dry !== undefined && !dryRun)
+    throw badRequest(`unsupported dry run value: ${String(dry)}, supported: All`);
   return { manager: fieldManager(input), dryRun, subresource };
 }
 
@@ -154,10 +168,16 @@ export async function handleList(input: HandlerInput, deps: HandlerDeps): Promis
   if (input.negotiated.as === 'Table') {
     return {
       code: 200,
-      body: deps.table(info, res.items, { includeObject: qp(query, 'includeObject') ?? 'Metadata', listMeta }),
+      body: deps.table(info, res.items, {
+        includeObject: qp(query, 'includeObject') ?? 'Metadata',
+        listMeta,
+      }),
     };
   }
-  if (input.negotiated.as === 'PartialObjectMetadataList' || input.negotiated.as === 'PartialObjectMetadata') {
+  if (
+    input.negotiated.as === 'PartialObjectMetadataList' ||
+    input.negotiated.as === 'PartialObjectMetadata'
+  ) {
     return {
       code: 200,
       body: {
@@ -180,6 +200,7 @@ export async function handleWatch(input: HandlerInput, deps: HandlerDeps): Promi
   const { filter } = deps.buildFilter(info, query, req.name);
   const stream = new PassThrough();
   const asTable = input.negotiated.as === 'Table';
+  const asMeta = input.negotiated.as?.startsWith('PartialObjectMetadata') ?? false;
   const includeObject = qp(query, 'includeObject') ?? 'Metadata';
   let open = true;
   const sink = {
@@ -187,7 +208,10 @@ export async function handleWatch(input: HandlerInput, deps: HandlerDeps): Promi
       if (!open) return;
       let object = obj;
       if (asTable && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED'))
-        object = deps.table(info, [obj], { includeObject, listMeta: { resourceVersion: obj.metadata?.resourceVersion } });
+        object = deps.table(info, [obj], {
+          includeObject,
+          listMeta: { resourceVersion: obj.metadata?.resourceVersion },
+        });
       stream.write(`${JSON.stringify({ type, object })}\n`);
     },
     end() {
@@ -201,15 +225,20 @@ export async function handleWatch(input: HandlerInput, deps: HandlerDeps): Promi
   deps.watchers?.inc(info);
   let active: { stop(): void };
   try {
-    active = await startWatch(deps.registry, {
-      info,
-      namespace: req.namespace,
-      filter,
-      resourceVersion: qp(query, 'resourceVersion'),
-      sendInitialEvents: query.sendInitialEvents === undefined ? undefined : qBool(query, 'sendInitialEvents'),
-      allowBookmarks: qBool(query, 'allowWatchBookmarks'),
-      timeoutSeconds,
-    }, sink);
+    active = await startWatch(
+      deps.registry,
+      {
+        info,
+        namespace: req.namespace,
+        filter,
+        resourceVersion: qp(query, 'resourceVersion'),
+        sendInitialEvents:
+          query.sendInitialEvents === undefined ? undefined : qBool(query, 'sendInitialEvents'),
+        allowBookmarks: qBool(query, 'allowWatchBookmarks'),
+        timeoutSeconds,
+      },
+      sink,
+    );
   } catch (e) {
     sink.end();
     throw e;
@@ -249,7 +278,17 @@ async function checkNamespace(input: HandlerInput, deps: HandlerDeps, name: stri
       403,
       'Forbidden',
       `${qualifiedResource(info)} "${name}" is forbidden: unable to create new content in namespace ${req.namespace} because it is being terminated`,
-      { kind: info.plural, group: info.group, causes: [{ reason: 'NamespaceTerminating', message: `namespace ${req.namespace} is being terminated`, field: 'metadata.namespace' }] },
+      {
+        kind: info.plural,
+        group: info.group,
+        causes: [
+          {
+            reason: 'NamespaceTerminating',
+            message: `namespace ${req.namespace} is being terminated`,
+            field: 'metadata.namespace',
+          },
+        ],
+      },
     );
 }
 
@@ -263,21 +302,35 @@ async function handleBinding(input: HandlerInput, deps: HandlerDeps): Promise<Ha
     req.namespace,
     req.name!,
     (pod) => {
-      if (pod.metadata.deletionTimestamp) throw new ApiError(409, 'Conflict', `pod ${req.name} is being deleted, cannot be assigned to a host`);
+      if (pod.metadata.deletionTimestamp)
+        throw new ApiError(409, 'Conflict', `pod ${req.name} is being deleted, cannot be assigned to a host`);
       if (pod.spec.nodeName)
-        throw new ApiError(409, 'Conflict', `pod ${req.name} is already assigned to node "${pod.spec.nodeName}"`, {
-          name: req.name!,
-          kind: 'pods',
-        });
+        throw new ApiError(
+          409,
+          'Conflict',
+          `pod ${req.name} is already assigned to node "${pod.spec.nodeName}"`,
+          {
+            name: req.name!,
+            kind: 'pods',
+          },
+        );
       pod.spec.nodeName = node;
       const conds: KObj[] = (pod.status.conditions ?? []).filter((c: KObj) => c.type !== 'PodScheduled');
-      conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: new Date().toISOString().slice(0, 19) + 'Z' });
+      conds.push({
+        type: 'PodScheduled',
+        status: 'True',
+        lastProbeTime: null,
+        lastTransitionTime: new Date().toISOString().slice(0, 19) + 'Z',
+      });
       pod.status.conditions = conds;
       return pod;
     },
     { ...writeContext(input), subresource: 'binding' },
   );
-  return { code: 201, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } };
+  return {
+    code: 201,
+    body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 },
+  };
 }
 
 /** PUT: update, status update, scale update, namespace finalize. */
@@ -299,7 +352,11 @@ export async function handleUpdate(input: HandlerInput, deps: HandlerDeps): Prom
       req.name!,
       (cur) => {
         cur.spec = { ...(cur.spec ?? {}), finalizers: obj.spec?.finalizers ?? [] };
-        if (cur.spec.finalizers.length === 0 && cur.metadata.deletionTimestamp && !(cur.metadata.finalizers ?? []).length) {
+        if (
+          cur.spec.finalizers.length === 0 &&
+          cur.metadata.deletionTimestamp &&
+          !(cur.metadata.finalizers ?? []).length
+        ) {
           cur.metadata.deletionGracePeriodSeconds = 0;
         }
         return cur;
@@ -317,9 +374,17 @@ export async function handlePatch(input: HandlerInput, deps: HandlerDeps): Promi
   const { req, info, query } = input;
   const patchType = mediaType(input.contentType);
   const ctx = writeContext(input, req.subresource);
-  const patchBody = decodeBody(input.body, patchType === 'application/apply-patch+yaml' ? patchType : 'application/json');
+  const patchBody = decodeBody(
+    input.body,
+    patchType === 'application/apply-patch+yaml' ? patchType : 'application/json',
+  );
   if (req.subresource === 'scale') {
-    const scaled = await updateScale(input, deps, (scale) => deps.patch(info, scale, patchType, patchBody), ctx);
+    const scaled = await updateScale(
+      input,
+      deps,
+      (scale) => deps.patch(info, scale, patchType, patchBody),
+      ctx,
+    );
     return { code: 200, body: scaled };
   }
   if (req.subresource !== undefined && req.subresource !== 'status') throw methodNotSupported(info, 'patch');
@@ -344,10 +409,20 @@ export async function handlePatch(input: HandlerInput, deps: HandlerDeps): Promi
     } catch (e) {
       if (!(e instanceof ApiError && e.httpCode === 404 && req.subresource === undefined)) throw e;
       if (applied.metadata?.name !== undefined && applied.metadata.name !== req.name)
-        throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${req.name})`);
+        throw badRequest(
+          `the name of the object (${applied.metadata.name}) does not match the name on the URL (${req.name})`,
+        );
       await checkNamespace(input, deps, req.name!);
-      const obj = deps.apply(info, undefined, { ...applied, metadata: { ...(applied.metadata ?? {}), name: req.name } }, opts);
-      const created = await deps.registry.create(info, req.namespace, obj, { ...ctx, skipFieldTracking: true });
+      const obj = deps.apply(
+        info,
+        undefined,
+        { ...applied, metadata: { ...(applied.metadata ?? {}), name: req.name } },
+        opts,
+      );
+      const created = await deps.registry.create(info, req.namespace, obj, {
+        ...ctx,
+        skipFieldTracking: true,
+      });
       return render(input, deps, created, 201);
     }
   }
@@ -382,10 +457,11 @@ async function updateScale(
       const scale = change(toScale(cur));
       const want = scale.spec?.replicas;
       if (typeof want !== 'number' || !Number.isInteger(want) || want < 0)
-        throw deps.registry.invalid(info, req.name!, [invalid('spec.replicas', want, 'must be greater than or equal to 0')]);
+        throw deps.registry.invalid(info, req.name!, [
+          invalid('spec.replicas', want, 'must be greater than or equal to 0'),
+        ]);
       const rv = scale.metadata?.resourceVersion;
-      if (rv && rv !== cur.metadata.resourceVersion)
-        throw conflict(info, req.name!, OBJECT_MODIFIED);
+      if (rv && rv !== cur.metadata.resourceVersion) throw conflict(info, req.name!, OBJECT_MODIFIED);
       cur.spec.replicas = want;
       return cur;
     },
@@ -431,7 +507,13 @@ export async function handleDelete(input: HandlerInput, deps: HandlerDeps): Prom
   const { req, info } = input;
   if (req.subresource !== undefined) throw methodNotSupported(info, 'delete');
   const opts = deleteOptions(input);
-  const { obj, deleted } = await deps.registry.delete(info, req.namespace, req.name!, opts, writeContext(input));
+  const { obj, deleted } = await deps.registry.delete(
+    info,
+    req.namespace,
+    req.name!,
+    opts,
+    writeContext(input),
+  );
   // Upstream: 200 when the object is gone, 202 when the delete is pending (finalizers, grace period).
   return render(input, deps, obj, deleted ? 200 : 202);
 }
@@ -454,7 +536,12 @@ export async function handleDeleteCollection(input: HandlerInput, deps: HandlerD
   }
   return {
     code: 200,
-    body: { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: { resourceVersion: list.resourceVersion }, items },
+    body: {
+      kind: info.listKind,
+      apiVersion: apiVersionOf(info),
+      metadata: { resourceVersion: list.resourceVersion },
+      items,
+    },
   };
 }
 
@@ -466,9 +553,12 @@ function deleteOptions(input: HandlerInput): DeleteOptions {
   const q = input.query;
   const grace = qInt(q, 'gracePeriodSeconds') ?? body.gracePeriodSeconds;
   let policy = qp(q, 'propagationPolicy') ?? body.propagationPolicy;
-  if (policy === undefined && (qp(q, 'orphanDependents') === 'true' || body.orphanDependents === true)) policy = 'Orphan';
+  if (policy === undefined && (qp(q, 'orphanDependents') === 'true' || body.orphanDependents === true))
+    policy = 'Orphan';
   if (policy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(policy))
-    throw badRequest(`propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`);
+    throw badRequest(
+      `propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`,
+    );
   const opts: DeleteOptions = {};
   if (grace !== undefined) opts.gracePeriodSeconds = grace;
   if (policy !== undefined) opts.propagationPolicy = policy;

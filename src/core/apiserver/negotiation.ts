@@ -77,11 +77,15 @@ export function mediaType(contentType: string | undefined): string {
 }
 
 /** Decode a JSON or YAML body into a value; a clear 400/415 on anything else. */
-export function decodeBody(raw: Buffer | string | undefined | null, contentType: string | undefined): unknown {
+export function decodeBody(
+  raw: Buffer | string | undefined | null,
+  contentType: string | undefined,
+): unknown {
   const mt = mediaType(contentType);
   if (isK8sProtobuf(mt)) {
     // kubectl >= 1.32 sends typed objects as Kubernetes protobuf (k8s\0 + runtime.Unknown).
-    const buf = raw === undefined || raw === null ? Buffer.alloc(0) : typeof raw === 'string' ? Buffer.from(raw) : raw;
+    const buf =
+      raw === undefined || raw === null ? Buffer.alloc(0) : typeof raw === 'string' ? Buffer.from(raw) : raw;
     if (buf.length === 0) throw badRequest('the body of the request was empty');
     try {
       return decodeK8sProtobuf(buf);

@@ -7,9 +7,20 @@
  * and is set on every read, so the two can never disagree.
  */
 import { randomUUID } from 'node:crypto';
-import { type FieldError, forbidden as forbiddenField, invalidStatusMessage, statusCauses } from '../api/field-error.js';
+import {
+  type FieldError,
+  forbidden as forbiddenField,
+  invalidStatusMessage,
+  statusCauses,
+} from '../api/field-error.js';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
-import { CompactedError, ConflictError, FutureRevisionError, KeyExistsError, NotFoundError } from '../storage/errors.js';
+import {
+  CompactedError,
+  ConflictError,
+  FutureRevisionError,
+  KeyExistsError,
+  NotFoundError,
+} from '../storage/errors.js';
 import type { KeyValue, Storage } from '../storage/storage.js';
 import {
   ApiError,
@@ -24,7 +35,14 @@ import {
   qualifiedResource,
   timeout,
 } from './errors.js';
-import { deepEqual, hasGeneration, type KObj, prepareForCreate, prepareForUpdate, specChanged } from './strategy.js';
+import {
+  deepEqual,
+  hasGeneration,
+  type KObj,
+  prepareForCreate,
+  prepareForUpdate,
+  specChanged,
+} from './strategy.js';
 
 export type { KObj } from './strategy.js';
 
@@ -44,7 +62,11 @@ export interface WriteHooks {
   /** Before defaulting and validation of an update: carry over server-assigned values the client left out. */
   prepareUpdate?(info: ResourceInfo, obj: KObj, old: KObj): void;
   /** Before an update is stored; returns an undo (of new allocations) and a commit (releases of old ones). */
-  beforeUpdate?(info: ResourceInfo, obj: KObj, old: KObj): { undo?: () => void; commit?: () => void } | undefined;
+  beforeUpdate?(
+    info: ResourceInfo,
+    obj: KObj,
+    old: KObj,
+  ): { undo?: () => void; commit?: () => void } | undefined;
   /** After an object is removed from storage. */
   afterDelete?(info: ResourceInfo, obj: KObj): void;
   /** Called on every create/update to maintain metadata.managedFields. */
@@ -186,7 +208,8 @@ export class Registry {
           items.push(obj);
           if (limit && items.length >= limit) {
             more = page.more || i < page.items.length - 1;
-            if (!opts.filtered && page.remaining !== undefined) remaining = page.remaining + (page.items.length - 1 - i);
+            if (!opts.filtered && page.remaining !== undefined)
+              remaining = page.remaining + (page.items.length - 1 - i);
             break;
           }
         }
@@ -205,7 +228,8 @@ export class Registry {
           );
         throw expired(`too old resource version: ${e.requested} (${e.compacted})`);
       }
-      if (e instanceof FutureRevisionError) throw timeout(`Too large resource version: ${e.requested}, current: ${e.current}`);
+      if (e instanceof FutureRevisionError)
+        throw timeout(`Too large resource version: ${e.requested}, current: ${e.current}`);
       throw e;
     }
     const result: ListResult = { items, resourceVersion: String(revision) };
@@ -217,7 +241,12 @@ export class Registry {
   }
 
   /** Create an object; the body is already decoded and its kind checked. */
-  async create(info: ResourceInfo, namespace: string | undefined, body: KObj, ctx: WriteContext): Promise<KObj> {
+  async create(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    body: KObj,
+    ctx: WriteContext,
+  ): Promise<KObj> {
     const obj = body;
     obj.apiVersion = apiVersionOf(info);
     obj.kind = info.kind;
@@ -225,7 +254,9 @@ export class Registry {
     const meta = obj.metadata;
     if (info.namespaced) {
       if (meta.namespace !== undefined && meta.namespace !== '' && meta.namespace !== namespace)
-        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       meta.namespace = namespace;
     } else {
       delete meta.namespace;
@@ -305,17 +336,27 @@ export class Registry {
     );
   }
 
-  private async writeUpdate(info: ResourceInfo, kv: KeyValue, old: KObj, body: KObj, ctx: WriteContext): Promise<KObj> {
+  private async writeUpdate(
+    info: ResourceInfo,
+    kv: KeyValue,
+    old: KObj,
+    body: KObj,
+    ctx: WriteContext,
+  ): Promise<KObj> {
     const name = old.metadata.name as string;
     if (body.metadata?.name !== undefined && body.metadata.name !== name)
-      throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
+      );
     if (
       info.namespaced &&
       body.metadata?.namespace !== undefined &&
       body.metadata.namespace !== '' &&
       body.metadata.namespace !== old.metadata.namespace
     )
-      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      throw badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
     let obj: KObj = { ...body, apiVersion: apiVersionOf(info), kind: info.kind };
     obj.metadata = { ...(body.metadata ?? {}) };
     const meta = obj.metadata;
@@ -340,7 +381,9 @@ export class Registry {
           : this.admission.validateUpdate(info, obj, old);
     if (errs.length) throw this.invalid(info, name, errs);
     if (old.metadata.deletionTimestamp !== undefined) {
-      const added = (obj.metadata.finalizers ?? []).filter((f: string) => !(old.metadata.finalizers ?? []).includes(f));
+      const added = (obj.metadata.finalizers ?? []).filter(
+        (f: string) => !(old.metadata.finalizers ?? []).includes(f),
+      );
       if (added.length)
         throw this.invalid(info, name, [
           forbiddenField(
@@ -370,7 +413,9 @@ export class Registry {
       return obj;
     }
     try {
-      const next = await this.storage.update(kv.key, this.encode(obj), { expectedModRevision: kv.modRevision });
+      const next = await this.storage.update(kv.key, this.encode(obj), {
+        expectedModRevision: kv.modRevision,
+      });
       meta.resourceVersion = String(next.modRevision);
       effects?.commit?.();
       return obj;
@@ -417,9 +462,19 @@ export class Registry {
       const finalizers: string[] = [...(nm.finalizers ?? [])];
       const policy = opts.propagationPolicy;
       if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) {
-        finalizers.splice(0, finalizers.length, ...finalizers.filter((f) => f !== 'orphan'), 'foregroundDeletion');
+        finalizers.splice(
+          0,
+          finalizers.length,
+          ...finalizers.filter((f) => f !== 'orphan'),
+          'foregroundDeletion',
+        );
       } else if (policy === 'Orphan' && !finalizers.includes('orphan')) {
-        finalizers.splice(0, finalizers.length, ...finalizers.filter((f) => f !== 'foregroundDeletion'), 'orphan');
+        finalizers.splice(
+          0,
+          finalizers.length,
+          ...finalizers.filter((f) => f !== 'foregroundDeletion'),
+          'orphan',
+        );
       } else if (policy === 'Background') {
         const kept = finalizers.filter((f) => f !== 'orphan' && f !== 'foregroundDeletion');
         finalizers.splice(0, finalizers.length, ...kept);
@@ -438,7 +493,9 @@ export class Registry {
           if (ctx.dryRun) return { obj: next, deleted: false };
           if (deepEqual(next, obj)) return { obj, deleted: false };
           try {
-            const w = await this.storage.update(key, this.encode(next), { expectedModRevision: kv.modRevision });
+            const w = await this.storage.update(key, this.encode(next), {
+              expectedModRevision: kv.modRevision,
+            });
             nm.resourceVersion = String(w.modRevision);
             return { obj: next, deleted: false };
           } catch (e) {
@@ -459,7 +516,9 @@ export class Registry {
         if (ctx.dryRun) return { obj: next, deleted: false };
         if (deepEqual(next, obj)) return { obj, deleted: false };
         try {
-          const w = await this.storage.update(key, this.encode(next), { expectedModRevision: kv.modRevision });
+          const w = await this.storage.update(key, this.encode(next), {
+            expectedModRevision: kv.modRevision,
+          });
           nm.resourceVersion = String(w.modRevision);
           return { obj: next, deleted: false };
         } catch (e) {
@@ -522,7 +581,8 @@ function isUnchanged(obj: KObj, old: KObj): boolean {
 export function generateName(base: string): string {
   const b = base.length > 58 ? base.slice(0, 58) : base;
   let s = '';
-  for (let i = 0; i < 5; i++) s += GENERATE_NAME_CHARS[Math.floor(Math.random() * GENERATE_NAME_CHARS.length)];
+  for (let i = 0; i < 5; i++)
+    s += GENERATE_NAME_CHARS[Math.floor(Math.random() * GENERATE_NAME_CHARS.length)];
   return b + s;
 }
 
@@ -541,7 +601,8 @@ export function encodeContinue(rv: number, start: string): string {
 export function decodeContinue(token: string): { rv: number; start: string } {
   try {
     const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string') throw new Error('bad');
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string')
+      throw new Error('bad');
     return { rv: t.rv, start: t.start };
   } catch {
     throw badRequest('continue key is not valid: the token cannot be decoded');
@@ -551,7 +612,8 @@ export function decodeContinue(token: string): { rv: number; start: string } {
 /** Convert unexpected storage errors into Status errors. */
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
-  if (e instanceof CompactedError) return expired(`too old resource version: ${e.requested} (${e.compacted})`);
+  if (e instanceof CompactedError)
+    return expired(`too old resource version: ${e.requested} (${e.compacted})`);
   return internalError((e as Error)?.message ?? String(e));
 }
 

@@ -28,7 +28,11 @@ export type RequestInfo = ResourceRequest | NonResourceRequest;
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
 /** Classify a request. `watchParam` is the value of the `watch` query parameter. */
-export function parseRequestInfo(method: string, path: string, opts: { watchParam?: string | undefined } = {}): RequestInfo {
+export function parseRequestInfo(
+  method: string,
+  path: string,
+  opts: { watchParam?: string | undefined } = {},
+): RequestInfo {
   const parts = path.split('/').filter((p) => p !== '');
   const lowerMethod = method.toLowerCase();
   const nonResource: NonResourceRequest = { type: 'nonresource', path, verb: lowerMethod };

@@ -4,8 +4,10 @@
  * only decides which one runs and encodes the answer.
  */
 import Hapi from '@hapi/hapi';
+import { isOpenApiV2ProtobufType, OPENAPI_V2_PROTOBUF_CONTENT_TYPE } from '../api/openapi/v2-protobuf.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { resourceForPlural } from '../api/resources.js';
+import { forbiddenMessage } from './auth/status.js';
 import {
   aggregatedContentType,
   aggregatedDiscovery,
@@ -14,7 +16,6 @@ import {
   apiResourceList,
   apiVersions,
 } from './discovery.js';
-import { forbiddenMessage } from './auth/status.js';
 import { ApiError, forbidden, notFound, unauthorized } from './errors.js';
 import {
   type HandlerDeps,
@@ -30,8 +31,8 @@ import {
   handleWatch,
   type Query,
 } from './handlers.js';
-import { encode, negotiateObject, parseAccept } from './negotiation.js';
 import { metricsVerb } from './metrics.js';
+import { encode, negotiateObject, parseAccept } from './negotiation.js';
 import { toApiError } from './registry.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
 
@@ -87,6 +88,7 @@ export interface ServerMetrics {
 
 export interface OpenApiDocs {
   v2(): { json: string; etag: string };
+  v2Protobuf(): { body: Buffer; etag: string };
   v3Index(): { json: string; etag: string };
   v3(path: string): { json: string; etag: string } | undefined;
 }
@@ -152,7 +154,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Serv
         output: 'data',
         parse: false,
         maxBytes: opts.maxBodyBytes ?? MAX_BODY,
-        failAction: async (_req, h, err) => respondError(h, new ApiError(413, 'RequestEntityTooLarge', (err as Error).message)),
+        failAction: async (_req, h, err) =>
+          respondError(h, new ApiError(413, 'RequestEntityTooLarge', (err as Error).message)),
       },
       // The default hapi 404/405 machinery never runs: every path lands here.
     },
@@ -168,7 +171,10 @@ export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Serv
       let code = 500;
       let resource: ResourceInfo | undefined;
       try {
-        const user = opts.authn.authenticate({ headers: request.raw.req.headers, socket: request.raw.req.socket });
+        const user = opts.authn.authenticate({
+          headers: request.raw.req.headers,
+          socket: request.raw.req.socket,
+        });
         if (!user) throw unauthorized();
         const res = await route({ opts, request, info, query, user, setResource: (r) => (resource = r) });
         code = res.code;
@@ -185,10 +191,17 @@ export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Serv
           res.stream.pipe(raw);
           return h.abandon;
         }
-        if (typeof res.body === 'string') return h.response(res.body).code(res.code).type(res.contentType ?? 'text/plain');
+        if (typeof res.body === 'string')
+          return h
+            .response(res.body)
+            .code(res.code)
+            .type(res.contentType ?? 'text/plain');
         const negotiated = negotiateObject(hdr(request, 'accept'));
         const { payload, contentType } = encode(res.body, negotiated.format);
-        return h.response(payload).code(res.code).type(res.contentType ?? contentType);
+        return h
+          .response(payload)
+          .code(res.code)
+          .type(res.contentType ?? contentType);
       } catch (e) {
         const err = toApiError(e);
         code = err.httpCode;
@@ -201,13 +214,21 @@ export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Serv
           const isRes = info.type === 'resource';
           opts.metrics.observeRequest({
             verb: isRes
-              ? metricsVerb(info.verb, { apply: hdr(request, 'content-type')?.startsWith('application/apply-patch') ?? false })
+              ? metricsVerb(info.verb, {
+                  apply: hdr(request, 'content-type')?.startsWith('application/apply-patch') ?? false,
+                })
               : method,
             group: isRes ? info.group : '',
             version: isRes ? info.version : '',
             resource: isRes ? info.resource : '',
             subresource: isRes ? (info.subresource ?? '') : '',
-            scope: isRes ? (info.name || info.verb === 'create' ? 'resource' : info.namespace ? 'namespace' : 'cluster') : '',
+            scope: isRes
+              ? info.name || info.verb === 'create'
+                ? 'resource'
+                : info.namespace
+                  ? 'namespace'
+                  : 'cluster'
+              : '',
             code,
             dryRun: query.dryRun !== undefined,
             seconds,
@@ -251,7 +272,12 @@ async function route(r: RouteInput): Promise<HandlerResult> {
       resourceRequest: false,
     });
     if (!decision.allowed)
-      throw forbidden(forbiddenMessage({ user, verb: info.verb, apiGroup: '', resource: '', path: info.path, resourceRequest: false }, decision.reason));
+      throw forbidden(
+        forbiddenMessage(
+          { user, verb: info.verb, apiGroup: '', resource: '', path: info.path, resourceRequest: false },
+          decision.reason,
+        ),
+      );
     return nonResource(r);
   }
   const res = resourceForPlural(info.group, info.version, info.resource);
@@ -272,7 +298,16 @@ async function route(r: RouteInput): Promise<HandlerResult> {
     resourceRequest: true,
   });
   if (!decision.allowed) {
-    const attrs = { user, verb: info.verb, apiGroup: info.group, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, resourceRequest: true };
+    const attrs = {
+      user,
+      verb: info.verb,
+      apiGroup: info.group,
+      resource: info.resource,
+      subresource: info.subresource,
+      namespace: info.namespace,
+      name: info.name,
+      resourceRequest: true,
+    };
     throw forbidden(forbiddenMessage(attrs, decision.reason), {
       kind: info.resource,
       group: info.group,
@@ -337,11 +372,19 @@ async function nonResource(r: RouteInput): Promise<HandlerResult> {
         try {
           await opts.ready();
         } catch (e) {
-          return { code: 500, body: `[-]storage failed: ${(e as Error).message}\nreadyz check failed`, contentType: 'text/plain' };
+          return {
+            code: 500,
+            body: `[-]storage failed: ${(e as Error).message}\nreadyz check failed`,
+            contentType: 'text/plain',
+          };
         }
       }
       if (request.query.verbose !== undefined)
-        return { code: 200, body: `[+]ping ok\n[+]storage ok\n${path.slice(1)} check passed\n`, contentType: 'text/plain' };
+        return {
+          code: 200,
+          body: `[+]ping ok\n[+]storage ok\n${path.slice(1)} check passed\n`,
+          contentType: 'text/plain',
+        };
       return { code: 200, body: 'ok', contentType: 'text/plain' };
     }
     case '/version':
@@ -358,15 +401,37 @@ async function nonResource(r: RouteInput): Promise<HandlerResult> {
     }
     case '/apis': {
       const v = wantsAggregated();
-      if (v) return { code: 200, body: aggregatedDiscovery('apis', v), contentType: aggregatedContentType(v) };
+      if (v)
+        return { code: 200, body: aggregatedDiscovery('apis', v), contentType: aggregatedContentType(v) };
       return { code: 200, body: apiGroupList() };
     }
     case '/openapi/v2': {
-      // kubectl asks for protobuf first; we serve JSON only, and say so with 406 so that clients fall back.
-      const wantsJson = accept.some((m) => m.type === 'application/json' || m.type === '*/*' || m.type === 'application/*');
-      if (!wantsJson) throw new ApiError(406, 'NotAcceptable', 'only application/json is served for /openapi/v2');
-      const d = opts.openapi.v2();
-      return { code: 200, body: d.json, contentType: 'application/json' };
+      // kubectl asks for gnostic protobuf first; JSON for everyone else.
+      for (const m of accept) {
+        if (isOpenApiV2ProtobufType(m.type)) {
+          const d = opts.openapi.v2Protobuf();
+          return {
+            code: 200,
+            body: d.body,
+            contentType: OPENAPI_V2_PROTOBUF_CONTENT_TYPE,
+            headers: { etag: `"${d.etag}"`, vary: 'Accept' },
+          };
+        }
+        if (m.type === 'application/json' || m.type === '*/*' || m.type === 'application/*') {
+          const d = opts.openapi.v2();
+          return {
+            code: 200,
+            body: d.json,
+            contentType: 'application/json',
+            headers: { etag: `"${d.etag}"`, vary: 'Accept' },
+          };
+        }
+      }
+      throw new ApiError(
+        406,
+        'NotAcceptable',
+        'only application/json and gnostic protobuf are served for /openapi/v2',
+      );
     }
     case '/openapi/v3': {
       const d = opts.openapi.v3Index();
@@ -396,7 +461,20 @@ async function nonResource(r: RouteInput): Promise<HandlerResult> {
   if (path === '/') {
     return {
       code: 200,
-      body: { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] },
+      body: {
+        paths: [
+          '/api',
+          '/api/v1',
+          '/apis',
+          '/healthz',
+          '/livez',
+          '/metrics',
+          '/openapi/v2',
+          '/openapi/v3',
+          '/readyz',
+          '/version',
+        ],
+      },
     };
   }
   throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});

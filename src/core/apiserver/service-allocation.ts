@@ -6,7 +6,13 @@
  * Invariant: called from the registry's write path only; the allocators live in this one process.
  * (An HA control plane needs store-backed allocators: TODO(#9).)
  */
-import { type FieldError, GoValue, invalid as invalidField, invalidStatusMessage, statusCauses } from '../api/field-error.js';
+import {
+  type FieldError,
+  GoValue,
+  invalid as invalidField,
+  invalidStatusMessage,
+  statusCauses,
+} from '../api/field-error.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { AllocatorError } from './allocator/errors.js';
 import type { NodePortAllocator } from './allocator/node-port-allocator.js';
@@ -67,7 +73,11 @@ function allocateFor(a: ServiceAllocators, svc: KObj, old: KObj | undefined, tx:
     if (e instanceof AllocatorError && (e.code === 'ALREADY_ALLOCATED' || e.code === 'NOT_IN_RANGE')) {
       const err =
         field === 'spec.clusterIPs'
-          ? invalidField(field, new GoValue(`[]string{"${value}"}`), `failed to allocate IP ${value}: ${e.message}`)
+          ? invalidField(
+              field,
+              new GoValue(`[]string{"${value}"}`),
+              `failed to allocate IP ${value}: ${e.message}`,
+            )
           : invalidField(field, value, e.message);
       throw invalidService(name, [err]);
     }
@@ -92,11 +102,11 @@ function allocateFor(a: ServiceAllocators, svc: KObj, old: KObj | undefined, tx:
       tx.onUndo(() => a.ips.release(ip));
       spec.clusterIPs = [ip];
     } else {
-      let ip: string;
+      let ip = '';
       try {
         ip = a.ips.allocate();
       } catch (e) {
-        return fail('spec.clusterIPs', '', e);
+        fail('spec.clusterIPs', '', e);
       }
       tx.onUndo(() => a.ips.release(ip));
       spec.clusterIP = ip;
@@ -110,7 +120,8 @@ function allocateFor(a: ServiceAllocators, svc: KObj, old: KObj | undefined, tx:
 
   // NodePorts
   const oldPorts = new Set<number>();
-  if (old && needsNodePorts(old)) for (const p of old.spec?.ports ?? []) if (p.nodePort) oldPorts.add(p.nodePort);
+  if (old && needsNodePorts(old))
+    for (const p of old.spec?.ports ?? []) if (p.nodePort) oldPorts.add(p.nodePort);
   const kept = new Set<number>();
   if (needsNodePorts(svc)) {
     (spec.ports ?? []).forEach((p: KObj, i: number) => {
@@ -145,7 +156,8 @@ function allocateFor(a: ServiceAllocators, svc: KObj, old: KObj | undefined, tx:
     });
   }
   // Health check node port (LoadBalancer + externalTrafficPolicy Local).
-  const oldHc: number | undefined = old && needsHealthCheckPort(old) ? old.spec?.healthCheckNodePort : undefined;
+  const oldHc: number | undefined =
+    old && needsHealthCheckPort(old) ? old.spec?.healthCheckNodePort : undefined;
   if (needsHealthCheckPort(svc)) {
     if (!spec.healthCheckNodePort && oldHc) spec.healthCheckNodePort = oldHc;
     if (oldHc !== undefined && spec.healthCheckNodePort === oldHc) {
@@ -217,7 +229,8 @@ function carryOver(svc: KObj, old: KObj): void {
   if (!spec || !old.spec) return;
   if (needsClusterIP(svc) && needsClusterIP(old) && old.spec.clusterIP) {
     if (!spec.clusterIP) spec.clusterIP = old.spec.clusterIP;
-    if (!spec.clusterIPs?.length && spec.clusterIP === old.spec.clusterIP) spec.clusterIPs = old.spec.clusterIPs;
+    if (!spec.clusterIPs?.length && spec.clusterIP === old.spec.clusterIP)
+      spec.clusterIPs = old.spec.clusterIPs;
   }
   if (needsNodePorts(svc) && needsNodePorts(old)) {
     for (const p of spec.ports ?? []) {
@@ -235,8 +248,10 @@ function carryOver(svc: KObj, old: KObj): void {
 function releaseAll(a: ServiceAllocators, svc: KObj): void {
   const ip = svc.spec?.clusterIP;
   if (ip && ip !== 'None' && a.ips.contains(ip)) a.ips.release(ip);
-  for (const p of svc.spec?.ports ?? []) if (p.nodePort && a.ports.has(p.nodePort)) a.ports.release(p.nodePort);
-  if (svc.spec?.healthCheckNodePort && a.ports.has(svc.spec.healthCheckNodePort)) a.ports.release(svc.spec.healthCheckNodePort);
+  for (const p of svc.spec?.ports ?? [])
+    if (p.nodePort && a.ports.has(p.nodePort)) a.ports.release(p.nodePort);
+  if (svc.spec?.healthCheckNodePort && a.ports.has(svc.spec.healthCheckNodePort))
+    a.ports.release(svc.spec.healthCheckNodePort);
 }
 
 /** Rebuild the allocators from every stored Service (startup repair). */

@@ -30,7 +30,12 @@ export function prepareForCreate(info: ResourceInfo, obj: KObj): void {
  * Called on update: the main resource cannot change status (when status is a subresource), the
  * status subresource cannot change anything but status.
  */
-export function prepareForUpdate(info: ResourceInfo, obj: KObj, old: KObj, subresource: string | undefined): KObj {
+export function prepareForUpdate(
+  info: ResourceInfo,
+  obj: KObj,
+  old: KObj,
+  subresource: string | undefined,
+): KObj {
   if (subresource === 'status') {
     const next: KObj = { ...old, status: obj.status };
     // Status writers may still touch labels and annotations only through the main resource.

@@ -37,7 +37,11 @@ export interface ActiveWatch {
 const DEFAULT_BOOKMARK_MS = 60_000;
 
 /** Start a watch; events go to `sink` until stop() or the timeout. */
-export async function startWatch(registry: Registry, req: WatchRequest, sink: WatchSink): Promise<ActiveWatch> {
+export async function startWatch(
+  registry: Registry,
+  req: WatchRequest,
+  sink: WatchSink,
+): Promise<ActiveWatch> {
   const { info } = req;
   const matches = (o: KObj) => (req.filter ? req.filter(o) : true);
   let lastRv = 0;
@@ -116,5 +120,9 @@ export async function startWatch(registry: Registry, req: WatchRequest, sink: Wa
 function bookmark(info: ResourceInfo, rv: number, initialEnd: boolean): KObj {
   const metadata: KObj = { resourceVersion: String(rv) };
   if (initialEnd) metadata.annotations = { 'k8s.io/initial-events-end': 'true' };
-  return { kind: info.kind, apiVersion: info.group ? `${info.group}/${info.version}` : info.version, metadata };
+  return {
+    kind: info.kind,
+    apiVersion: info.group ? `${info.group}/${info.version}` : info.version,
+    metadata,
+  };
 }

@@ -2,26 +2,37 @@
  * Wires the API machinery (admission, selectors, patches, server-side apply, tables, OpenAPI,
  * authentication, metrics) into the shapes the server and registry take.
  */
+
+import { applyDefaults, applyJobSelector, applyUpdateDefaults } from '../api/defaults/defaults.js';
 import { openapiV2Serialized, openapiV3Index, openapiV3Serialized } from '../api/openapi/openapi.js';
-import type { ResourceInfo } from '../api/resources.js';
-import { ApplyConflictError, ApplyInvalidError, applyConflictStatus, serverSideApply } from '../api/patch/apply.js';
+import { openapiV2ProtobufSerialized } from '../api/openapi/v2-protobuf.js';
+import {
+  ApplyConflictError,
+  ApplyInvalidError,
+  applyConflictStatus,
+  serverSideApply,
+} from '../api/patch/apply.js';
 import { applyJsonPatch } from '../api/patch/json-patch.js';
 import { ManagedFieldsError, updateManagedFields } from '../api/patch/managed-fields.js';
 import { applyMergePatch } from '../api/patch/merge-patch.js';
 import { applyStrategicMergePatch } from '../api/patch/strategic-merge-patch.js';
-import { SelectorParseError } from '../api/selector/errors.js';
-import { checkFieldSelector, fieldSelectorMatches, parseFieldSelector } from '../api/selector/field-selector.js';
-import { labelsMatch, parseLabelSelector } from '../api/selector/label-selector.js';
+import type { ResourceInfo } from '../api/resources.js';
 import { apiVersionOf } from '../api/resources.js';
-import { ApiError, badRequest, unsupportedMediaType } from './errors.js';
-import { qp } from './handlers.js';
+import { SelectorParseError } from '../api/selector/errors.js';
+import {
+  checkFieldSelector,
+  fieldSelectorMatches,
+  parseFieldSelector,
+} from '../api/selector/field-selector.js';
+import { labelsMatch, parseLabelSelector } from '../api/selector/label-selector.js';
 import { tableFor } from '../api/tables/tables.js';
-import { applyDefaults, applyJobSelector, applyUpdateDefaults } from '../api/defaults/defaults.js';
 import { validateCreate, validateStatusUpdate, validateUpdate } from '../api/validation/validate.js';
 import { AllowAuthenticated } from './auth/authorizer.js';
 import { createClusterAuthenticator } from './auth/cluster-authenticator.js';
-import { createApiserverMetrics } from './metrics.js';
+import { ApiError, badRequest, unsupportedMediaType } from './errors.js';
 import type { HandlerDeps, Query } from './handlers.js';
+import { qp } from './handlers.js';
+import { createApiserverMetrics } from './metrics.js';
 import type { Pki } from './pki/ensure-pki.js';
 import type { Admission, KObj, Registry, WriteContext } from './registry.js';
 import type { OpenApiDocs, ServerAuthn, ServerAuthz, ServerMetrics, VersionInfo } from './server.js';
@@ -63,6 +74,7 @@ export function buildOpenApi(): OpenApiDocs {
   let index: { json: string; etag: string } | undefined;
   return {
     v2: () => openapiV2Serialized(),
+    v2Protobuf: () => openapiV2ProtobufSerialized(),
     v3Index: () => {
       index ??= { json: JSON.stringify(openapiV3Index()), etag: '' };
       return index;
@@ -73,11 +85,14 @@ export function buildOpenApi(): OpenApiDocs {
 
 /** Client certificates signed by our CA, or the admin bearer token; every authenticated user is allowed (RBAC: TODO(#10)). */
 export function buildAuth(pki: Pki): { authn: ServerAuthn; authz: ServerAuthz } {
-  return { authn: createClusterAuthenticator({ adminToken: pki.adminToken }), authz: new AllowAuthenticated() };
+  return {
+    authn: createClusterAuthenticator({ adminToken: pki.adminToken }),
+    authz: new AllowAuthenticated(),
+  };
 }
 
 /** Maintain metadata.managedFields on every non-apply write. */
-function trackFields(old: KObj | undefined, obj: KObj, ctx: WriteContext): void {
+export function trackFields(old: KObj | undefined, obj: KObj, ctx: WriteContext): void {
   try {
     const entries = updateManagedFields(old, obj, {
       manager: ctx.manager,
@@ -85,7 +100,9 @@ function trackFields(old: KObj | undefined, obj: KObj, ctx: WriteContext): void 
       apiVersion: obj.apiVersion,
       kind: obj.kind,
       time: new Date(),
-      ...(ctx.subresource === 'status' || ctx.subresource === 'scale' ? { subresource: ctx.subresource } : {}),
+      ...(ctx.subresource === 'status' || ctx.subresource === 'scale'
+        ? { subresource: ctx.subresource }
+        : {}),
     });
     if (entries.length) obj.metadata.managedFields = entries;
     else delete obj.metadata.managedFields;
@@ -103,10 +120,9 @@ export function buildHandlerDeps(registry: Registry, metrics: ServerMetrics | un
       return buildFilter(info, q, name);
     },
     table(info, objs, opts) {
-      const includeObject = (['None', 'Object', 'Metadata'].includes(opts.includeObject) ? opts.includeObject : 'Metadata') as
-        | 'None'
-        | 'Object'
-        | 'Metadata';
+      const includeObject = (
+        ['None', 'Object', 'Metadata'].includes(opts.includeObject) ? opts.includeObject : 'Metadata'
+      ) as 'None' | 'Object' | 'Metadata';
       return tableFor(info, objs, {
         wide: true,
         includeObject,
@@ -130,26 +146,20 @@ export function buildHandlerDeps(registry: Registry, metrics: ServerMetrics | un
       } catch (e) {
         if (e instanceof ApplyConflictError) {
           const st = applyConflictStatus(e);
-          throw new ApiError(409, 'Conflict', st.message, { ...st.details, kind: info.plural, group: info.group });
+          throw new ApiError(409, 'Conflict', st.message, {
+            ...st.details,
+            kind: info.plural,
+            group: info.group,
+          });
         }
         if (e instanceof ApplyInvalidError || e instanceof ManagedFieldsError) throw badRequest(e.message);
         throw e;
       }
     },
-    watchers: metrics ? { inc: (i) => metrics.watchers(i, 1), dec: (i) => metrics.watchers(i, -1) } : undefined,
-  } as HandlerDeps;
-}
-buildHandlerDeps.trackFields = trackFields;
-
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> =
-    target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as object) } : {};
-  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
+    watchers: metrics
+      ? { inc: (i) => metrics.watchers(i, 1), dec: (i) => metrics.watchers(i, -1) }
+      : undefined,
+  };
 }
 
 /** The list/watch predicate from labelSelector, fieldSelector and (for watches on one object) the name. */

@@ -18,6 +18,8 @@ export interface InformerOptions {
   /** Collection path, e.g. `/api/v1/pods` or `/apis/apps/v1/namespaces/x/deployments`. */
   path: string;
   handlers: InformerHandlers;
+  /** Cache only metadata (PartialObjectMetadata), as the garbage collector needs: far less to decode. */
+  metadataOnly?: boolean | undefined;
   /** Delay before re-listing after an error (ms). */
   retryMs?: number | undefined;
 }
@@ -77,7 +79,7 @@ export class Informer {
   private async relist(): Promise<void> {
     if (this.stopped) return;
     try {
-      const list = await this.client.request('GET', this.opts.path);
+      const list = await this.client.request('GET', this.opts.path, { accept: this.accept() });
       const seen = new Set<string>();
       for (const o of list.items as KObj[]) {
         const k = objectKey(o);
@@ -122,11 +124,24 @@ export class Informer {
       },
       (err) => {
         if (this.stopped) return;
-        if (gone || (err instanceof ApiStatusError && err.httpStatus === 410)) this.retry(() => this.relist());
+        // (a watch that ends cleanly is resumed from the last resourceVersion)
+        if (gone || (err instanceof ApiStatusError && err.httpStatus === 410))
+          this.retry(() => this.relist());
         else if (err) this.retry(() => this.startWatch());
         else this.startWatch();
       },
+      {
+        accept: this.opts.metadataOnly
+          ? 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json'
+          : undefined,
+      },
     );
+  }
+
+  private accept(): string | undefined {
+    return this.opts.metadataOnly
+      ? 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json'
+      : undefined;
   }
 
   private apply(type: string, obj: KObj): void {
@@ -139,6 +154,7 @@ export class Informer {
     }
     this.cache.set(k, obj);
     if (!old) this.opts.handlers.add?.(obj);
-    else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.opts.handlers.update?.(obj, old);
+    else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion)
+      this.opts.handlers.update?.(obj, old);
   }
 }

@@ -22,12 +22,14 @@ export function loadKubeconfig(path: string): ClientConfig {
   const kc = YAML.parse(readFileSync(path, 'utf8'));
   const ctxName = kc['current-context'];
   const ctx = (kc.contexts ?? []).find((c: any) => c.name === ctxName)?.context ?? kc.contexts?.[0]?.context;
-  const cluster = (kc.clusters ?? []).find((c: any) => c.name === ctx?.cluster)?.cluster ?? kc.clusters?.[0]?.cluster;
+  const cluster =
+    (kc.clusters ?? []).find((c: any) => c.name === ctx?.cluster)?.cluster ?? kc.clusters?.[0]?.cluster;
   const user = (kc.users ?? []).find((u: any) => u.name === ctx?.user)?.user ?? kc.users?.[0]?.user ?? {};
   const b64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString('utf8') : undefined);
   return {
     server: cluster.server,
-    caPem: b64(cluster['certificate-authority-data']) ?? readFileSync(cluster['certificate-authority'], 'utf8'),
+    caPem:
+      b64(cluster['certificate-authority-data']) ?? readFileSync(cluster['certificate-authority'], 'utf8'),
     certPem: b64(user['client-certificate-data']),
     keyPem: b64(user['client-key-data']),
     token: user.token,
@@ -52,6 +54,8 @@ export class ApiStatusError extends Error {
 
 export interface RequestOptions {
   body?: unknown;
+  /** Accept header (default application/json), e.g. for PartialObjectMetadata. */
+  accept?: string | undefined;
   contentType?: string | undefined;
   query?: Record<string, string | number | boolean | undefined> | undefined;
 }
@@ -79,13 +83,29 @@ export class RestClient {
     });
   }
 
-  private options(method: string, path: string, query: RequestOptions['query'], headers: Record<string, string>) {
+  private options(
+    method: string,
+    path: string,
+    query: RequestOptions['query'],
+    headers: Record<string, string>,
+  ) {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) qs.set(k, String(v));
     const full = qs.size ? `${path}?${qs}` : path;
-    const h: Record<string, string> = { accept: 'application/json', 'user-agent': this.cfg.userAgent ?? 'k8ts', ...headers };
+    const h: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': this.cfg.userAgent ?? 'k8ts',
+      ...headers,
+    };
     if (this.cfg.token) h.authorization = `Bearer ${this.cfg.token}`;
-    return { agent: this.agent, method, hostname: this.base.hostname, port: this.base.port, path: full, headers: h };
+    return {
+      agent: this.agent,
+      method,
+      hostname: this.base.hostname,
+      port: this.base.port,
+      path: full,
+      headers: h,
+    };
   }
 
   /** One request; resolves with the decoded JSON body, rejects with ApiStatusError on non-2xx. */
@@ -93,6 +113,7 @@ export class RestClient {
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const headers: Record<string, string> = {};
     if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+    if (opts.accept) headers.accept = opts.accept;
     return new Promise((resolve, reject) => {
       const req = https.request(this.options(method, path, opts.query, headers), (res) => {
         const chunks: Buffer[] = [];
@@ -117,38 +138,47 @@ export class RestClient {
   }
 
   /** A watch stream; `onEnd` runs once when it closes for any reason. */
-  watch(path: string, query: RequestOptions['query'], onEvent: WatchHandler, onEnd: (err?: Error) => void): WatchHandle {
+  watch(
+    path: string,
+    query: RequestOptions['query'],
+    onEvent: WatchHandler,
+    onEnd: (err?: Error) => void,
+    opts: { accept?: string | undefined } = {},
+  ): WatchHandle {
     let ended = false;
     const end = (err?: Error) => {
       if (ended) return;
       ended = true;
       onEnd(err);
     };
-    const req = https.request(this.options('GET', path, { ...query, watch: 'true' }, {}), (res) => {
-      if ((res.statusCode ?? 0) >= 300) {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => end(new ApiStatusError(res.statusCode ?? 0, safeJson(body), body)));
-        return;
-      }
-      res.setEncoding('utf8');
-      let buf = '';
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let nl = buf.indexOf('\n');
-        while (nl >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (line.trim()) {
-            const ev = JSON.parse(line);
-            onEvent(ev.type, ev.object);
-          }
-          nl = buf.indexOf('\n');
+    const req = https.request(
+      this.options('GET', path, { ...query, watch: 'true' }, opts.accept ? { accept: opts.accept } : {}),
+      (res) => {
+        if ((res.statusCode ?? 0) >= 300) {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => end(new ApiStatusError(res.statusCode ?? 0, safeJson(body), body)));
+          return;
         }
-      });
-      res.on('end', () => end());
-      res.on('error', (e) => end(e));
-    });
+        res.setEncoding('utf8');
+        let buf = '';
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          let nl = buf.indexOf('\n');
+          while (nl >= 0) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            if (line.trim()) {
+              const ev = JSON.parse(line);
+              onEvent(ev.type, ev.object);
+            }
+            nl = buf.indexOf('\n');
+          }
+        });
+        res.on('end', () => end());
+        res.on('error', (e) => end(e));
+      },
+    );
     req.on('error', (e) => end(e));
     req.end();
     return {

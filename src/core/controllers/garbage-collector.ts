@@ -15,7 +15,9 @@ import { WorkQueue } from '../client/workqueue.js';
 /** REST collection path of a resource (cluster-wide, or in one namespace). */
 export function collectionPath(info: ResourceInfo, namespace?: string): string {
   const base = info.group ? `/apis/${info.group}/${info.version}` : `/api/${info.version}`;
-  return info.namespaced && namespace ? `${base}/namespaces/${namespace}/${info.plural}` : `${base}/${info.plural}`;
+  return info.namespaced && namespace
+    ? `${base}/namespaces/${namespace}/${info.plural}`
+    : `${base}/${info.plural}`;
 }
 
 /** REST path of one object. */
@@ -46,6 +48,7 @@ export class GarbageCollector {
     for (const info of RESOURCES) {
       const inf = new Informer(this.client, {
         path: collectionPath(info),
+        metadataOnly: true,
         handlers: {
           add: (o) => this.observe(info, o),
           update: (o, old) => this.observe(info, o, old),
@@ -98,7 +101,8 @@ export class GarbageCollector {
     const meta = obj.metadata;
     const finalizers: string[] = meta.finalizers ?? [];
     if (meta.deletionTimestamp && finalizers.includes('orphan')) return this.orphanDependents(node);
-    if (meta.deletionTimestamp && finalizers.includes('foregroundDeletion')) return this.deleteForeground(node);
+    if (meta.deletionTimestamp && finalizers.includes('foregroundDeletion'))
+      return this.deleteForeground(node);
     if (meta.ownerReferences?.length && !meta.deletionTimestamp) await this.deleteIfOwnersGone(info, obj);
   }
 
@@ -124,13 +128,21 @@ export class GarbageCollector {
       if (!dep) continue;
       const refs = (dep.obj.metadata.ownerReferences ?? []).filter((r: KObj) => r.uid !== uid);
       await this.ignoreNotFound(
-        this.client.request('PATCH', objectPath(dep.info, dep.obj.metadata.namespace, dep.obj.metadata.name), {
-          body: [
-            { op: 'test', path: '/metadata/uid', value: dep.obj.metadata.uid },
-            { op: refs.length ? 'replace' : 'remove', path: '/metadata/ownerReferences', ...(refs.length ? { value: refs } : {}) },
-          ],
-          contentType: 'application/json-patch+json',
-        }),
+        this.client.request(
+          'PATCH',
+          objectPath(dep.info, dep.obj.metadata.namespace, dep.obj.metadata.name),
+          {
+            body: [
+              { op: 'test', path: '/metadata/uid', value: dep.obj.metadata.uid },
+              {
+                op: refs.length ? 'replace' : 'remove',
+                path: '/metadata/ownerReferences',
+                ...(refs.length ? { value: refs } : {}),
+              },
+            ],
+            contentType: 'application/json-patch+json',
+          },
+        ),
       );
     }
     await this.removeFinalizer(node, 'orphan');
@@ -143,7 +155,10 @@ export class GarbageCollector {
       const ownerInfo = resourceForKind(ref.apiVersion, ref.kind);
       if (!ownerInfo) continue;
       try {
-        const live = await this.client.request('GET', objectPath(ownerInfo, obj.metadata.namespace, ref.name));
+        const live = await this.client.request(
+          'GET',
+          objectPath(ownerInfo, obj.metadata.namespace, ref.name),
+        );
         if (live.metadata?.uid === ref.uid) return;
       } catch (e) {
         if (!(e instanceof ApiStatusError && e.httpStatus === 404)) throw e;

@@ -22,7 +22,10 @@ export class NamespaceController {
     const enqueue = (o: KObj) => {
       if (o.metadata.deletionTimestamp) this.queue.add(o.metadata.name);
     };
-    this.informer = new Informer(client, { path: '/api/v1/namespaces', handlers: { add: enqueue, update: enqueue } });
+    this.informer = new Informer(client, {
+      path: '/api/v1/namespaces',
+      handlers: { add: enqueue, update: enqueue },
+    });
   }
 
   async start(): Promise<void> {
@@ -43,7 +46,9 @@ export class NamespaceController {
     for (const info of RESOURCES) {
       if (!info.namespaced) continue;
       const path = collectionPath(info, name);
-      await this.client.request('DELETE', path, { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
+      await this.client.request('DELETE', path, {
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+      });
       const left = await this.client.request('GET', path);
       remaining += (left.items as KObj[]).length;
     }

@@ -1,0 +1,330 @@
+/**
+ * API server benchmark, with its anchor in the same run:
+ *   npm run bench:apiserver -- [--seconds 5] [--concurrency 100] [--objects 10000] [--watchers 10,100,1000]
+ *
+ * Anchor: the raw SQLite durable write rate on the same disk (WAL, synchronous=FULL, one
+ * transaction per write; and with group commit), no k8ts code.
+ * Measured against a real `k8ts server` child process over HTTPS (keep-alive, client cert):
+ *   - time to ready (spawn -> /readyz 200) and idle RSS,
+ *   - creates/s and create latency (p50/p99) at N concurrent clients,
+ *   - list latency of 10,000 objects,
+ *   - watch fan-out: create -> event delivered to all N watchers latency, and events/s delivered.
+ * Prints a Markdown table; `--write` also replaces the apiserver section of bench/RESULTS.md.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import YAML from 'yaml';
+import { groupCommitRate, rawDurableWriteRate } from '../storage/raw-sqlite.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '100' },
+    objects: { type: 'string', default: '10000' },
+    watchers: { type: 'string', default: '10,100,1000' },
+    write: { type: 'boolean', default: false },
+  },
+});
+const SECONDS = Number(values.seconds);
+const CONCURRENCY = Number(values.concurrency);
+const OBJECTS = Number(values.objects);
+const WATCHERS = values.watchers.split(',').map(Number);
+const REPO = resolve(import.meta.dirname, '..', '..', '..');
+const CLI = join(REPO, 'dist', 'src', 'cli', 'main.js');
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+interface Client {
+  req(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }>;
+  watch(path: string, onLine: (line: string) => void): { close(): void; ready: Promise<void> };
+  close(): void;
+}
+
+function client(kubeconfig: string, maxSockets: number): Client {
+  const kc = YAML.parse(readFileSync(kubeconfig, 'utf8'));
+  const url = new URL(kc.clusters[0].cluster.server);
+  const u = kc.users[0].user;
+  const agent = new https.Agent({
+    keepAlive: true,
+    maxSockets,
+    ca: Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64'),
+    cert: Buffer.from(u['client-certificate-data'], 'base64'),
+    key: Buffer.from(u['client-key-data'], 'base64'),
+  });
+  const base = { agent, hostname: url.hostname, port: url.port };
+  return {
+    req(method, path, body) {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      return new Promise((res, rej) => {
+        const r = https.request(
+          {
+            ...base,
+            method,
+            path,
+            headers: { accept: 'application/json', 'content-type': 'application/json' },
+          },
+          (resp) => {
+            let data = '';
+            resp.setEncoding('utf8');
+            resp.on('data', (c) => (data += c));
+            resp.on('end', () => res({ status: resp.statusCode ?? 0, body: data }));
+          },
+        );
+        r.on('error', rej);
+        r.end(payload);
+      });
+    },
+    watch(path, onLine) {
+      let resolveReady!: () => void;
+      const ready = new Promise<void>((r) => (resolveReady = r));
+      const watchAgent = new https.Agent({ ...agent.options, keepAlive: false });
+      const r = https.request({ ...base, agent: watchAgent, method: 'GET', path }, (resp) => {
+        resolveReady();
+        let buf = '';
+        resp.setEncoding('utf8');
+        resp.on('data', (c: string) => {
+          buf += c;
+          let nl = buf.indexOf('\n');
+          while (nl >= 0) {
+            onLine(buf.slice(0, nl));
+            buf = buf.slice(nl + 1);
+            nl = buf.indexOf('\n');
+          }
+        });
+      });
+      r.on('error', () => {});
+      r.end();
+      return { close: () => r.destroy(), ready };
+    },
+    close: () => agent.destroy(),
+  };
+}
+
+async function startServer(dataDir: string) {
+  const t0 = performance.now();
+  const proc = spawn(
+    process.execPath,
+    [CLI, 'server', '--data-dir', dataDir, '--https-port', '0', '--bind-address', '127.0.0.1'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  const url = await new Promise<string>((res, rej) => {
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (https:\/\/\S+)/.exec(out);
+      if (m) res(m[1]!);
+    });
+    proc.once('exit', (c) => rej(new Error(`server exited ${c}: ${out}`)));
+  });
+  const c = client(join(dataDir, 'kubeconfig.yaml'), 4);
+  for (;;) {
+    const r = await c.req('GET', '/readyz').catch(() => ({ status: 0, body: '' }));
+    if (r.status === 200) break;
+    await new Promise((r2) => setTimeout(r2, 20));
+  }
+  const readyMs = performance.now() - t0;
+  c.close();
+  return { proc, url, readyMs };
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+async function createLoad(c: Client, ns: string, seconds: number, concurrency: number) {
+  const lat: number[] = [];
+  let errors = 0;
+  let n = 0;
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      for (let i = 0; performance.now() < end; i++) {
+        const t = performance.now();
+        const r = await c.req('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: `load-${w}-${i}` },
+          data: { k: 'v'.repeat(64) },
+        });
+        if (r.status === 201) {
+          lat.push(performance.now() - t);
+          n++;
+        } else errors++;
+      }
+    }),
+  );
+  lat.sort((a, b) => a - b);
+  return { perSec: n / seconds, p50: pct(lat, 50), p99: pct(lat, 99), errors };
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'k8ts-bench-api-'));
+  const rows: string[][] = [];
+  try {
+    // Anchor, same disk, same run.
+    const raw = await rawDurableWriteRate({ dir, seconds: SECONDS });
+    const group = await groupCommitRate({ dir, seconds: SECONDS, concurrency: CONCURRENCY });
+    rows.push([
+      'raw SQLite durable writes, 1 txn/write (anchor)',
+      `${raw.writesPerSec.toFixed(0)} writes/s`,
+      '',
+    ]);
+    rows.push([
+      `raw SQLite durable writes, group commit, ${CONCURRENCY} writers (anchor)`,
+      `${group.writesPerSec.toFixed(0)} writes/s`,
+      '',
+    ]);
+
+    const dataDir = join(dir, 'server');
+    const { proc, readyMs } = await startServer(dataDir);
+    await new Promise((r) => setTimeout(r, 2000));
+    const idleRss = rssMb(proc.pid!);
+    rows.push(['`k8ts server` spawn -> /readyz 200', ms(readyMs), 'target < 2000 ms']);
+    rows.push(['`k8ts server` idle RSS', `${idleRss.toFixed(0)} MB`, 'target < 150 MB']);
+
+    const c = client(join(dataDir, 'kubeconfig.yaml'), CONCURRENCY);
+    await c.req('POST', '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'load' },
+    });
+    await createLoad(c, 'load', 1, CONCURRENCY); // warm-up
+    const load = await createLoad(c, 'load', SECONDS, CONCURRENCY);
+    rows.push([
+      `creates/s, ${CONCURRENCY} concurrent clients (ConfigMap, HTTPS)`,
+      `${load.perSec.toFixed(0)} creates/s (${((load.perSec / raw.writesPerSec) * 100).toFixed(0)}% of 1 txn/write anchor)`,
+      'target >= 50% of anchor',
+    ]);
+    rows.push([
+      `create latency, ${CONCURRENCY} concurrent clients`,
+      `p50 ${ms(load.p50)}, p99 ${ms(load.p99)}`,
+      'target p99 < 20 ms',
+    ]);
+
+    // List of 10,000 objects in one namespace.
+    await c.req('POST', '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'list' },
+    });
+    let created = 0;
+    await Promise.all(
+      Array.from({ length: 50 }, async (_, w) => {
+        for (let i = w; i < OBJECTS; i += 50) {
+          const r = await c.req('POST', '/api/v1/namespaces/list/configmaps', {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: `obj-${i}`, labels: { app: 'bench', shard: String(i % 10) } },
+            data: { k: 'v'.repeat(64) },
+          });
+          if (r.status === 201) created++;
+        }
+      }),
+    );
+    const listLat: number[] = [];
+    let items = 0;
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      const r = await c.req('GET', '/api/v1/namespaces/list/configmaps');
+      listLat.push(performance.now() - t);
+      items = JSON.parse(r.body).items.length;
+    }
+    listLat.sort((a, b) => a - b);
+    rows.push([
+      `list ${items} ConfigMaps (JSON, ${created} created)`,
+      `p50 ${ms(pct(listLat, 50))}, p99 ${ms(pct(listLat, 99))}`,
+      '',
+    ]);
+    const selLat: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      await c.req('GET', '/api/v1/namespaces/list/configmaps?labelSelector=shard%3D3');
+      selLat.push(performance.now() - t);
+    }
+    selLat.sort((a, b) => a - b);
+    rows.push([
+      `list with labelSelector over ${items} (1/10 match)`,
+      `p50 ${ms(pct(selLat, 50))}, p99 ${ms(pct(selLat, 99))}`,
+      '',
+    ]);
+
+    // Watch fan-out.
+    for (const n of WATCHERS) {
+      const ns = `watch-${n}`;
+      await c.req('POST', '/api/v1/namespaces', {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: ns },
+      });
+      const list = JSON.parse((await c.req('GET', `/api/v1/namespaces/${ns}/configmaps`)).body);
+      const rv = list.metadata.resourceVersion;
+      const sentAt = new Map<string, number>();
+      const deliveries: number[] = [];
+      const events = 50;
+      let received = 0;
+      let done!: () => void;
+      const all = new Promise<void>((r) => (done = r));
+      const watchers = Array.from({ length: n }, () =>
+        c.watch(`/api/v1/namespaces/${ns}/configmaps?watch=1&resourceVersion=${rv}`, (line) => {
+          const ev = JSON.parse(line);
+          const t0 = sentAt.get(ev.object.metadata.name);
+          if (t0 !== undefined) deliveries.push(performance.now() - t0);
+          if (++received === n * events) done();
+        }),
+      );
+      await Promise.all(watchers.map((w) => w.ready));
+      const start = performance.now();
+      for (let i = 0; i < events; i++) {
+        const name = `ev-${i}`;
+        sentAt.set(name, performance.now());
+        await c.req('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name },
+        });
+      }
+      await Promise.race([all, new Promise((r) => setTimeout(r, 60_000))]);
+      const elapsed = (performance.now() - start) / 1000;
+      for (const w of watchers) w.close();
+      deliveries.sort((a, b) => a - b);
+      rows.push([
+        `watch fan-out: ${n} watchers x ${events} creates`,
+        `delivered ${received}/${n * events}; create->event p50 ${ms(pct(deliveries, 50))}, p99 ${ms(pct(deliveries, 99))}; ${(received / elapsed).toFixed(0)} events/s`,
+        '',
+      ]);
+    }
+    c.close();
+    proc.kill('SIGTERM');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const header = `| measure | result | note |\n|---|---|---|\n`;
+  const table = header + rows.map((r) => `| ${r.join(' | ')} |`).join('\n');
+  console.log(table);
+  if (values.write) {
+    const path = join(REPO, 'bench', 'RESULTS.md');
+    let text = '';
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {}
+    const section = `<!-- apiserver:start -->\n## API server (issue 2)\n\nCommand: \`npm run bench:apiserver -- --write\` (seconds=${SECONDS}, concurrency=${CONCURRENCY}, objects=${OBJECTS}, watchers=${WATCHERS.join(',')}), run ${new Date().toISOString().slice(0, 16)}Z on this machine (2 vCPU, shared VM; the client load generator runs on the same 2 cores).\n\n${table}\n<!-- apiserver:end -->`;
+    if (text.includes('<!-- apiserver:start -->'))
+      text = text.replace(/<!-- apiserver:start -->[\s\S]*<!-- apiserver:end -->/, section);
+    else text = `${text || '# Benchmark results\n'}\n${section}\n`;
+    writeFileSync(path, text);
+  }
+}
+
+await main();
