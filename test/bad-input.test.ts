@@ -69,8 +69,11 @@ describe.runIf(have)('bad input', () => {
   });
 
   it('unknown kinds and resources', async () => {
+    // With client-side validation on, kubectl first looks the kind up among CRDs, which k8ts does
+    // not serve yet (TODO(#2)); past that, the mapping error is what users see.
     const k = await kubectl(srv, [
       'apply',
+      '--validate=false',
       '-f',
       file('u.yaml', 'apiVersion: v1\nkind: Flunder\nmetadata: {name: x}\n'),
     ]);
@@ -129,6 +132,23 @@ describe.runIf(have)('bad input', () => {
     expect(d.stderr).toContain('spec.selector: Invalid value');
     expect(d.stderr).toContain('field is immutable');
     await unchanged();
+  });
+
+  it('unknown fields: Strict (kubectl default) refuses, Warn warns', async () => {
+    const p = file(
+      'typo.yaml',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo}\ndata: {a: b}\ndatta: {c: d}\n',
+    );
+    const r = await kubectl(srv, ['apply', '-f', p]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('strict decoding error: unknown field "datta"');
+    expect((await c.request('GET', '/api/v1/namespaces/default/configmaps/typo')).status).toBe(404);
+    const warned = await kubectl(srv, ['apply', '--validate=warn', '-f', p]);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain('unknown field "datta"');
+    const cm = await c.json('GET', '/api/v1/namespaces/default/configmaps/typo');
+    expect(cm.data).toEqual({ a: 'b' });
+    expect(cm.datta).toBeUndefined();
   });
 
   it('a stale resourceVersion on update is 409 Conflict', async () => {

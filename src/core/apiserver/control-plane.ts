@@ -16,6 +16,7 @@ import type { Storage } from '../storage/storage.js';
 import { NodePortAllocator } from './allocator/node-port-allocator.js';
 import { ServiceIpAllocator } from './allocator/service-ip-allocator.js';
 import { ensureBootstrapObjects } from './bootstrap.js';
+import { NamespaceCache } from './namespace-lifecycle.js';
 import { defaultServingHosts, ensurePki, issueClientCert, type Pki } from './pki/ensure-pki.js';
 import { writeKubeconfig } from './pki/kubeconfig.js';
 import { Registry } from './registry.js';
@@ -106,6 +107,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const services = await registry.list(svcInfo, {});
   repairAllocators({ ips, ports }, services.items);
 
+  const namespaces = new NamespaceCache(registry);
+  await namespaces.start();
   const auth = buildAuth(pki);
   const server = await createApiServer({
     host: opts.bindAddress,
@@ -113,7 +116,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     tls: { key: pki.servingKeyPem, cert: pki.servingCertPem, ca: pki.caCertPem },
     authn: auth.authn,
     authz: auth.authz,
-    handlers: buildHandlerDeps(registry, metrics),
+    handlers: buildHandlerDeps(registry, metrics, namespaces),
     openapi: buildOpenApi(),
     metrics,
     advertiseAddress: `${advertise}:${opts.httpsPort}`,
@@ -172,6 +175,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     url,
     stop: async () => {
       for (const c of controllers) c.stop();
+      namespaces.stop();
       client.close();
       await server.stop({ timeout: 2000 });
       stopCompaction?.();

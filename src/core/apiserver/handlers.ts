@@ -4,8 +4,14 @@
  */
 import { PassThrough } from 'node:stream';
 import { invalid, required } from '../api/field-error.js';
+import { isK8sProtobuf } from '../api/protobuf/decode.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { apiVersionOf, resourceForPlural } from '../api/resources.js';
+import {
+  checkFieldValidation,
+  checkPatchFieldValidation,
+  pruneUnknownFields,
+} from '../api/validation/field-validation.js';
 import {
   ApiError,
   badRequest,
@@ -40,6 +46,8 @@ export interface HandlerDeps {
     applied: KObj,
     opts: { manager: string; force: boolean; subresource?: string | undefined },
   ): KObj;
+  /** Look a namespace up (admission); undefined if it does not exist. */
+  namespace(name: string): Promise<KObj | undefined>;
   /** Called when a watch starts/stops (metrics). */
   watchers?: { inc(info: ResourceInfo): void; dec(info: ResourceInfo): void } | undefined;
 }
@@ -101,6 +109,42 @@ function fieldManager(input: HandlerInput): string {
   }
   const ua = input.userAgent ?? 'unknown';
   return ua.split('/')[0]!.slice(0, 128) || 'unknown';
+}
+
+/**
+ * Server-side field validation (the fieldValidation parameter; Warn when absent): unknown and
+ * duplicate fields fail the request under Strict and come back as warnings under Warn.
+ */
+function checkFields(
+  input: HandlerInput,
+  obj: KObj,
+  optionsKind: 'CreateOptions' | 'UpdateOptions',
+): string[] {
+  const mt = mediaType(input.contentType);
+  const text = input.body?.toString('utf8');
+  const raw =
+    text === undefined || isK8sProtobuf(mt)
+      ? {}
+      : mt.endsWith('json')
+        ? { rawJson: text }
+        : { rawYaml: text };
+  const r = checkFieldValidation(input.query.fieldValidation, {
+    apiVersion: apiVersionOf(input.info),
+    kind: input.info.kind,
+    obj,
+    optionsKind,
+    ...raw,
+  });
+  if (r.failure)
+    throw new ApiError(r.failure.httpCode, r.failure.reason, r.failure.message, r.failure.details);
+  pruneUnknownFields({ apiVersion: apiVersionOf(input.info), kind: input.info.kind }, obj);
+  return r.warnings;
+}
+
+/** `Warning` header value(s) for warning texts (RFC 7234 warn-code 299, as upstream). */
+export function warningHeaders(warnings: readonly string[]): Record<string, string> {
+  if (warnings.length === 0) return {};
+  return { warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') };
 }
 
 function decodeObject(input: HandlerInput): KObj {
@@ -194,6 +238,24 @@ export async function handleList(input: HandlerInput, deps: HandlerDeps): Promis
   };
 }
 
+/**
+ * Serialized watch lines, shared by every watcher that receives the same decoded event object (the
+ * watch layer hands all watchers of a storage event the same object): N watchers cost one
+ * JSON.stringify, not N.
+ */
+const lineCache = new WeakMap<KObj, Map<string, string>>();
+
+function eventLine(type: WatchEventType, obj: KObj, metadataOnly: boolean): string {
+  const key = metadataOnly ? `${type}/meta` : type;
+  let lines = lineCache.get(obj);
+  const hit = lines?.get(key);
+  if (hit !== undefined) return hit;
+  const line = `${JSON.stringify({ type, object: metadataOnly ? partialMeta(obj) : obj })}\n`;
+  if (!lines) lineCache.set(obj, (lines = new Map()));
+  lines.set(key, line);
+  return line;
+}
+
 /** GET ?watch=true: a chunked stream of watch events. */
 export async function handleWatch(input: HandlerInput, deps: HandlerDeps): Promise<HandlerResult> {
   const { req, info, query } = input;
@@ -206,13 +268,15 @@ export async function handleWatch(input: HandlerInput, deps: HandlerDeps): Promi
   const sink = {
     write(type: WatchEventType, obj: KObj) {
       if (!open) return;
-      let object = obj;
-      if (asTable && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED'))
-        object = deps.table(info, [obj], {
+      if (asTable && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')) {
+        const object = deps.table(info, [obj], {
           includeObject,
           listMeta: { resourceVersion: obj.metadata?.resourceVersion },
         });
-      stream.write(`${JSON.stringify({ type, object })}\n`);
+        stream.write(`${JSON.stringify({ type, object })}\n`);
+        return;
+      }
+      stream.write(eventLine(type, obj, asMeta && type !== 'ERROR'));
     },
     end() {
       if (!open) return;
@@ -254,25 +318,20 @@ export async function handleCreate(input: HandlerInput, deps: HandlerDeps): Prom
   if (req.name !== undefined || req.subresource !== undefined) throw methodNotSupported(info, 'create');
   const obj = decodeObject(input);
   checkKind(info, obj);
+  const warnings = checkFields(input, obj, 'CreateOptions');
   if (!obj.metadata?.name && !obj.metadata?.generateName)
     throw deps.registry.invalid(info, '', [required('metadata.name', 'name or generateName is required')]);
   await checkNamespace(input, deps, obj.metadata.name ?? obj.metadata.generateName);
   const created = await deps.registry.create(info, req.namespace, obj, writeContext(input));
-  return render(input, deps, created, 201);
+  return { ...render(input, deps, created, 201), headers: warningHeaders(warnings) };
 }
 
 /** Namespaced creates need an existing, non-terminating namespace (upstream's NamespaceLifecycle). */
 async function checkNamespace(input: HandlerInput, deps: HandlerDeps, name: string): Promise<void> {
   const { info, req } = input;
   if (!info.namespaced || !req.namespace) return;
-  const nsInfo = resourceForPlural('', 'v1', 'namespaces')!;
-  let ns: KObj;
-  try {
-    ns = await deps.registry.get(nsInfo, undefined, req.namespace);
-  } catch (e) {
-    if (e instanceof ApiError && e.httpCode === 404) throw notFound(nsInfo, req.namespace);
-    throw e;
-  }
+  const ns = await deps.namespace(req.namespace);
+  if (!ns) throw notFound({ plural: 'namespaces', group: '' }, req.namespace);
   if (ns.metadata.deletionTimestamp !== undefined || ns.status?.phase === 'Terminating')
     throw new ApiError(
       403,
@@ -365,8 +424,9 @@ export async function handleUpdate(input: HandlerInput, deps: HandlerDeps): Prom
     );
     return render(input, deps, updated, 200);
   }
+  const warnings = checkFields(input, obj, 'UpdateOptions');
   const updated = await deps.registry.update(info, req.namespace, req.name!, obj, ctx);
-  return render(input, deps, updated, 200);
+  return { ...render(input, deps, updated, 200), headers: warningHeaders(warnings) };
 }
 
 /** PATCH: json, merge, strategic merge, apply. */
@@ -395,6 +455,7 @@ export async function handlePatch(input: HandlerInput, deps: HandlerDeps): Promi
     if (applied === null || typeof applied !== 'object' || Array.isArray(applied))
       throw badRequest('the apply configuration must be an object');
     checkKind(info, applied);
+    pruneUnknownFields({ apiVersion: apiVersionOf(info), kind: info.kind }, applied);
     const force = qBool(query, 'force');
     const opts = { manager: ctx.manager, force, subresource: req.subresource };
     try {
@@ -426,12 +487,27 @@ export async function handlePatch(input: HandlerInput, deps: HandlerDeps): Promi
       return render(input, deps, created, 201);
     }
   }
+  const kindOfPatch = PATCH_KINDS[patchType];
+  let warnings: string[] = [];
   const updated = await deps.registry.guaranteedUpdate(
     info,
     req.namespace,
     req.name!,
     (cur) => {
       const next = deps.patch(info, cur, patchType, patchBody);
+      if (kindOfPatch) {
+        const r = checkPatchFieldValidation(query.fieldValidation, {
+          apiVersion: apiVersionOf(info),
+          kind: info.kind,
+          patchType: kindOfPatch,
+          patch: input.body?.toString('utf8') ?? '',
+          patched: next,
+        });
+        if (r.failure)
+          throw new ApiError(r.failure.httpCode, r.failure.reason, r.failure.message, r.failure.details);
+        warnings = r.warnings;
+        pruneUnknownFields({ apiVersion: apiVersionOf(info), kind: info.kind }, next);
+      }
       const rv = next.metadata?.resourceVersion;
       if (rv !== undefined && rv !== cur.metadata.resourceVersion)
         throw conflict(info, req.name!, OBJECT_MODIFIED);
@@ -439,8 +515,14 @@ export async function handlePatch(input: HandlerInput, deps: HandlerDeps): Promi
     },
     ctx,
   );
-  return render(input, deps, updated, 200);
+  return { ...render(input, deps, updated, 200), headers: warningHeaders(warnings) };
 }
+
+const PATCH_KINDS: Record<string, 'json' | 'merge' | 'strategic' | undefined> = {
+  'application/json-patch+json': 'json',
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+};
 
 async function updateScale(
   input: HandlerInput,

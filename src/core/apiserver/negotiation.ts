@@ -101,7 +101,8 @@ export function decodeBody(
   if (text.trim() === '') throw badRequest('the body of the request was empty');
   if (mt === 'application/yaml' || mt === 'text/yaml' || mt === 'application/apply-patch+yaml') {
     try {
-      const docs = YAML.parseAllDocuments(text, { uniqueKeys: true });
+      // Duplicate keys are reported by field validation (warnings or a Strict error), as upstream does.
+      const docs = YAML.parseAllDocuments(text, { uniqueKeys: false });
       if (docs.length !== 1) throw new Error(`expected one YAML document, got ${docs.length}`);
       const doc = docs[0]!;
       if (doc.errors.length > 0) throw doc.errors[0]!;

@@ -191,17 +191,21 @@ export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Serv
           res.stream.pipe(raw);
           return h.abandon;
         }
-        if (typeof res.body === 'string')
-          return h
+        let resp: Hapi.ResponseObject;
+        if (typeof res.body === 'string' || Buffer.isBuffer(res.body)) {
+          resp = h
             .response(res.body)
             .code(res.code)
             .type(res.contentType ?? 'text/plain');
-        const negotiated = negotiateObject(hdr(request, 'accept'));
-        const { payload, contentType } = encode(res.body, negotiated.format);
-        return h
-          .response(payload)
-          .code(res.code)
-          .type(res.contentType ?? contentType);
+        } else {
+          const { payload, contentType } = encode(res.body, negotiateObject(hdr(request, 'accept')).format);
+          resp = h
+            .response(payload)
+            .code(res.code)
+            .type(res.contentType ?? contentType);
+        }
+        for (const [k, v] of Object.entries(res.headers ?? {})) resp.header(k, v);
+        return resp;
       } catch (e) {
         const err = toApiError(e);
         code = err.httpCode;

@@ -6,9 +6,25 @@
  */
 import type { ResourceInfo } from '../api/resources.js';
 import { CompactedError } from '../storage/errors.js';
-import type { WatchEvent } from '../storage/storage.js';
+import type { KeyValue, WatchEvent } from '../storage/storage.js';
 import { expired } from './errors.js';
 import { type KObj, parseResourceVersion, type Registry } from './registry.js';
+
+/**
+ * Decoded objects per stored value: every watcher of a prefix receives the same KeyValue objects
+ * from storage, so each event is parsed once however many watchers there are. Consumers must
+ * treat the objects as read-only.
+ */
+const decoded = new WeakMap<object, KObj>();
+
+function decodeShared(registry: Registry, kv: KeyValue): KObj {
+  let o = decoded.get(kv);
+  if (!o) {
+    o = registry.decode(kv);
+    decoded.set(kv, o);
+  }
+  return o;
+}
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -74,18 +90,23 @@ export async function startWatch(
     for (const ev of events) {
       lastRv = ev.revision;
       if (ev.type === 'delete') {
-        const prev = registry.decode(ev.prevKv ?? ev.kv);
-        prev.metadata.resourceVersion = String(ev.revision);
+        // The deleted object, stamped with the delete's revision (shared through the event object).
+        let prev = decoded.get(ev);
+        if (!prev) {
+          prev = registry.decode(ev.prevKv ?? ev.kv);
+          prev.metadata.resourceVersion = String(ev.revision);
+          decoded.set(ev, prev);
+        }
         if (matches(prev)) sink.write('DELETED', prev);
         continue;
       }
-      const obj = registry.decode(ev.kv);
+      const obj = decodeShared(registry, ev.kv);
       const now = matches(obj);
       if (!ev.prevKv) {
         if (now) sink.write('ADDED', obj);
         continue;
       }
-      const before = req.filter ? matches(registry.decode(ev.prevKv)) : true;
+      const before = req.filter ? matches(decodeShared(registry, ev.prevKv)) : true;
       if (now && before) sink.write('MODIFIED', obj);
       else if (now) sink.write('ADDED', obj);
       else if (before) sink.write('DELETED', obj);

@@ -33,6 +33,7 @@ import { ApiError, badRequest, unsupportedMediaType } from './errors.js';
 import type { HandlerDeps, Query } from './handlers.js';
 import { qp } from './handlers.js';
 import { createApiserverMetrics } from './metrics.js';
+import type { NamespaceCache } from './namespace-lifecycle.js';
 import type { Pki } from './pki/ensure-pki.js';
 import type { Admission, KObj, Registry, WriteContext } from './registry.js';
 import type { OpenApiDocs, ServerAuthn, ServerAuthz, ServerMetrics, VersionInfo } from './server.js';
@@ -113,9 +114,14 @@ export function trackFields(old: KObj | undefined, obj: KObj, ctx: WriteContext)
 }
 
 /** Handler dependencies: selectors, tables, patches. */
-export function buildHandlerDeps(registry: Registry, metrics: ServerMetrics | undefined): HandlerDeps {
+export function buildHandlerDeps(
+  registry: Registry,
+  metrics: ServerMetrics | undefined,
+  namespaces: NamespaceCache,
+): HandlerDeps {
   return {
     registry,
+    namespace: (name) => namespaces.get(name),
     buildFilter(info: ResourceInfo, q: Query, name?: string) {
       return buildFilter(info, q, name);
     },

@@ -11,6 +11,7 @@ import {
   hasFieldSchema,
   JsonScanError,
   jsonStrictProblems,
+  pruneUnknownFields,
   type TypeRef,
   unknownFields,
   unknownFieldsForSchema,
@@ -929,4 +930,49 @@ describe('goQuote and goFormat', () => {
   ])('goFormat(%j)', (v, want) => {
     expect(goFormat(v)).toBe(want);
   });
+});
+
+describe('pruneUnknownFields', () => {
+  const cases: {
+    name: string;
+    kind: string;
+    apiVersion: string;
+    obj: Record<string, any>;
+    want: Record<string, any>;
+    removed: number;
+  }[] = [
+    {
+      name: 'top-level and nested unknown fields go, maps keep every key',
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      obj: {
+        datta: 1,
+        metadata: { name: 'x', labels: { anything: 'ok' }, bogus: true },
+        spec: {
+          replicas: 1,
+          template: { spec: { containers: [{ name: 'c', image: 'i', imagee: 'typo' }] } },
+        },
+      },
+      want: {
+        metadata: { name: 'x', labels: { anything: 'ok' } },
+        spec: { replicas: 1, template: { spec: { containers: [{ name: 'c', image: 'i' }] } } },
+      },
+      removed: 3,
+    },
+    {
+      name: 'ConfigMap data keeps arbitrary keys',
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      obj: { metadata: { name: 'c' }, data: { 'a.b': '1' }, datta: { c: 'd' } },
+      want: { metadata: { name: 'c' }, data: { 'a.b': '1' } },
+      removed: 1,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const obj = structuredClone(c.obj);
+      expect(pruneUnknownFields({ apiVersion: c.apiVersion, kind: c.kind }, obj)).toBe(c.removed);
+      expect(obj).toEqual(c.want);
+    });
+  }
 });

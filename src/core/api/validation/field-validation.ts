@@ -330,7 +330,7 @@ function collectUnknown(root: FieldNode, obj: unknown, options: UnknownFieldsOpt
         for (const key of keys) {
           const child = node.fields.get(key);
           if (child === undefined) {
-            out.add(formatPath(segments, key));
+            if (!node.open) out.add(formatPath(segments, key));
             continue;
           }
           segments.push(key);
@@ -365,6 +365,41 @@ function collectUnknown(root: FieldNode, obj: unknown, options: UnknownFieldsOpt
   };
   walk(root, obj);
   return out.list;
+}
+
+/**
+ * Drop every field the kind's schema does not declare, in place, as decoding into upstream's typed
+ * structs does: under Warn and Ignore an unknown field is accepted but never stored. Returns the
+ * number of fields removed. Kinds without a schema are left alone.
+ */
+export function pruneUnknownFields(type: TypeRef, obj: unknown): number {
+  const root = rootNode(type);
+  if (!root) return 0;
+  let removed = 0;
+  const walk = (node: FieldNode, value: unknown): void => {
+    if (node.t === 'struct') {
+      if (!isPlainObject(value)) return;
+      for (const key of Object.keys(value)) {
+        const child = node.fields.get(key);
+        if (child === undefined) {
+          if (!node.open) {
+            delete value[key];
+            removed++;
+          }
+          continue;
+        }
+        walk(child, value[key]);
+      }
+    } else if (node.t === 'map') {
+      if (!isPlainObject(value) || node.values.t === 'opaque' || node.values.t === 'any') return;
+      for (const v of Object.values(value)) walk(node.values, v);
+    } else if (node.t === 'list') {
+      if (!Array.isArray(value) || node.items.t === 'opaque' || node.items.t === 'any') return;
+      for (const v of value) walk(node.items, v);
+    }
+  };
+  walk(root, obj);
+  return removed;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
