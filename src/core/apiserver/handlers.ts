@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { invalid, required } from '../api/field-error.js';
 import { isK8sProtobuf } from '../api/protobuf/decode.js';
 import type { ResourceInfo } from '../api/resources.js';
-import { apiVersionOf, resourceForPlural } from '../api/resources.js';
+import { apiVersionOf } from '../api/resources.js';
 import {
   checkFieldValidation,
   checkPatchFieldValidation,
