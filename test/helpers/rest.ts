@@ -58,7 +58,10 @@ export function adminClient(
   const raw = (method: string, path: string, body: unknown, headers: Record<string, string>) => {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const h: Record<string, string> = { accept: 'application/json', ...headers };
-    if (payload !== undefined) h['content-type'] ??= 'application/json';
+    if (payload !== undefined) {
+      h['content-type'] ??= 'application/json';
+      h['content-length'] = String(Buffer.byteLength(payload));
+    }
     if (opts.token) h.authorization = `Bearer ${opts.token}`;
     return {
       payload,

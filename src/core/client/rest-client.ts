@@ -112,7 +112,11 @@ export class RestClient {
   request<T = Record<string, any>>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const headers: Record<string, string> = {};
-    if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+    if (payload !== undefined) {
+      headers['content-type'] = opts.contentType ?? 'application/json';
+      // Node frames a DELETE body only when told its length (DELETE is not chunked by default).
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
     if (opts.accept) headers.accept = opts.accept;
     return new Promise((resolve, reject) => {
       const req = https.request(this.options(method, path, opts.query, headers), (res) => {

@@ -73,3 +73,8 @@ export class WorkQueue {
     }
   }
 }
+
+/** The default onError of controllers: one line per failed attempt (it will be retried with backoff). */
+export function logRetry(controller: string, key: string, err: unknown): void {
+  console.error(`k8ts ${controller}: ${key}: ${(err as Error)?.message ?? String(err)} (will retry)`);
+}

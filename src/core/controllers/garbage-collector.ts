@@ -10,7 +10,7 @@
 import { RESOURCES, type ResourceInfo, resourceForKind } from '../api/resources.js';
 import { Informer, type KObj } from '../client/informer.js';
 import { ApiStatusError, type RestClient } from '../client/rest-client.js';
-import { WorkQueue } from '../client/workqueue.js';
+import { logRetry, WorkQueue } from '../client/workqueue.js';
 
 /** REST collection path of a resource (cluster-wide, or in one namespace). */
 export function collectionPath(info: ResourceInfo, namespace?: string): string {
@@ -41,7 +41,10 @@ export class GarbageCollector {
 
   constructor(client: RestClient) {
     this.client = client;
-    this.queue = new WorkQueue((uid) => this.sync(uid), { baseDelayMs: 100 });
+    this.queue = new WorkQueue((uid) => this.sync(uid), {
+      baseDelayMs: 100,
+      onError: (key, err) => logRetry('garbage-collector', key, err),
+    });
   }
 
   async start(): Promise<void> {

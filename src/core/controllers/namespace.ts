@@ -6,7 +6,7 @@
 import { RESOURCES } from '../api/resources.js';
 import { Informer, type KObj } from '../client/informer.js';
 import { ApiStatusError, type RestClient } from '../client/rest-client.js';
-import { WorkQueue } from '../client/workqueue.js';
+import { logRetry, WorkQueue } from '../client/workqueue.js';
 import { collectionPath } from './garbage-collector.js';
 
 const FINALIZER = 'kubernetes';
@@ -18,7 +18,11 @@ export class NamespaceController {
 
   constructor(client: RestClient) {
     this.client = client;
-    this.queue = new WorkQueue((name) => this.sync(name), { baseDelayMs: 200, maxDelayMs: 5000 });
+    this.queue = new WorkQueue((name) => this.sync(name), {
+      baseDelayMs: 200,
+      maxDelayMs: 5000,
+      onError: (key, err) => logRetry('namespace-controller', key, err),
+    });
     const enqueue = (o: KObj) => {
       if (o.metadata.deletionTimestamp) this.queue.add(o.metadata.name);
     };
