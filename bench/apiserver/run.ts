@@ -194,7 +194,9 @@ request = function()
 end
 `,
   );
-  const r = spawnSync('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', '-s', script, url], { encoding: 'utf8' });
+  const r = spawnSync('wrk', ['-t1', `-c${concurrency}`, `-d${seconds}s`, '--latency', '-s', script, url], {
+    encoding: 'utf8',
+  });
   const out = r.stdout;
   const rps = Number(/Requests\/sec:\s+([0-9.]+)/.exec(out)?.[1] ?? Number.NaN);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
@@ -251,7 +253,11 @@ async function main() {
         `${w.perSec.toFixed(0)} creates/s (${((w.perSec / raw.writesPerSec) * 100).toFixed(0)}% of 1 txn/write anchor), ${w.errors} non-2xx`,
         'target >= 50% of anchor',
       ]);
-      rows.push([`create latency, ${CONCURRENCY} connections, wrk`, `p50 ${ms(w.p50)}, p99 ${ms(w.p99)}`, 'target p99 < 20 ms']);
+      rows.push([
+        `create latency, ${CONCURRENCY} connections, wrk`,
+        `p50 ${ms(w.p50)}, p99 ${ms(w.p99)}`,
+        'target p99 < 20 ms',
+      ]);
       for (const conc of [1, 10]) {
         const lw = wrkCreates(dataDir, url, 'load', SECONDS, conc);
         rows.push([

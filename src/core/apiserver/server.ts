@@ -7,6 +7,8 @@ import Hapi from '@hapi/hapi';
 import { isOpenApiV2ProtobufType, OPENAPI_V2_PROTOBUF_CONTENT_TYPE } from '../api/openapi/v2-protobuf.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { resourceForPlural } from '../api/resources.js';
+import type { Authenticator, UserInfo } from './auth/authenticator.js';
+import type { Authorizer } from './auth/authorizer.js';
 import { forbiddenMessage } from './auth/status.js';
 import {
   aggregatedContentType,
@@ -31,53 +33,14 @@ import {
   handleWatch,
   type Query,
 } from './handlers.js';
-import { metricsVerb } from './metrics.js';
+import { metricsVerb, type RequestObservation } from './metrics.js';
 import { encode, negotiateObject, parseAccept } from './negotiation.js';
 import { toApiError } from './registry.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
 
-export interface UserInfo {
-  name: string;
-  uid?: string | undefined;
-  groups: string[];
-}
-
-export interface AuthRequest {
-  headers: Record<string, string | string[] | undefined>;
-  socket: unknown;
-}
-
-export interface ServerAuthn {
-  authenticate(req: AuthRequest): UserInfo | undefined;
-}
-
-export interface AuthzAttributes {
-  user: UserInfo;
-  verb: string;
-  apiGroup: string;
-  resource: string;
-  subresource?: string | undefined;
-  namespace?: string | undefined;
-  name?: string | undefined;
-  path?: string | undefined;
-  resourceRequest: boolean;
-}
-
-export interface ServerAuthz {
-  authorize(attrs: AuthzAttributes): { allowed: boolean; reason?: string };
-}
-
-export interface RequestObservation {
-  verb: string;
-  group: string;
-  version: string;
-  resource: string;
-  subresource: string;
-  scope: string;
-  code: number;
-  dryRun: boolean;
-  seconds: number;
-}
+export type { UserInfo } from './auth/authenticator.js';
+export type ServerAuthn = Authenticator;
+export type ServerAuthz = Authorizer;
 
 export interface ServerMetrics {
   observeRequest(o: RequestObservation): void;

@@ -4,40 +4,8 @@
  * not-ready/unreachable tolerations).
  */
 import type { Container, Pod, PodSpec, Probe, Toleration, Volume } from 'kubernetes-types/core/v1.js';
+import { VOLUME_SOURCES } from '../validation/pod.js';
 import { parseQuantity } from '../validation/quantity.js';
-
-const VOLUME_SOURCES = [
-  'hostPath',
-  'emptyDir',
-  'gcePersistentDisk',
-  'awsElasticBlockStore',
-  'gitRepo',
-  'secret',
-  'nfs',
-  'iscsi',
-  'glusterfs',
-  'persistentVolumeClaim',
-  'rbd',
-  'flexVolume',
-  'cinder',
-  'cephfs',
-  'flocker',
-  'downwardAPI',
-  'fc',
-  'azureFile',
-  'configMap',
-  'vsphereVolume',
-  'quobyte',
-  'azureDisk',
-  'photonPersistentDisk',
-  'projected',
-  'portworxVolume',
-  'scaleIO',
-  'storageos',
-  'csi',
-  'ephemeral',
-  'image',
-];
 
 /** Upstream's `DefaultTolerationSeconds` admission value. */
 export const DEFAULT_TOLERATION_SECONDS = 300;

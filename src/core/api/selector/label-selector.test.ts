@@ -6,7 +6,6 @@ import {
   labelSelectorToString,
   labelsMatch,
   parseLabelSelector,
-  validateLabelSelector,
 } from './label-selector.js';
 
 describe('parseLabelSelector: round trip to canonical string', () => {
@@ -215,57 +214,5 @@ describe('labelSelectorFromObject', () => {
     expect(err).toBeInstanceOf(SelectorParseError);
     expect((err as SelectorParseError).code).toBe(code);
     expect((err as SelectorParseError).message).toContain(msg);
-  });
-});
-
-describe('validateLabelSelector', () => {
-  const cases: [string, Parameters<typeof validateLabelSelector>[0], string[]][] = [
-    ['null', null, []],
-    ['valid', { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'a', operator: 'Exists' }] }, []],
-    [
-      'In without values',
-      { matchExpressions: [{ key: 'a', operator: 'In', values: [] }] },
-      [
-        "spec.selector.matchExpressions[0].values: Required value: must be specified when `operator` is 'In' or 'NotIn'",
-      ],
-    ],
-    [
-      'DoesNotExist with values',
-      { matchExpressions: [{ key: 'a', operator: 'DoesNotExist', values: ['x'] }] },
-      [
-        "spec.selector.matchExpressions[0].values: Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-      ],
-    ],
-    [
-      'bad operator',
-      { matchExpressions: [{ key: 'a', operator: 'in', values: ['x'] }] },
-      ['spec.selector.matchExpressions[0].operator: Invalid value: "in": not a valid selector operator'],
-    ],
-    [
-      'bad label value',
-      { matchLabels: { app: 'a b' } },
-      ['spec.selector.matchLabels: Invalid value: "a b": a valid label must be an empty string'],
-    ],
-    [
-      'bad key and value in expression',
-      { matchExpressions: [{ key: 'a/b/c', operator: 'In', values: ['ok', '-bad'] }] },
-      [
-        'spec.selector.matchExpressions[0].key: Invalid value: "a/b/c": a qualified name',
-        'spec.selector.matchExpressions[0].values[1]: Invalid value: "-bad": a valid label',
-      ],
-    ],
-  ];
-  it.each(cases)('%s', (_name, sel, want) => {
-    const errs = validateLabelSelector(sel, 'spec.selector');
-    expect(errs).toHaveLength(want.length);
-    for (const [i, w] of want.entries()) expect(errs[i]?.message).toContain(w);
-  });
-
-  it('lenient mode skips value syntax', () => {
-    const sel = { matchExpressions: [{ key: 'a', operator: 'In', values: ['-bad'] }] };
-    expect(validateLabelSelector(sel, 'spec.selector')).toHaveLength(1);
-    expect(
-      validateLabelSelector(sel, 'spec.selector', { allowInvalidLabelValueInSelector: true }),
-    ).toHaveLength(0);
   });
 });

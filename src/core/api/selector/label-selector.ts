@@ -6,14 +6,14 @@
  */
 
 import type { LabelSelector as MetaLabelSelector } from 'kubernetes-types/meta/v1.js';
-import { SelectorParseError } from './errors.js';
 import {
   type FieldError,
-  forbiddenField,
-  formatBadValue,
-  invalidField,
-  requiredField,
-} from './field-error.js';
+  fieldErrorMessage,
+  formatGoValue,
+  GoValue,
+  invalid as invalidField,
+} from '../field-error.js';
+import { SelectorParseError } from './errors.js';
 import { labelValueErrors, qualifiedNameErrors } from './label-syntax.js';
 
 /** Requirement operators, spelled as upstream's `selection.Operator`. */
@@ -167,7 +167,7 @@ class Parser {
     const key = t.lit;
     const keyErrs = qualifiedNameErrors(key);
     if (keyErrs.length > 0)
-      throw new Error(`<nil>: Invalid value: ${formatBadValue(key)}: ${keyErrs.join('; ')}`);
+      throw new Error(`<nil>: Invalid value: ${formatGoValue(key)}: ${keyErrs.join('; ')}`);
     const la = this.peek().tok;
     if (negated) return checked(key, '!', []);
     if (la === 'eos' || la === ',') return checked(key, 'exists', []);
@@ -260,7 +260,13 @@ function requirementErrors(key: string, op: SelectorOperator, values: readonly s
     case 'in':
     case 'notin':
       if (values.length === 0) {
-        errs.push(invalidField('values', values, "for 'in', 'notin' operators, values set can't be empty"));
+        errs.push(
+          invalidField(
+            'values',
+            new GoValue('[]string(nil)'),
+            "for 'in', 'notin' operators, values set can't be empty",
+          ),
+        );
       }
       break;
     case '=':
@@ -298,8 +304,8 @@ function requirementErrors(key: string, op: SelectorOperator, values: readonly s
 }
 
 function aggregate(errs: readonly FieldError[]): string {
-  if (errs.length === 1) return (errs[0] as FieldError).message;
-  return `[${errs.map((e) => e.message).join(', ')}]`;
+  if (errs.length === 1) return fieldErrorMessage(errs[0]!);
+  return `[${errs.map(fieldErrorMessage).join(', ')}]`;
 }
 
 function checked(key: string, operator: SelectorOperator, values: string[]): Requirement {
@@ -436,62 +442,4 @@ export function requirementToString(req: Requirement): string {
 /** The string form of a selector; parses back to the same requirements. */
 export function labelSelectorToString(selector: LabelSelector): string {
   return selector.requirements.map(requirementToString).join(',');
-}
-
-export interface ValidateLabelSelectorOptions {
-  /** Skip label-value syntax checks of matchExpressions values (upstream's lenient mode). */
-  allowInvalidLabelValueInSelector?: boolean;
-}
-
-/**
- * Validate a metav1.LabelSelector object the way upstream's ValidateLabelSelector does, naming
- * fields under `fieldPath` (e.g. `spec.selector`). An empty list means valid.
- */
-export function validateLabelSelector(
-  sel: MetaLabelSelector | null | undefined,
-  fieldPath: string,
-  opts: ValidateLabelSelectorOptions = {},
-): FieldError[] {
-  const errs: FieldError[] = [];
-  if (sel === null || sel === undefined) return errs;
-  const labelsPath = `${fieldPath}.matchLabels`;
-  const matchLabels = sel.matchLabels ?? {};
-  for (const k of Object.keys(matchLabels).sort()) {
-    for (const m of qualifiedNameErrors(k)) errs.push(invalidField(labelsPath, k, m));
-    for (const m of labelValueErrors(matchLabels[k] as string)) {
-      errs.push(invalidField(labelsPath, matchLabels[k], m));
-    }
-  }
-  (sel.matchExpressions ?? []).forEach((expr, i) => {
-    const p = `${fieldPath}.matchExpressions[${i}]`;
-    const values = expr.values ?? [];
-    switch (expr.operator) {
-      case 'In':
-      case 'NotIn':
-        if (values.length === 0) {
-          errs.push(requiredField(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
-        }
-        break;
-      case 'Exists':
-      case 'DoesNotExist':
-        if (values.length > 0) {
-          errs.push(
-            forbiddenField(
-              `${p}.values`,
-              "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-            ),
-          );
-        }
-        break;
-      default:
-        errs.push(invalidField(`${p}.operator`, expr.operator, 'not a valid selector operator'));
-    }
-    for (const m of qualifiedNameErrors(expr.key)) errs.push(invalidField(`${p}.key`, expr.key, m));
-    if (!opts.allowInvalidLabelValueInSelector) {
-      values.forEach((v, j) => {
-        for (const m of labelValueErrors(v)) errs.push(invalidField(`${p}.values[${j}]`, v, m));
-      });
-    }
-  });
-  return errs;
 }

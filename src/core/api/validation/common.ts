@@ -1,6 +1,7 @@
 /**
  * Checks shared by many kinds: labels, annotations, label selectors, immutability, numbers and ports.
  */
+
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import {
   type FieldError,
@@ -11,6 +12,7 @@ import {
   required,
   tooLong,
 } from '../field-error.js';
+import { labelSelectorFromObject, labelsMatch } from '../selector/label-selector.js';
 import {
   isQualifiedName,
   isValidLabelValue,
@@ -127,18 +129,11 @@ export function selectorIsEmpty(sel: LabelSelector | undefined): boolean {
 
 /** Whether a label set satisfies a `metav1.LabelSelector`. */
 export function selectorMatches(sel: LabelSelector, labels: Record<string, string> | undefined): boolean {
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const r of sel.matchExpressions ?? []) {
-    const has = Object.hasOwn(l, r.key);
-    const val = l[r.key];
-    const inValues = has && (r.values ?? []).includes(val!);
-    if (r.operator === 'In' && !inValues) return false;
-    if (r.operator === 'NotIn' && inValues) return false;
-    if (r.operator === 'Exists' && !has) return false;
-    if (r.operator === 'DoesNotExist' && has) return false;
+  try {
+    return labelsMatch(labelSelectorFromObject(sel), labels);
+  } catch {
+    return false; // a selector that does not parse selects nothing; validation reports it
   }
-  return true;
 }
 
 /** Template labels must be selected by the workload's selector (skipped for an empty selector). */

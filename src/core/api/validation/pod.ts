@@ -45,7 +45,8 @@ import {
 } from './names.js';
 import { parseQuantity, QUANTITY_FORMAT_MSG } from './quantity.js';
 
-const VOLUME_SOURCES = [
+/** The volume source fields of a Volume (exactly one may be set). */
+export const VOLUME_SOURCES = [
   'hostPath',
   'emptyDir',
   'gcePersistentDisk',
