@@ -334,6 +334,10 @@ describe('API semantics', () => {
       /apiserver_request_total\{[^}]*verb="POST"[^}]*resource="configmaps"[^}]*code="201"/,
     );
     expect(r.body).toContain('apiserver_request_duration_seconds_bucket');
+    expect(r.body).toMatch(
+      /etcd_request_duration_seconds_count\{[^}]*operation="create"[^}]*type="configmaps"[^}]*\} [1-9]/,
+    );
+    expect(r.body).toMatch(/apiserver_storage_objects\{resource="namespaces"\} [4-9]/);
   });
 });
 

@@ -7,7 +7,7 @@ import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type Hapi from '@hapi/hapi';
-import { resourceForPlural } from '../api/resources.js';
+import { RESOURCES, resourceForPlural } from '../api/resources.js';
 import { RestClient } from '../client/rest-client.js';
 import { GarbageCollector } from '../controllers/garbage-collector.js';
 import { NamespaceController } from '../controllers/namespace.js';
@@ -16,6 +16,7 @@ import type { Storage } from '../storage/storage.js';
 import { NodePortAllocator } from './allocator/node-port-allocator.js';
 import { ServiceIpAllocator } from './allocator/service-ip-allocator.js';
 import { ensureBootstrapObjects } from './bootstrap.js';
+import { meteredStorage } from './metered-storage.js';
 import { NamespaceCache } from './namespace-lifecycle.js';
 import { defaultServingHosts, ensurePki, issueClientCert, type Pki } from './pki/ensure-pki.js';
 import { writeKubeconfig } from './pki/kubeconfig.js';
@@ -99,7 +100,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const admission = buildAdmission();
   const metrics = buildMetrics();
   const registry = new Registry({
-    storage,
+    storage: meteredStorage(storage, metrics),
     admission,
     hooks: { ...alloc, trackFields },
   });
@@ -107,6 +108,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const services = await registry.list(svcInfo, {});
   repairAllocators({ ips, ports }, services.items);
 
+  // apiserver_storage_objects, refreshed every minute (upstream refreshes it periodically too).
+  const countObjects = async () => {
+    for (const r of RESOURCES)
+      metrics.setStorageObjects(
+        r.group ? `${r.plural}.${r.group}` : r.plural,
+        await storage.count(registry.prefix(r)),
+      );
+  };
+  const objectCounter = setInterval(() => void countObjects().catch(() => {}), 60_000);
+  objectCounter.unref();
   const namespaces = new NamespaceCache(registry);
   await namespaces.start();
   const auth = buildAuth(pki);
@@ -146,6 +157,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   await ensureBootstrapObjects(registry, { advertiseAddress: advertise, port });
+  await countObjects();
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig.yaml');
   await writeKubeconfig(kubeconfigPath, {
     server: url,
@@ -174,6 +186,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     kubeconfigPath,
     url,
     stop: async () => {
+      clearInterval(objectCounter);
       for (const c of controllers) c.stop();
       namespaces.stop();
       client.close();

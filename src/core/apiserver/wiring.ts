@@ -32,7 +32,7 @@ import { createClusterAuthenticator } from './auth/cluster-authenticator.js';
 import { ApiError, badRequest, unsupportedMediaType } from './errors.js';
 import type { HandlerDeps, Query } from './handlers.js';
 import { qp } from './handlers.js';
-import { createApiserverMetrics } from './metrics.js';
+import { type ApiserverMetrics, createApiserverMetrics } from './metrics.js';
 import type { NamespaceCache } from './namespace-lifecycle.js';
 import type { Pki } from './pki/ensure-pki.js';
 import type { Admission, KObj, Registry, WriteContext } from './registry.js';
@@ -66,7 +66,7 @@ export function buildAdmission(): Admission {
 }
 
 /** Metrics (prom-client, upstream names). */
-export function buildMetrics(): ServerMetrics {
+export function buildMetrics(): ApiserverMetrics {
   return createApiserverMetrics();
 }
 
