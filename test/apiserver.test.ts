@@ -308,6 +308,43 @@ describe('API semantics', () => {
     expect(dep2.metadata.ownerReferences).toBeUndefined();
   });
 
+  it('foreground deletion waits for blocking dependents, which the garbage collector deletes first', async () => {
+    const owner = await c.json('POST', '/api/v1/namespaces/sem/configmaps', cm('fg-owner'));
+    const ref = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      name: 'fg-owner',
+      uid: owner.metadata.uid,
+      blockOwnerDeletion: true,
+    };
+    // The dependent has a finalizer of its own, so the owner must stay until it is really gone.
+    await c.json('POST', '/api/v1/namespaces/sem/configmaps', {
+      ...cm('fg-dep'),
+      metadata: { name: 'fg-dep', ownerReferences: [ref], finalizers: ['example.com/slow'] },
+    });
+    const del = await c.json('DELETE', '/api/v1/namespaces/sem/configmaps/fg-owner', {
+      kind: 'DeleteOptions',
+      apiVersion: 'v1',
+      propagationPolicy: 'Foreground',
+    });
+    expect(del.metadata.finalizers).toContain('foregroundDeletion');
+    await waitFor(async () =>
+      Boolean((await c.json('GET', '/api/v1/namespaces/sem/configmaps/fg-dep')).metadata.deletionTimestamp),
+    );
+    // Still there: its blocking dependent is not gone yet.
+    const held = await c.json('GET', '/api/v1/namespaces/sem/configmaps/fg-owner');
+    expect(held.metadata.deletionTimestamp).toBeTruthy();
+    await c.json(
+      'PATCH',
+      '/api/v1/namespaces/sem/configmaps/fg-dep',
+      { metadata: { finalizers: null } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
+    await waitFor(
+      async () => (await c.request('GET', '/api/v1/namespaces/sem/configmaps/fg-owner')).status === 404,
+    );
+  });
+
   it('deleting a namespace deletes its content, then the namespace', async () => {
     await c.json('POST', '/api/v1/namespaces', {
       apiVersion: 'v1',

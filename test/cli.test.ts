@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { adminClient } from './helpers/rest.js';
 import { CLI, cleanup, type RunningServer, startServer } from './helpers/server.js';
 
 function runServer(args: string[]): { code: number | null; out: string } {
@@ -72,5 +73,51 @@ describe('k8ts server startup', () => {
     servers.push(again);
     expect(readFileSync(join(dir, 'pki', 'ca.crt'), 'utf8')).toBe(ca);
     expect(readFileSync(join(dir, 'token'), 'utf8')).toBe(token);
+  });
+
+  it('repairs the ClusterIP and NodePort allocators from stored Services on restart', async () => {
+    const dir = tmp();
+    const first = await startServer({ dataDir: dir });
+    const c1 = adminClient(first);
+    const svc = (name: string, spec: object) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name },
+      spec,
+    });
+    const a = await c1.json(
+      'POST',
+      '/api/v1/namespaces/default/services',
+      svc('a', { type: 'NodePort', ports: [{ port: 80, nodePort: 31000 }] }),
+    );
+    c1.close();
+    await first.kill('SIGKILL');
+    const second = await startServer({ dataDir: dir });
+    servers.push(second);
+    const c2 = adminClient(second);
+    const port = await c2.request(
+      'POST',
+      '/api/v1/namespaces/default/services',
+      svc('b', { type: 'NodePort', ports: [{ port: 80, nodePort: 31000 }] }),
+    );
+    expect(port.status).toBe(422);
+    expect(JSON.parse(port.body).message).toContain(
+      'spec.ports[0].nodePort: Invalid value: 31000: provided port is already allocated',
+    );
+    const ip = await c2.request(
+      'POST',
+      '/api/v1/namespaces/default/services',
+      svc('c', { clusterIP: a.spec.clusterIP, ports: [{ port: 80 }] }),
+    );
+    expect(ip.status).toBe(422);
+    expect(JSON.parse(ip.body).message).toContain('provided IP is already allocated');
+    expect((await c2.request('DELETE', '/api/v1/namespaces/default/services/a')).status).toBe(200);
+    const reuse = await c2.request(
+      'POST',
+      '/api/v1/namespaces/default/services',
+      svc('d', { type: 'NodePort', clusterIP: a.spec.clusterIP, ports: [{ port: 80, nodePort: 31000 }] }),
+    );
+    expect(reuse.status).toBe(201);
+    c2.close();
   });
 });
