@@ -31,6 +31,7 @@ program
   .option('--bind-address <addr>', 'address the API server listens on', '0.0.0.0')
   .option('--service-cidr <cidr>', 'ClusterIP range', '10.43.0.0/16')
   .option('--service-node-port-range <range>', 'NodePort range', '30000-32767')
+  .option('--disable-controllers', 'do not run the built-in controllers (garbage collector, namespace)')
   .action(
     async (o: {
       dataDir: string;
