@@ -364,6 +364,20 @@ describe('API semantics', () => {
     }
   });
 
+  it('OpenAPI v3 documents are linked by hash, cacheable, and answer If-None-Match with 304', async () => {
+    const index = await c.json('GET', '/openapi/v3');
+    const url: string = index.paths['apis/apps/v1'].serverRelativeURL;
+    expect(url).toMatch(/^\/openapi\/v3\/apis\/apps\/v1\?hash=[0-9A-F]+$/);
+    const doc = await c.request('GET', url);
+    expect(doc.status).toBe(200);
+    expect(doc.headers['cache-control']).toBe('public, immutable');
+    const etag = doc.headers.etag as string;
+    expect(JSON.parse(doc.body).components.schemas['io.k8s.api.apps.v1.Deployment']).toBeTruthy();
+    const again = await c.request('GET', url, undefined, { 'if-none-match': etag });
+    expect(again.status).toBe(304);
+    expect(again.body).toBe('');
+  });
+
   it('serves metrics with upstream names', async () => {
     const r = await c.request('GET', '/metrics', undefined, { accept: 'text/plain' });
     expect(r.status).toBe(200);

@@ -410,7 +410,16 @@ async function nonResource(r: RouteInput): Promise<HandlerResult> {
   if (path.startsWith('/openapi/v3/')) {
     const d = opts.openapi.v3(path.slice('/openapi/v3/'.length));
     if (!d) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
-    return { code: 200, body: d.json, contentType: 'application/json' };
+    // As kube-openapi: the index links each document with ?hash=<etag>; a request with the current
+    // hash may be cached forever (kubectl keeps them on disk), and a matching If-None-Match is a 304.
+    const etag = `"${d.etag}"`;
+    const hash = (request.query as Record<string, unknown>).hash;
+    const headers: Record<string, string> = { etag, vary: 'Accept' };
+    if (hash === d.etag) headers['cache-control'] = 'public, immutable';
+    else headers['cache-control'] = 'no-cache, private';
+    if (hdr(request, 'if-none-match') === etag)
+      return { code: 304, body: '', contentType: 'application/json', headers };
+    return { code: 200, body: d.json, contentType: 'application/json', headers };
   }
   const parts = path.split('/').filter(Boolean);
   if (parts[0] === 'api' && parts.length === 2) {
