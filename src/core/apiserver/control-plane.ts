@@ -8,9 +8,14 @@ import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type Hapi from '@hapi/hapi';
 import { RESOURCES, resourceForPlural } from '../api/resources.js';
+import { EventRecorder } from '../client/events.js';
+import { InformerFactory } from '../client/informer-factory.js';
 import { RestClient } from '../client/rest-client.js';
-import { GarbageCollector } from '../controllers/garbage-collector.js';
-import { NamespaceController } from '../controllers/namespace.js';
+import {
+  CONTROLLERS,
+  type ControllerContext,
+  DEFAULT_CONTROLLER_CONFIG,
+} from '../controllers/controller-manager.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import type { Storage } from '../storage/storage.js';
 import { NodePortAllocator } from './allocator/node-port-allocator.js';
@@ -174,9 +179,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     keyPem: cmCert.keyPem,
     userAgent: 'k8ts-controller-manager',
   });
-  const controllers = opts.disableControllers
-    ? []
-    : [new GarbageCollector(client), new NamespaceController(client)];
+  const factory = new InformerFactory(client);
+  const ctx: ControllerContext = {
+    client,
+    factory,
+    recorder: (component) => new EventRecorder(client, component),
+    config: DEFAULT_CONTROLLER_CONFIG,
+  };
+  const controllers = opts.disableControllers ? [] : CONTROLLERS.map((c) => c.create(ctx));
+  await factory.start();
   await Promise.all(controllers.map((c) => c.start()));
   return {
     server,
@@ -188,6 +199,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     stop: async () => {
       clearInterval(objectCounter);
       for (const c of controllers) c.stop();
+      factory.stop();
       namespaces.stop();
       client.close();
       await server.stop({ timeout: 2000 });

@@ -9,21 +9,9 @@
  */
 import { RESOURCES, type ResourceInfo, resourceForKind } from '../api/resources.js';
 import { Informer, type KObj } from '../client/informer.js';
+import { collectionPath, objectPath } from '../client/paths.js';
 import { ApiStatusError, type RestClient } from '../client/rest-client.js';
 import { logRetry, WorkQueue } from '../client/workqueue.js';
-
-/** REST collection path of a resource (cluster-wide, or in one namespace). */
-export function collectionPath(info: ResourceInfo, namespace?: string): string {
-  const base = info.group ? `/apis/${info.group}/${info.version}` : `/api/${info.version}`;
-  return info.namespaced && namespace
-    ? `${base}/namespaces/${namespace}/${info.plural}`
-    : `${base}/${info.plural}`;
-}
-
-/** REST path of one object. */
-export function objectPath(info: ResourceInfo, namespace: string | undefined, name: string): string {
-  return `${collectionPath(info, namespace)}/${name}`;
-}
 
 interface Node {
   info: ResourceInfo;

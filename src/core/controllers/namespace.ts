@@ -5,9 +5,9 @@
  */
 import { RESOURCES } from '../api/resources.js';
 import { Informer, type KObj } from '../client/informer.js';
+import { collectionPath } from '../client/paths.js';
 import { ApiStatusError, type RestClient } from '../client/rest-client.js';
 import { logRetry, WorkQueue } from '../client/workqueue.js';
-import { collectionPath } from './garbage-collector.js';
 
 const FINALIZER = 'kubernetes';
 

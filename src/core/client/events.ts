@@ -1,0 +1,89 @@
+/**
+ * Events for `kubectl describe`: core/v1 Events about an object, written through the API. Repeats
+ * of the same (object, type, reason, message) within the series window update one Event's count
+ * and lastTimestamp instead of creating another, as upstream's recorder aggregates them.
+ * Fire-and-forget: a failed write is dropped (events are best effort upstream too).
+ */
+import { randomBytes } from 'node:crypto';
+import type { KObj } from './informer.js';
+import type { RestClient } from './rest-client.js';
+
+export type EventType = 'Normal' | 'Warning';
+
+interface Series {
+  name: string;
+  namespace: string;
+  count: number;
+  first: string;
+}
+
+function now(): string {
+  return `${new Date().toISOString().slice(0, 19)}Z`;
+}
+
+export class EventRecorder {
+  private readonly client: RestClient;
+  private readonly component: string;
+  private readonly host: string | undefined;
+  private readonly series = new Map<string, Series>();
+
+  constructor(client: RestClient, component: string, opts: { host?: string } = {}) {
+    this.client = client;
+    this.component = component;
+    this.host = opts.host;
+  }
+
+  /** Record an event about `obj` (any kind with metadata). */
+  event(obj: KObj, type: EventType, reason: string, message: string): void {
+    void this.write(obj, type, reason, message).catch(() => {});
+  }
+
+  private async write(obj: KObj, type: EventType, reason: string, message: string): Promise<void> {
+    const namespace: string = obj.metadata?.namespace || 'default';
+    const involvedObject = {
+      kind: obj.kind,
+      apiVersion: obj.apiVersion,
+      namespace: obj.metadata?.namespace,
+      name: obj.metadata?.name,
+      uid: obj.metadata?.uid,
+      resourceVersion: obj.metadata?.resourceVersion,
+    };
+    const key = `${obj.metadata?.uid}/${type}/${reason}/${message}`;
+    const t = now();
+    const prev = this.series.get(key);
+    if (prev) {
+      prev.count++;
+      try {
+        await this.client.request('PATCH', `/api/v1/namespaces/${prev.namespace}/events/${prev.name}`, {
+          body: { count: prev.count, lastTimestamp: t },
+          contentType: 'application/merge-patch+json',
+        });
+        return;
+      } catch {
+        this.series.delete(key);
+      }
+    }
+    const name = `${obj.metadata?.name ?? 'unknown'}.${randomBytes(8).toString('hex')}`;
+    const source: KObj = { component: this.component };
+    if (this.host) source.host = this.host;
+    await this.client.request('POST', `/api/v1/namespaces/${namespace}/events`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name, namespace },
+        involvedObject,
+        reason,
+        message,
+        type,
+        source,
+        count: 1,
+        firstTimestamp: t,
+        lastTimestamp: t,
+        reportingComponent: this.component,
+        reportingInstance: this.host ?? '',
+      },
+    });
+    this.series.set(key, { name, namespace, count: 1, first: t });
+    if (this.series.size > 4096) this.series.delete(this.series.keys().next().value!);
+  }
+}
