@@ -31,7 +31,9 @@ program
   .option('--bind-address <addr>', 'address the API server listens on', '0.0.0.0')
   .option('--service-cidr <cidr>', 'ClusterIP range', '10.43.0.0/16')
   .option('--service-node-port-range <range>', 'NodePort range', '30000-32767')
-  .option('--disable-controllers', 'do not run the built-in controllers (garbage collector, namespace)')
+  .option('--disable-controllers', 'do not run the built-in controllers')
+  .option('--cluster-cidr <cidr>', 'pod network; each node gets a /24 from it', '10.42.0.0/16')
+  .option('--node-monitor-grace-period <seconds>', 'a node missing heartbeats this long turns NotReady', '40')
   .action(
     async (o: {
       dataDir: string;

@@ -45,6 +45,10 @@ export interface ControlPlaneOptions {
   bindAddress: string;
   serviceCidr?: string | undefined;
   nodePortRange?: string | undefined;
+  /** Pod network (node IPAM). */
+  clusterCidr?: string | undefined;
+  /** Node lifecycle grace period. */
+  nodeMonitorGracePeriodSeconds?: number | undefined;
   /** Run without the built-in controllers (garbage collector, namespace). */
   disableControllers?: boolean | undefined;
   /** Injected storage (tests, etcd); default SQLite at <dataDir>/db/state.db. */
@@ -184,7 +188,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     client,
     factory,
     recorder: (component) => new EventRecorder(client, component),
-    config: DEFAULT_CONTROLLER_CONFIG,
+    config: {
+      ...DEFAULT_CONTROLLER_CONFIG,
+      ...(opts.clusterCidr ? { clusterCidr: opts.clusterCidr } : {}),
+      ...(opts.nodeMonitorGracePeriodSeconds
+        ? { nodeMonitorGracePeriodSeconds: opts.nodeMonitorGracePeriodSeconds }
+        : {}),
+    },
   };
   const controllers = opts.disableControllers ? [] : CONTROLLERS.map((c) => c.create(ctx));
   await factory.start();
