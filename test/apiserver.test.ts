@@ -173,30 +173,38 @@ describe('API semantics', () => {
       { 'content-type': 'application/merge-patch+json' },
     );
     expect(scaled.metadata.generation).toBe(2);
-    // status subresource: spec changes are ignored there, status changes are kept.
+    // status subresource: spec changes are ignored there, status changes are kept. (A Service:
+    // no controller writes its status, unlike a Deployment's.)
+    await c.json('POST', '/api/v1/namespaces/sem/services', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'st' },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+    });
+    const lb = { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } };
     const st = await c.json(
       'PATCH',
-      `${path}/status`,
-      { spec: { replicas: 9 }, status: { replicas: 4, readyReplicas: 1 } },
+      '/api/v1/namespaces/sem/services/st/status',
+      { spec: { sessionAffinity: 'ClientIP' }, status: lb },
       { 'content-type': 'application/merge-patch+json' },
     );
-    expect(st.spec.replicas).toBe(4);
-    expect(st.status.readyReplicas).toBe(1);
+    expect(st.spec.sessionAffinity).toBe('None');
+    expect(st.status).toEqual(lb);
     // main resource: status changes are ignored.
     const main = await c.json(
       'PATCH',
-      path,
-      { status: { readyReplicas: 3 } },
+      '/api/v1/namespaces/sem/services/st',
+      { status: { loadBalancer: { ingress: [{ ip: '192.0.2.99' }] } } },
       { 'content-type': 'application/merge-patch+json' },
     );
-    expect(main.status.readyReplicas).toBe(1);
+    expect(main.status).toEqual(lb);
     // scale subresource
     const scale = await c.json('GET', `${path}/scale`);
     expect(scale).toMatchObject({
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
       spec: { replicas: 4 },
-      status: { replicas: 4, selector: 'a=b' },
+      status: { selector: 'a=b' },
     });
     const put = await c.json('PUT', `${path}/scale`, { ...scale, spec: { replicas: 6 } });
     expect(put.spec.replicas).toBe(6);
@@ -230,7 +238,8 @@ describe('API semantics', () => {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'p' },
-      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+      // Bound by hand below, so not handed to the default scheduler.
+      spec: { schedulerName: 'manual', containers: [{ name: 'c', image: 'busybox' }] },
     });
     expect(pod.status.phase).toBe('Pending');
     expect(pod.spec.restartPolicy).toBe('Always');

@@ -51,7 +51,7 @@ describe.runIf(VERSIONS.length > 0)('kubectl version matrix', () => {
       expect(await run(['scale', 'deployment', name, '--replicas=3'])).toContain('scaled');
       const wide = await run(['get', 'deployment', name, '-o', 'wide']);
       expect(wide).toMatch(
-        new RegExp(`^${name}\\s+0/3\\s+0\\s+0\\s+\\S+\\s+nginx\\s+nginx:1.25\\s+app=${name}`, 'm'),
+        new RegExp(`^${name}\\s+\\d+/3\\s+\\d+\\s+\\d+\\s+\\S+\\s+nginx\\s+nginx:1.25\\s+app=${name}`, 'm'),
       );
       expect(await run(['explain', 'deployment.spec.replicas'])).toContain('replicas');
       expect(await run(['delete', 'deployment', name])).toContain('deleted');

@@ -126,7 +126,7 @@ data: {a: "1", b: "2"}
   it('get: -o wide, yaml, json, jsonpath, -l, -A, --field-selector', async () => {
     const wide = await kubectlOk(srv, ['get', 'deploy', '-o', 'wide']);
     expect(wide).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR/m);
-    expect(wide).toMatch(/^web\s+0\/2\s+0\s+0\s+\S+\s+web\s+nginx:1.26\s+app=web/m);
+    expect(wide).toMatch(/^web\s+\d+\/2\s+\d+\s+\d+\s+\S+\s+web\s+nginx:1.26\s+app=web/m);
     const y = await kubectlOk(srv, ['get', 'deploy', 'web', '-o', 'yaml']);
     expect(y).toContain('kind: Deployment');
     expect(await kubectlOk(srv, ['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}'])).toBe('2');

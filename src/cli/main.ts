@@ -74,4 +74,6 @@ program
     },
   );
 
+(await import('../core/hollow/hollow-nodes-command.js')).addHollowNodesCommand(program);
+
 await program.parseAsync(process.argv);

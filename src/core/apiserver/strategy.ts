@@ -15,6 +15,7 @@ const RESET_STATUS_ON_CREATE = new Set([
   'DaemonSet',
   'StatefulSet',
   'Job',
+  'CronJob',
   'Ingress',
 ]);
 

@@ -1,7 +1,9 @@
 /**
  * The REST client every k8ts component uses to reach the cluster: JSON over HTTPS with a client
  * certificate or a bearer token, Status errors as ApiStatusError, and line-delimited watch streams.
- * (Informers, the workqueue and leader election build on it: TODO(#3).)
+ * Informers (informer.ts), the workqueue and leader election build on it. There is no in-process
+ * transport yet: the all-in-one server talks HTTPS to itself over loopback (TODO(#3) if it shows in
+ * the profiles).
  */
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
@@ -69,18 +71,24 @@ export type WatchHandler = (type: string, object: Record<string, any>) => void;
 /** JSON REST client with keep-alive connections. */
 export class RestClient {
   private readonly agent: https.Agent;
+  /**
+   * Watches hold their connection for minutes: they get their own unbounded pool, or a process
+   * with more than maxSockets informers would leave no connection for plain requests (which would
+   * then wait forever).
+   */
+  private readonly watchAgent: https.Agent;
   private readonly base: URL;
   private readonly cfg: ClientConfig;
 
   constructor(cfg: ClientConfig) {
     this.cfg = cfg;
     this.base = new URL(cfg.server);
-    this.agent = new https.Agent({
-      keepAlive: true,
-      maxSockets: 32,
+    const tls = {
       ca: cfg.caPem,
       ...(cfg.certPem && cfg.keyPem ? { cert: cfg.certPem, key: cfg.keyPem } : {}),
-    });
+    };
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: 32, ...tls });
+    this.watchAgent = new https.Agent({ keepAlive: false, ...tls });
   }
 
   private options(
@@ -88,6 +96,7 @@ export class RestClient {
     path: string,
     query: RequestOptions['query'],
     headers: Record<string, string>,
+    agent: https.Agent = this.agent,
   ) {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) qs.set(k, String(v));
@@ -99,7 +108,7 @@ export class RestClient {
     };
     if (this.cfg.token) h.authorization = `Bearer ${this.cfg.token}`;
     return {
-      agent: this.agent,
+      agent,
       method,
       hostname: this.base.hostname,
       port: this.base.port,
@@ -156,7 +165,13 @@ export class RestClient {
       onEnd(err);
     };
     const req = https.request(
-      this.options('GET', path, { ...query, watch: 'true' }, opts.accept ? { accept: opts.accept } : {}),
+      this.options(
+        'GET',
+        path,
+        { ...query, watch: 'true' },
+        opts.accept ? { accept: opts.accept } : {},
+        this.watchAgent,
+      ),
       (res) => {
         if ((res.statusCode ?? 0) >= 300) {
           let body = '';
@@ -173,8 +188,17 @@ export class RestClient {
             const line = buf.slice(0, nl);
             buf = buf.slice(nl + 1);
             if (line.trim()) {
-              const ev = JSON.parse(line);
-              onEvent(ev.type, ev.object);
+              // A line that does not parse, or a handler that throws, ends this watch (the caller
+              // resumes or relists) instead of throwing out of the socket's event handler.
+              try {
+                const ev = JSON.parse(line);
+                onEvent(ev.type, ev.object);
+              } catch (e) {
+                req.destroy();
+                end(e instanceof Error ? e : new Error(String(e)));
+                return;
+              }
+              if (ended) return;
             }
             nl = buf.indexOf('\n');
           }
@@ -195,6 +219,7 @@ export class RestClient {
 
   close(): void {
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 }
 

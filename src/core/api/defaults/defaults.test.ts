@@ -31,6 +31,10 @@ const workload = {
   metadata: { name: 'w', namespace: 'default' },
   spec: { selector: { matchLabels: { app: 'web' } }, template },
 };
+const cronJob = {
+  metadata: { name: 'c', namespace: 'default' },
+  spec: { schedule: '@hourly', jobTemplate: { spec: { template } } },
+};
 
 const cases: [string, string, Obj, string, unknown][] = [
   ['Pod', 'restartPolicy', pod, 'spec.restartPolicy', 'Always'],
@@ -232,6 +236,18 @@ const cases: [string, string, Obj, string, unknown][] = [
   ['Job', 'suspend', workload, 'spec.suspend', false],
   ['Job', 'manualSelector', workload, 'spec.manualSelector', false],
   ['Job', 'labels from template', workload, 'metadata.labels', { app: 'web' }],
+  ['CronJob', 'concurrencyPolicy', cronJob, 'spec.concurrencyPolicy', 'Allow'],
+  ['CronJob', 'suspend', cronJob, 'spec.suspend', false],
+  ['CronJob', 'successfulJobsHistoryLimit', cronJob, 'spec.successfulJobsHistoryLimit', 3],
+  ['CronJob', 'failedJobsHistoryLimit', cronJob, 'spec.failedJobsHistoryLimit', 1],
+  [
+    'CronJob',
+    'template pod defaults',
+    cronJob,
+    'spec.jobTemplate.spec.template.spec.terminationGracePeriodSeconds',
+    30,
+  ],
+  ['CronJob', 'job fields left to the Job', cronJob, 'spec.jobTemplate.spec.backoffLimit', undefined],
   ['Secret', 'type', { metadata: { name: 's' } }, 'type', 'Opaque'],
   [
     'Secret',

@@ -3,7 +3,7 @@
  * strategy steps that fill fields users see) would. Called on create and update before validation.
  */
 import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from 'kubernetes-types/apps/v1.js';
-import type { Job } from 'kubernetes-types/batch/v1.js';
+import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
 import type {
   Endpoints,
   Namespace,
@@ -140,6 +140,20 @@ function defaultJob(job: Job): void {
   defaultTemplate(spec.template);
 }
 
+/**
+ * Upstream defaults the CronJob's own fields and the pod template inside its job template; the
+ * JobSpec fields (completions, backoffLimit, ...) are defaulted on each Job the controller creates.
+ */
+function defaultCronJob(cj: CronJob): void {
+  const spec = cj.spec;
+  if (spec === undefined) return;
+  spec.concurrencyPolicy ??= 'Allow';
+  spec.suspend ??= false;
+  spec.successfulJobsHistoryLimit ??= 3;
+  spec.failedJobsHistoryLimit ??= 1;
+  defaultTemplate(spec.jobTemplate?.spec?.template);
+}
+
 function defaultSecret(s: Secret): void {
   s.type ??= 'Opaque';
   // stringData is write-only: merged into data (base64) and dropped, as upstream's conversion does.
@@ -196,6 +210,7 @@ const DEFAULTERS: Record<string, (obj: AnyObj) => void> = {
   'apps/DaemonSet': defaultDaemonSet,
   'apps/StatefulSet': defaultStatefulSet,
   'batch/Job': defaultJob,
+  'batch/CronJob': defaultCronJob,
   'discovery.k8s.io/EndpointSlice': defaultEndpointSlice,
   'networking.k8s.io/IngressClass': defaultIngressClass,
 };

@@ -130,6 +130,13 @@ describe('fieldMeta', () => {
     ],
     [
       'batch/v1',
+      'CronJob',
+      ['spec', 'jobTemplate', ...tpl, 'containers'],
+      { strategy: 'merge', mergeKey: 'name', listType: 'map', mapKeys: ['name'] },
+    ],
+    ['batch/v1', 'CronJob', ['status', 'active'], { listType: 'atomic' }],
+    [
+      'batch/v1',
       'Job',
       ['status', 'conditions'],
       { strategy: 'merge', mergeKey: 'type', listType: 'atomic' },

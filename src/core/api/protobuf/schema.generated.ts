@@ -206,6 +206,30 @@ export const MESSAGES: Readonly<Record<string, Readonly<Record<number, FieldSpec
     1: ['replicas', 'int32', false, 'value'],
     2: ['selector', 'string', false, 'value'],
   },
+  'k8s.io.api.batch.v1.CronJob': {
+    1: ['metadata', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta', false, 'ptr'],
+    2: ['spec', 'message:k8s.io.api.batch.v1.CronJobSpec', false, 'ptr'],
+    3: ['status', 'message:k8s.io.api.batch.v1.CronJobStatus', false, 'ptr'],
+  },
+  'k8s.io.api.batch.v1.CronJobList': {
+    1: ['metadata', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta', false, 'ptr'],
+    2: ['items', 'message:k8s.io.api.batch.v1.CronJob', true, 'ptr'],
+  },
+  'k8s.io.api.batch.v1.CronJobSpec': {
+    1: ['schedule', 'string', false, 'value'],
+    2: ['startingDeadlineSeconds', 'int64', false, 'ptr'],
+    3: ['concurrencyPolicy', 'string', false, 'value'],
+    4: ['suspend', 'bool', false, 'ptr'],
+    5: ['jobTemplate', 'message:k8s.io.api.batch.v1.JobTemplateSpec', false, 'ptr'],
+    6: ['successfulJobsHistoryLimit', 'int32', false, 'ptr'],
+    7: ['failedJobsHistoryLimit', 'int32', false, 'ptr'],
+    8: ['timeZone', 'string', false, 'ptr'],
+  },
+  'k8s.io.api.batch.v1.CronJobStatus': {
+    1: ['active', 'message:k8s.io.api.core.v1.ObjectReference', true, 'ptr'],
+    4: ['lastScheduleTime', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.Time', false, 'ptr'],
+    5: ['lastSuccessfulTime', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.Time', false, 'ptr'],
+  },
   'k8s.io.api.batch.v1.Job': {
     1: ['metadata', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta', false, 'ptr'],
     2: ['spec', 'message:k8s.io.api.batch.v1.JobSpec', false, 'ptr'],
@@ -253,6 +277,10 @@ export const MESSAGES: Readonly<Record<string, Readonly<Record<number, FieldSpec
     9: ['ready', 'int32', false, 'ptr'],
     10: ['failedIndexes', 'string', false, 'ptr'],
     11: ['terminating', 'int32', false, 'ptr'],
+  },
+  'k8s.io.api.batch.v1.JobTemplateSpec': {
+    1: ['metadata', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta', false, 'ptr'],
+    2: ['spec', 'message:k8s.io.api.batch.v1.JobSpec', false, 'ptr'],
   },
   'k8s.io.api.batch.v1.PodFailurePolicy': {
     1: ['rules', 'message:k8s.io.api.batch.v1.PodFailurePolicyRule', true, 'ptr'],
@@ -1699,6 +1727,8 @@ export const KINDS: Readonly<Record<string, string>> = {
   'apps/v1 StatefulSet': 'k8s.io.api.apps.v1.StatefulSet',
   'apps/v1 StatefulSetList': 'k8s.io.api.apps.v1.StatefulSetList',
   'autoscaling/v1 Scale': 'k8s.io.api.autoscaling.v1.Scale',
+  'batch/v1 CronJob': 'k8s.io.api.batch.v1.CronJob',
+  'batch/v1 CronJobList': 'k8s.io.api.batch.v1.CronJobList',
   'batch/v1 Job': 'k8s.io.api.batch.v1.Job',
   'batch/v1 JobList': 'k8s.io.api.batch.v1.JobList',
   'coordination.k8s.io/v1 Lease': 'k8s.io.api.coordination.v1.Lease',

@@ -118,6 +118,22 @@ describe('column sets', () => {
       'Job',
       ['Name', 'Status', 'Completions', 'Duration', 'Age', 'Containers*', 'Images*', 'Selector*'],
     ],
+    [
+      'batch/v1',
+      'CronJob',
+      [
+        'Name',
+        'Schedule',
+        'Timezone',
+        'Suspend',
+        'Active',
+        'Last Schedule',
+        'Age',
+        'Containers*',
+        'Images*',
+        'Selector*',
+      ],
+    ],
     ['networking.k8s.io/v1', 'Ingress', ['Name', 'Class', 'Hosts', 'Address', 'Ports', 'Age']],
     ['networking.k8s.io/v1', 'IngressClass', ['Name', 'Controller', 'Parameters', 'Age']],
     ['discovery.k8s.io/v1', 'EndpointSlice', ['Name', 'AddressType', 'Ports', 'Endpoints', 'Age']],
@@ -793,6 +809,43 @@ describe('Job', () => {
     expect(row('batch/v1', 'Job', obj)).toMatchObject({
       ...want,
       Selector: 'batch.kubernetes.io/controller-uid=u1',
+    });
+  });
+});
+
+describe('CronJob', () => {
+  const cj = (spec: object, status: object) => ({
+    metadata: meta('nightly'),
+    spec: { jobTemplate: { spec: { template } }, ...spec },
+    status,
+  });
+  it.each([
+    {
+      title: 'never scheduled, suspend unset',
+      obj: cj({ schedule: '*/5 * * * *' }, {}),
+      want: { Schedule: '*/5 * * * *', Timezone: '<none>', Suspend: '<unset>', Active: 0 },
+      last: '<none>',
+    },
+    {
+      title: 'scheduled with active jobs and a time zone',
+      obj: cj(
+        { schedule: '@hourly', timeZone: 'Europe/Paris', suspend: false },
+        { active: [{ name: 'nightly-1' }, { name: 'nightly-2' }], lastScheduleTime: ago(90 * S) },
+      ),
+      want: { Schedule: '@hourly', Timezone: 'Europe/Paris', Suspend: 'False', Active: 2 },
+      last: '90s',
+    },
+    {
+      title: 'suspended',
+      obj: cj({ schedule: '0 0 * * *', suspend: true }, { lastScheduleTime: ago(2 * D) }),
+      want: { Suspend: 'True', Active: 0 },
+      last: '2d',
+    },
+  ])('$title', ({ obj, want, last }) => {
+    expect(row('batch/v1', 'CronJob', obj)).toMatchObject({
+      ...want,
+      'Last Schedule': last,
+      Selector: '<none>',
     });
   });
 });

@@ -32,6 +32,7 @@ import {
   type TableRow,
 } from './table.js';
 import {
+  cronJobPrinter,
   daemonSetPrinter,
   deploymentPrinter,
   jobPrinter,
@@ -66,6 +67,7 @@ const PRINTERS: Record<string, Printer> = {
   'apps/v1/DaemonSet': daemonSetPrinter,
   'apps/v1/StatefulSet': statefulSetPrinter,
   'batch/v1/Job': jobPrinter,
+  'batch/v1/CronJob': cronJobPrinter,
   'networking.k8s.io/v1/Ingress': ingressPrinter,
   'networking.k8s.io/v1/IngressClass': ingressClassPrinter,
   'discovery.k8s.io/v1/EndpointSlice': endpointSlicePrinter,

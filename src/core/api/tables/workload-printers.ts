@@ -1,9 +1,9 @@
 /**
  * Printers of the workload kinds: Deployment, ReplicaSet, DaemonSet, StatefulSet (apps/v1) and
- * Job (batch/v1, with the STATUS column of 1.30+).
+ * Job (batch/v1, with the STATUS column of 1.30+) and CronJob.
  */
 import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from 'kubernetes-types/apps/v1.js';
-import type { Job, JobCondition } from 'kubernetes-types/batch/v1.js';
+import type { CronJob, Job, JobCondition } from 'kubernetes-types/batch/v1.js';
 import { age, humanDuration } from './duration.js';
 import { containerCells, formatLabelSelector, formatLabels, selectorString } from './format.js';
 import {
@@ -196,6 +196,42 @@ export const jobPrinter: Printer = {
         names,
         images,
         formatLabelSelector(job.spec?.selector),
+      ],
+    };
+  },
+};
+
+export const cronJobPrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    column('Schedule', 'The schedule in Cron format.'),
+    column('Timezone', 'The time zone name for the given schedule.'),
+    column('Suspend', 'Whether subsequent executions are suspended.', { type: 'boolean' }),
+    column('Active', 'The currently running jobs.', { type: 'integer' }),
+    column('Last Schedule', 'When the job was last successfully scheduled.'),
+    AGE_COLUMN,
+    CONTAINERS_COLUMN,
+    IMAGES_COLUMN,
+    column('Selector', 'A label query over pods that should match the pod count.', { priority: 1 }),
+  ],
+  row: (cj: CronJob, { now }) => {
+    const jobSpec = cj.spec?.jobTemplate?.spec;
+    const [names, images] = containerCells(jobSpec?.template?.spec?.containers);
+    const suspend = cj.spec?.suspend;
+    const last = cj.status?.lastScheduleTime;
+    return {
+      cells: [
+        cj.metadata?.name ?? '',
+        cj.spec?.schedule ?? '',
+        cj.spec?.timeZone ?? '<none>',
+        // Upstream's printBoolPtr: unset is shown as such, not as False.
+        suspend === undefined || suspend === null ? '<unset>' : suspend ? 'True' : 'False',
+        (cj.status?.active ?? []).length,
+        last ? age(last, now) : '<none>',
+        age(cj.metadata?.creationTimestamp, now),
+        names,
+        images,
+        formatLabelSelector(jobSpec?.selector),
       ],
     };
   },

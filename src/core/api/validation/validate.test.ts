@@ -63,6 +63,14 @@ const job: Obj = {
   metadata: { ...meta('pi'), uid: 'u-1' },
   spec: { template: { spec: { ...podSpec(), restartPolicy: 'Never' } } },
 };
+const cronJob: Obj = {
+  metadata: meta('nightly'),
+  spec: {
+    schedule: '*/5 * * * *',
+    jobTemplate: { spec: { template: { spec: { ...podSpec(), restartPolicy: 'OnFailure' } } } },
+  },
+};
+const cj = (edit: (spec: Obj) => void) => mod(cronJob, (o) => edit(o.spec));
 
 interface Case {
   name: string;
@@ -675,6 +683,165 @@ const cases: Case[] = [
       o.spec.suspend = true;
     }),
     old: job,
+    want: [],
+  },
+
+  // CronJob
+  { name: 'valid cronjob', kind: 'CronJob', obj: cronJob, want: [] },
+  ...['@hourly', '@every 2h', '0 9 * * MON-FRI', '0,30 */2 1-15 jan,jul ?'].map((schedule) => ({
+    name: `cronjob schedule ${schedule}`,
+    kind: 'CronJob',
+    obj: cj((s) => {
+      s.schedule = schedule;
+    }),
+    want: [],
+  })),
+  {
+    name: 'cronjob time zone',
+    kind: 'CronJob',
+    obj: cj((s) => {
+      s.timeZone = 'Europe/Paris';
+    }),
+    want: [],
+  },
+  {
+    name: 'cronjob schedule required',
+    kind: 'CronJob',
+    obj: cj((s) => {
+      delete s.schedule;
+    }),
+    want: ['spec.schedule: Required value'],
+  },
+  {
+    name: 'cronjob schedule fields',
+    kind: 'CronJob',
+    obj: cj((s) => {
+      s.schedule = '* * *';
+    }),
+    want: ['spec.schedule: Invalid value: "* * *": expected exactly 5 fields, found 3: [* * *]'],
+  },
+  {
+    name: 'cronjob schedule range',
+    kind: 'CronJob',
+    obj: cj((s) => {
+      s.schedule = '0 25 * * *';
+    }),
+    want: ['spec.schedule: Invalid value: "0 25 * * *": end of range (25) above maximum (23): 25'],
+  },
+  {
+    name: 'cronjob TZ in schedule on create',
+    kind: 'CronJob',
+    obj: cj((s) => {
+      s.schedule = 'CRON_TZ=UTC 0 * * * *';
+    }),
+    want: [
+      'spec.schedule: Invalid value: "CRON_TZ=UTC 0 * * * *": cannot use TZ or CRON_TZ in schedule, use timeZone field instead',
+    ],
+  },
+  {
+    name: 'cronjob TZ kept on update',
+    kind: 'CronJob',
+    obj: cj((s) => {
+      s.schedule = 'TZ=UTC 0 * * * *';
+      s.suspend = true;
+    }),
+    old: cj((s) => {
+      s.schedule = 'TZ=UTC 0 * * * *';
+    }),
+    want: [],
+  },
+  {
+    name: 'cronjob TZ and timeZone',
+    kind: 'CronJob',
+    obj: cj((s) => {
+      s.schedule = 'TZ=UTC 0 * * * *';
+      s.timeZone = 'UTC';
+    }),
+    old: cj((s) => {
+      s.schedule = 'TZ=UTC 0 * * * *';
+    }),
+    want: [
+      'spec.schedule: Invalid value: "TZ=UTC 0 * * * *": cannot use both timeZone field and TZ or CRON_TZ in schedule',
+    ],
+  },
+  {
+    name: 'cronjob unknown time zone',
+    kind: 'CronJob',
+    obj: cj((s) => {
+      s.timeZone = 'Mars/Olympus';
+    }),
+    want: ['spec.timeZone: Invalid value: "Mars/Olympus": unknown time zone Mars/Olympus'],
+  },
+  {
+    name: 'cronjob Local time zone',
+    kind: 'CronJob',
+    obj: cj((s) => {
+      s.timeZone = 'Local';
+    }),
+    want: [
+      'spec.timeZone: Invalid value: "Local": timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones',
+    ],
+  },
+  {
+    name: 'cronjob concurrencyPolicy',
+    kind: 'CronJob',
+    obj: cj((s) => {
+      s.concurrencyPolicy = 'Sometimes';
+    }),
+    want: [
+      'spec.concurrencyPolicy: Unsupported value: "Sometimes": supported values: "Allow", "Forbid", "Replace"',
+    ],
+  },
+  {
+    name: 'cronjob negative limits',
+    kind: 'CronJob',
+    obj: cj((s) => {
+      s.startingDeadlineSeconds = -1;
+      s.failedJobsHistoryLimit = -2;
+    }),
+    want: [
+      'spec.startingDeadlineSeconds: Invalid value: -1: must be greater than or equal to 0',
+      'spec.failedJobsHistoryLimit: Invalid value: -2: must be greater than or equal to 0',
+    ],
+  },
+  {
+    name: 'cronjob job template validated like a job',
+    kind: 'CronJob',
+    obj: cj((s) => {
+      s.jobTemplate.spec.template.spec.restartPolicy = 'Always';
+      s.jobTemplate.spec.backoffLimit = -1;
+    }),
+    want: [
+      'spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"',
+      'spec.jobTemplate.spec.backoffLimit: Invalid value: -1: must be greater than or equal to 0',
+    ],
+  },
+  {
+    name: 'cronjob job template selector',
+    kind: 'CronJob',
+    obj: cj((s) => {
+      s.jobTemplate.spec.manualSelector = true;
+    }),
+    want: ['spec.jobTemplate.spec.manualSelector: Unsupported value: true: supported values: "nil", "false"'],
+  },
+  {
+    name: 'cronjob name too long',
+    kind: 'CronJob',
+    obj: mod(cronJob, (o) => {
+      o.metadata.name = 'a'.repeat(53);
+    }),
+    want: [`metadata.name: Invalid value: "${'a'.repeat(53)}": must be no more than 52 characters`],
+  },
+  {
+    name: 'cronjob long name editable',
+    kind: 'CronJob',
+    obj: mod(cronJob, (o) => {
+      o.metadata.name = 'a'.repeat(53);
+      o.spec.suspend = true;
+    }),
+    old: mod(cronJob, (o) => {
+      o.metadata.name = 'a'.repeat(53);
+    }),
     want: [],
   },
 

@@ -22,6 +22,7 @@ import {
   validateSecretUpdate,
   validateServiceAccount,
 } from './config.js';
+import { validateCronJob, validateCronJobUpdate } from './cronjob.js';
 import { type NameValidator, nameIsDNS1035Label, nameIsDNSLabel, nameIsDNSSubdomain } from './names.js';
 import {
   validateEndpointSlice,
@@ -118,6 +119,12 @@ const RULES: Record<string, KindRules> = {
     create: validateJob,
     update: validateJobUpdate,
     status: validateWorkloadStatus,
+  },
+  'batch/CronJob': {
+    nameFn: nameIsDNSSubdomain,
+    create: validateCronJob,
+    update: validateCronJobUpdate,
+    status: none,
   },
   'networking.k8s.io/Ingress': {
     nameFn: nameIsDNSSubdomain,

@@ -1,5 +1,6 @@
 /**
- * Validation of the workload kinds: Deployment, ReplicaSet, DaemonSet, StatefulSet (apps/v1) and Job.
+ * Validation of the workload kinds: Deployment, ReplicaSet, DaemonSet, StatefulSet (apps/v1) and Job
+ * (CronJob, which embeds a JobSpec, is in cronjob.ts).
  */
 import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { Job } from 'kubernetes-types/batch/v1.js';
@@ -326,38 +327,46 @@ export function validateStatefulSetUpdate(ss: StatefulSet, old: StatefulSet): Fi
 
 const CONTROLLER_UID_LABEL = 'batch.kubernetes.io/controller-uid';
 
+/**
+ * The parts of a JobSpec checked wherever one appears (a Job, a CronJob's jobTemplate), selector
+ * aside; `p` is the spec's path (`spec`, `spec.jobTemplate.spec`).
+ */
+export function validateJobSpec(spec: NonNullable<Job['spec']>, p: string): FieldError[] {
+  const errs: FieldError[] = [];
+  errs.push(...validateNonNegative(spec.parallelism, `${p}.parallelism`));
+  errs.push(...validateNonNegative(spec.completions, `${p}.completions`));
+  errs.push(...validateNonNegative(spec.activeDeadlineSeconds, `${p}.activeDeadlineSeconds`));
+  errs.push(...validateNonNegative(spec.backoffLimit, `${p}.backoffLimit`));
+  errs.push(...validateNonNegative(spec.ttlSecondsAfterFinished, `${p}.ttlSecondsAfterFinished`));
+  const mode = spec.completionMode;
+  if (mode !== undefined && mode !== 'NonIndexed' && mode !== 'Indexed') {
+    errs.push(notSupported(`${p}.completionMode`, mode, ['Indexed', 'NonIndexed']));
+  }
+  if (mode === 'Indexed' && spec.completions === undefined) {
+    errs.push(required(`${p}.completions`, 'when completion mode is Indexed'));
+  }
+  const t = spec.template;
+  if (t === undefined) return [...errs, required(`${p}.template`, '')];
+  errs.push(...validatePodTemplateSpec(t, `${p}.template`));
+  const rp = t.spec?.restartPolicy;
+  if (rp !== 'OnFailure' && rp !== 'Never') {
+    errs.push(notSupported(`${p}.template.spec.restartPolicy`, rp ?? '', ['OnFailure', 'Never']));
+  }
+  return errs;
+}
+
 /** A Job's spec. */
 export function validateJob(job: Job): FieldError[] {
   const spec = job.spec;
   if (spec === undefined) return [required('spec', '')];
-  const errs: FieldError[] = [];
-  errs.push(...validateNonNegative(spec.parallelism, 'spec.parallelism'));
-  errs.push(...validateNonNegative(spec.completions, 'spec.completions'));
-  errs.push(...validateNonNegative(spec.activeDeadlineSeconds, 'spec.activeDeadlineSeconds'));
-  errs.push(...validateNonNegative(spec.backoffLimit, 'spec.backoffLimit'));
-  errs.push(...validateNonNegative(spec.ttlSecondsAfterFinished, 'spec.ttlSecondsAfterFinished'));
-  const mode = spec.completionMode;
-  if (mode !== undefined && mode !== 'NonIndexed' && mode !== 'Indexed') {
-    errs.push(notSupported('spec.completionMode', mode, ['Indexed', 'NonIndexed']));
-  }
-  if (mode === 'Indexed' && spec.completions === undefined) {
-    errs.push(required('spec.completions', 'when completion mode is Indexed'));
-  }
+  const errs = validateJobSpec(spec, 'spec');
   if (spec.selector === undefined) errs.push(required('spec.selector', ''));
   else errs.push(...validateLabelSelector(spec.selector, 'spec.selector'));
   const t = spec.template;
-  if (t === undefined) {
-    errs.push(required('spec.template', ''));
-    return errs;
-  }
+  if (t === undefined) return errs;
   errs.push(
     ...validateSelectorMatchesTemplate(spec.selector, t.metadata?.labels, 'spec.template.metadata.labels'),
   );
-  errs.push(...validatePodTemplateSpec(t, 'spec.template'));
-  const rp = t.spec?.restartPolicy;
-  if (rp !== 'OnFailure' && rp !== 'Never') {
-    errs.push(notSupported('spec.template.spec.restartPolicy', rp ?? '', ['OnFailure', 'Never']));
-  }
   // A generated selector must be exactly the controller-uid one, on template and selector alike.
   const uid = job.metadata?.uid;
   if (spec.manualSelector !== true && uid !== undefined && spec.selector !== undefined) {

@@ -1,0 +1,119 @@
+/**
+ * The scheduler as run by `k8ts server`: shared informers on pods (all namespaces) and nodes feed
+ * the Scheduler; its writes go through the REST client (pods/binding, pods/status, events).
+ */
+import { resourceForPlural } from '../api/resources.js';
+import { EventRecorder } from '../client/events.js';
+import type { KObj } from '../client/informer.js';
+import { type ClientConfig, RestClient } from '../client/rest-client.js';
+import type { Controller, ControllerContext } from '../controllers/controller-manager.js';
+import { BoundedEventSink } from './event-sink.js';
+import { DEFAULT_SCHEDULER_NAME, Scheduler, type SchedulerApi } from './scheduler.js';
+
+function podPath(pod: KObj, sub: string): string {
+  return `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/${sub}`;
+}
+
+function now(): string {
+  return `${new Date().toISOString().slice(0, 19)}Z`;
+}
+
+/** The SchedulerApi over the REST client. */
+export function restSchedulerApi(
+  client: RestClient,
+  recorder: EventRecorder,
+): SchedulerApi & { sink: BoundedEventSink } {
+  const sink = new BoundedEventSink(
+    (ns, ev) => client.request('POST', `/api/v1/namespaces/${ns}/events`, { body: ev }),
+    {
+      component: DEFAULT_SCHEDULER_NAME,
+    },
+  );
+  return {
+    sink,
+    async bind(pod, nodeName) {
+      // ApiStatusError carries the httpStatus the scheduler reads (404 gone, 409 already bound).
+      await client.request('POST', podPath(pod, 'binding'), {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Binding',
+          metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid },
+          target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
+        },
+      });
+    },
+    async markUnschedulable(pod, message) {
+      await client.request('PATCH', podPath(pod, 'status'), {
+        contentType: 'application/strategic-merge-patch+json',
+        body: {
+          status: {
+            conditions: [
+              {
+                type: 'PodScheduled',
+                status: 'False',
+                reason: 'Unschedulable',
+                message,
+                lastProbeTime: null,
+                lastTransitionTime: now(),
+              },
+            ],
+          },
+        },
+      });
+    },
+    event(pod, type, reason, message) {
+      // Scheduled happens once per pod: bounded and droppable. Failures repeat: aggregated by the recorder.
+      if (reason === 'Scheduled') sink.event(pod, type, reason, message);
+      else recorder.event({ kind: 'Pod', apiVersion: 'v1', ...pod }, type, reason, message);
+    },
+  };
+}
+
+/**
+ * A REST client of the scheduler's own for its writes (bindings come in bursts of thousands), with
+ * the shared client's credentials. Also works around the shared client's socket pool being held by
+ * long-lived watches (maxSockets 32 < number of watches): TODO(#3) drop when the client gives
+ * watches their own agent.
+ */
+function ownClient(shared: RestClient): RestClient {
+  const cfg = (shared as unknown as { cfg?: ClientConfig }).cfg;
+  return cfg ? new RestClient({ ...cfg, userAgent: DEFAULT_SCHEDULER_NAME }) : shared;
+}
+
+/** The `scheduler` entry of the controller manager. */
+export class SchedulerController implements Controller {
+  readonly scheduler: Scheduler;
+  private readonly client: RestClient;
+  private readonly shared: RestClient;
+
+  constructor(ctx: ControllerContext) {
+    const pods = resourceForPlural('', 'v1', 'pods');
+    const nodes = resourceForPlural('', 'v1', 'nodes');
+    if (!pods || !nodes) throw new Error('scheduler: pods or nodes resource is not registered');
+    this.shared = ctx.client;
+    this.client = ownClient(ctx.client);
+    // Events through the recorder of the shared client would queue behind its watches: own recorder.
+    const recorder = new EventRecorder(this.client, DEFAULT_SCHEDULER_NAME);
+    this.scheduler = new Scheduler({ api: restSchedulerApi(this.client, recorder) });
+    const s = this.scheduler;
+    ctx.factory.informer(nodes).addHandlers({
+      add: (o) => s.onNodeAdd(o),
+      update: (o, old) => s.onNodeUpdate(o, old),
+      delete: (o) => s.onNodeDelete(o),
+    });
+    ctx.factory.informer(pods).addHandlers({
+      add: (o) => s.onPodAdd(o),
+      update: (o, old) => s.onPodUpdate(o, old),
+      delete: (o) => s.onPodDelete(o),
+    });
+  }
+
+  start(): void {
+    this.scheduler.start();
+  }
+
+  stop(): void {
+    this.scheduler.stop();
+    if (this.client !== this.shared) this.client.close();
+  }
+}

@@ -1,0 +1,429 @@
+/**
+ * The DaemonSet and StatefulSet controllers of a real `k8ts server`, driven with the real kubectl.
+ * There is no kubelet here: the test is a fake kubelet + scheduler. It registers Node objects and
+ * renews their Leases, binds unbound pods through pods/binding (a daemon pod to the node its
+ * required node affinity names, any other pod round robin), marks bound pods Running + Ready
+ * through pods/status, and finishes graceful deletes. (If the server's own scheduler binds a pod
+ * first, the fake's binding conflicts harmlessly.)
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminClient, type TestClient, type WatchEventJson } from './helpers/rest.js';
+import {
+  cleanup,
+  KUBECTL,
+  kubectlOk,
+  type RunningServer,
+  requireTool,
+  startServer,
+} from './helpers/server.js';
+
+const have = requireTool(KUBECTL, 'install kubectl (e.g. the kubernetes-client package)');
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+const microTime = () => new Date().toISOString().replace('Z', '000Z');
+const seconds = () => `${new Date().toISOString().slice(0, 19)}Z`;
+const isReady = (p: any) => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+
+function affinityNode(pod: any): string | undefined {
+  const terms =
+    pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  for (const t of terms)
+    for (const f of t.matchFields ?? [])
+      if (f.key === 'metadata.name' && f.values?.length === 1) return f.values[0];
+  return undefined;
+}
+
+/** The fake kubelet + scheduler: one pass every 150 ms, passes never overlap. */
+class FakeKubelet {
+  readonly nodes: string[] = [];
+  private readonly api: TestClient;
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  private next = 0;
+  private lastLease = 0;
+
+  constructor(api: TestClient) {
+    this.api = api;
+  }
+
+  async addNode(name: string, taints: object[] = []): Promise<void> {
+    const node = await this.api.json('POST', '/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+      spec: { taints },
+    });
+    if (node.kind !== 'Node') throw new Error(`creating node ${name}: ${JSON.stringify(node)}`);
+    const now = seconds();
+    await this.api.json(
+      'PATCH',
+      `/api/v1/nodes/${name}/status`,
+      {
+        status: {
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              lastHeartbeatTime: now,
+              lastTransitionTime: now,
+            },
+          ],
+          allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
+          capacity: { cpu: '4', memory: '8Gi', pods: '110' },
+        },
+      },
+      { 'content-type': 'application/merge-patch+json' },
+    );
+    await this.api.json('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
+      metadata: { name, namespace: 'kube-node-lease' },
+      spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: microTime() },
+    });
+    this.nodes.push(name);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), 150);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      if (Date.now() - this.lastLease > 2000) {
+        this.lastLease = Date.now();
+        for (const n of this.nodes)
+          await this.api.request(
+            'PATCH',
+            `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${n}`,
+            { spec: { renewTime: microTime() } },
+            { 'content-type': 'application/merge-patch+json' },
+          );
+      }
+      const pods = (await this.api.json('GET', '/api/v1/pods')).items as any[];
+      for (const p of pods) await this.handle(p);
+    } catch {
+      // next pass
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async handle(p: any): Promise<void> {
+    const path = `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`;
+    if (p.metadata.deletionTimestamp) {
+      await this.api.request('DELETE', path, {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        gracePeriodSeconds: 0,
+      });
+      return;
+    }
+    if (!p.spec.nodeName) {
+      const target = affinityNode(p) ?? this.nodes[this.next++ % this.nodes.length];
+      if (!target || !this.nodes.includes(target)) return;
+      await this.api.request('POST', `${path}/binding`, {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name: p.metadata.name, namespace: p.metadata.namespace },
+        target: { apiVersion: 'v1', kind: 'Node', name: target },
+      });
+      return;
+    }
+    if (!this.nodes.includes(p.spec.nodeName) || (p.status?.phase === 'Running' && isReady(p))) return;
+    const now = seconds();
+    const c = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: now });
+    await this.api.request(
+      'PATCH',
+      `${path}/status`,
+      {
+        status: {
+          phase: 'Running',
+          startTime: now,
+          hostIP: '10.0.0.1',
+          podIP: '10.42.0.10',
+          conditions: [c('PodScheduled'), c('Initialized'), c('ContainersReady'), c('Ready')],
+        },
+      },
+      { 'content-type': 'application/merge-patch+json' },
+    );
+  }
+}
+
+const DAEMONSET = (image: string) => `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: agent, image: ${image}}]
+`;
+
+const STATEFULSET = `apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  clusterIP: None
+  selector: {app: web}
+  ports: [{port: 80}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  serviceName: web
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: nginx:1.25}]
+`;
+
+describe.runIf(have)('DaemonSet and StatefulSet controllers (fake kubelet + scheduler)', () => {
+  let srv: RunningServer;
+  let api: TestClient;
+  let kubelet: FakeKubelet;
+  let tmp: string;
+
+  beforeAll(async () => {
+    srv = await startServer();
+    api = adminClient(srv);
+    tmp = mkdtempSync(join(tmpdir(), 'k8ts-workloads-'));
+    kubelet = new FakeKubelet(api);
+    for (const n of ['node-1', 'node-2', 'node-3']) await kubelet.addNode(n);
+    kubelet.start();
+  }, 60_000);
+
+  afterAll(async () => {
+    kubelet?.stop();
+    api?.close();
+    await srv?.kill('SIGTERM');
+    if (srv) cleanup(srv.dataDir);
+    if (tmp) cleanup(tmp);
+  });
+
+  const file = (name: string, text: string) => {
+    const p = join(tmp, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const podsOf = async (app: string): Promise<any[]> =>
+    (await api.json('GET', `/api/v1/namespaces/default/pods?labelSelector=app%3D${app}`)).items;
+  const live = (pods: any[]) => pods.filter((p) => !p.metadata.deletionTimestamp);
+  const onNodes = (pods: any[]) =>
+    live(pods)
+      .map((p) => p.spec.nodeName ?? `(unbound for ${affinityNode(p)})`)
+      .sort();
+
+  it('a DaemonSet lands exactly one pod on each node, pinned by node affinity', async () => {
+    await kubectlOk(srv, ['apply', '-f', file('ds.yaml', DAEMONSET('registry.k8s.io/pause:3.9'))]);
+    const pods = await waitFor('one running pod per node', async () => {
+      const ps = live(await podsOf('agent'));
+      return ps.length === 3 && ps.every((p) => p.status.phase === 'Running' && isReady(p)) ? ps : undefined;
+    });
+    expect(onNodes(pods)).toEqual(['node-1', 'node-2', 'node-3']);
+    for (const p of pods) {
+      expect(affinityNode(p)).toBe(p.spec.nodeName);
+      expect(p.metadata.generateName).toBe('agent-');
+      expect(p.metadata.labels['controller-revision-hash']).toMatch(/^[a-z0-9]+$/);
+      expect(p.metadata.ownerReferences).toEqual([
+        expect.objectContaining({
+          kind: 'DaemonSet',
+          name: 'agent',
+          controller: true,
+          blockOwnerDeletion: true,
+        }),
+      ]);
+      const keys = p.spec.tolerations.map((t: any) => `${t.key}:${t.effect}`);
+      expect(keys).toEqual(
+        expect.arrayContaining([
+          'node.kubernetes.io/not-ready:NoExecute',
+          'node.kubernetes.io/unreachable:NoExecute',
+          'node.kubernetes.io/unschedulable:NoSchedule',
+        ]),
+      );
+    }
+    const out = await kubectlOk(srv, ['rollout', 'status', 'daemonset/agent', '--timeout=60s']);
+    expect(out).toContain('daemon set "agent" successfully rolled out');
+    const ds = await api.json('GET', '/apis/apps/v1/namespaces/default/daemonsets/agent');
+    expect(ds.status).toMatchObject({
+      desiredNumberScheduled: 3,
+      currentNumberScheduled: 3,
+      numberMisscheduled: 0,
+      numberReady: 3,
+      numberAvailable: 3,
+      updatedNumberScheduled: 3,
+      observedGeneration: ds.metadata.generation,
+    });
+  }, 120_000);
+
+  it('a new node gets a daemon pod; a tainted node without a toleration gets none', async () => {
+    // The tainted node comes first: when node-4's pod exists, the controller had seen node-tainted.
+    await kubelet.addNode('node-tainted', [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }]);
+    await kubelet.addNode('node-4');
+    const pods = await waitFor('a pod on node-4', async () => {
+      const ps = live(await podsOf('agent'));
+      return ps.some((p) => p.spec.nodeName === 'node-4' && isReady(p)) ? ps : undefined;
+    });
+    expect(onNodes(pods)).toEqual(['node-1', 'node-2', 'node-3', 'node-4']);
+    const ds = await waitFor('status counts node-4', async () => {
+      const d = await api.json('GET', '/apis/apps/v1/namespaces/default/daemonsets/agent');
+      return d.status.numberReady === 4 ? d : undefined;
+    });
+    expect(ds.status.desiredNumberScheduled).toBe(4);
+    expect(ds.status.numberMisscheduled).toBe(0);
+  }, 120_000);
+
+  it('a DaemonSet rolls a new template out node by node', async () => {
+    const before = live(await podsOf('agent'));
+    const oldHash = before[0].metadata.labels['controller-revision-hash'];
+    await kubectlOk(srv, ['apply', '-f', file('ds.yaml', DAEMONSET('registry.k8s.io/pause:3.10'))]);
+    const out = await kubectlOk(srv, ['rollout', 'status', 'daemonset/agent', '--timeout=90s'], {
+      timeoutMs: 100_000,
+    });
+    expect(out).toContain('successfully rolled out');
+    const after = await waitFor('old pods gone', async () => {
+      const ps = await podsOf('agent');
+      return ps.length === 4 ? ps : undefined;
+    });
+    expect(onNodes(after)).toEqual(['node-1', 'node-2', 'node-3', 'node-4']);
+    for (const p of after) {
+      expect(p.spec.containers[0].image).toBe('registry.k8s.io/pause:3.10');
+      expect(p.metadata.labels['controller-revision-hash']).not.toBe(oldHash);
+    }
+    const names = new Set(before.map((p) => p.metadata.name));
+    for (const p of after) expect(names.has(p.metadata.name)).toBe(false);
+  }, 150_000);
+
+  it('a StatefulSet creates web-0, web-1, web-2 in order, each after the previous is Ready', async () => {
+    const rv = (await api.json('GET', '/api/v1/namespaces/default/pods')).metadata.resourceVersion;
+    const allReady = (evs: WatchEventJson[]) =>
+      ['web-0', 'web-1', 'web-2'].every((n) =>
+        evs.some((e) => e.object.metadata.name === n && isReady(e.object)),
+      );
+    const watching = api.watchEvents(
+      `/api/v1/namespaces/default/pods?watch=true&labelSelector=app%3Dweb&resourceVersion=${rv}`,
+      allReady,
+      90_000,
+    );
+    await kubectlOk(srv, ['apply', '-f', file('sts.yaml', STATEFULSET)]);
+    const events = await watching;
+    expect(allReady(events)).toBe(true);
+    const rvOf = (e: WatchEventJson) => BigInt(e.object.metadata.resourceVersion);
+    const added = (n: string) => events.find((e) => e.type === 'ADDED' && e.object.metadata.name === n)!;
+    const firstReady = (n: string) => events.find((e) => e.object.metadata.name === n && isReady(e.object))!;
+    for (const n of ['web-0', 'web-1', 'web-2']) expect(added(n), n).toBeDefined();
+    // Created in order, and none before its predecessor was Ready.
+    expect(rvOf(added('web-0'))).toBeLessThan(rvOf(added('web-1')));
+    expect(rvOf(added('web-1'))).toBeLessThan(rvOf(added('web-2')));
+    expect(rvOf(firstReady('web-0'))).toBeLessThan(rvOf(added('web-1')));
+    expect(rvOf(firstReady('web-1'))).toBeLessThan(rvOf(added('web-2')));
+
+    const pods = await podsOf('web');
+    const web1 = pods.find((p) => p.metadata.name === 'web-1');
+    expect(web1.spec.hostname).toBe('web-1');
+    expect(web1.spec.subdomain).toBe('web');
+    expect(web1.metadata.labels).toMatchObject({
+      'statefulset.kubernetes.io/pod-name': 'web-1',
+      'apps.kubernetes.io/pod-index': '1',
+    });
+    const out = await kubectlOk(srv, ['rollout', 'status', 'statefulset/web', '--timeout=60s']);
+    expect(out).toContain('3 new pods have been updated');
+    const sts = await api.json('GET', '/apis/apps/v1/namespaces/default/statefulsets/web');
+    expect(sts.status).toMatchObject({
+      replicas: 3,
+      readyReplicas: 3,
+      availableReplicas: 3,
+      currentReplicas: 3,
+      updatedReplicas: 3,
+      observedGeneration: sts.metadata.generation,
+    });
+    expect(sts.status.currentRevision).toBe(sts.status.updateRevision);
+    expect(web1.metadata.labels['controller-revision-hash']).toBe(sts.status.updateRevision);
+  }, 120_000);
+
+  it('scaling down removes the highest ordinal first, one at a time', async () => {
+    const rv = (await api.json('GET', '/api/v1/namespaces/default/pods')).metadata.resourceVersion;
+    const gone = (evs: WatchEventJson[], n: string) =>
+      evs.some((e) => e.type === 'DELETED' && e.object.metadata.name === n);
+    const watching = api.watchEvents(
+      `/api/v1/namespaces/default/pods?watch=true&labelSelector=app%3Dweb&resourceVersion=${rv}`,
+      (evs) => gone(evs, 'web-1') && gone(evs, 'web-2'),
+      90_000,
+    );
+    await kubectlOk(srv, ['scale', 'statefulset/web', '--replicas=1']);
+    const events = await watching;
+    const idx = (pred: (e: WatchEventJson) => boolean) => events.findIndex(pred);
+    const web2Deleted = idx((e) => e.type === 'DELETED' && e.object.metadata.name === 'web-2');
+    const web1Leaving = idx(
+      (e) =>
+        e.object.metadata.name === 'web-1' && (e.type === 'DELETED' || !!e.object.metadata.deletionTimestamp),
+    );
+    expect(web2Deleted).toBeGreaterThanOrEqual(0);
+    // web-1 starts going only after web-2 is completely gone.
+    expect(web1Leaving).toBeGreaterThan(web2Deleted);
+    expect(live(await podsOf('web')).map((p) => p.metadata.name)).toEqual(['web-0']);
+    await waitFor('status replicas 1', async () => {
+      const s = await api.json('GET', '/apis/apps/v1/namespaces/default/statefulsets/web');
+      return s.status.replicas === 1 && s.status.readyReplicas === 1 ? s : undefined;
+    });
+  }, 120_000);
+
+  it('a StatefulSet rolling update replaces pods from the highest ordinal down', async () => {
+    await kubectlOk(srv, ['scale', 'statefulset/web', '--replicas=3']);
+    await kubectlOk(srv, ['rollout', 'status', 'statefulset/web', '--timeout=60s']);
+    const rv = (await api.json('GET', '/api/v1/namespaces/default/pods')).metadata.resourceVersion;
+    const readyNew = (evs: WatchEventJson[], n: string) =>
+      evs.some(
+        (e) =>
+          e.object.metadata.name === n &&
+          e.object.spec.containers[0].image === 'nginx:1.26' &&
+          isReady(e.object),
+      );
+    const watching = api.watchEvents(
+      `/api/v1/namespaces/default/pods?watch=true&labelSelector=app%3Dweb&resourceVersion=${rv}`,
+      (evs) => ['web-0', 'web-1', 'web-2'].every((n) => readyNew(evs, n)),
+      90_000,
+    );
+    await kubectlOk(srv, ['set', 'image', 'statefulset/web', 'web=nginx:1.26']);
+    const out = await kubectlOk(srv, ['rollout', 'status', 'statefulset/web', '--timeout=90s'], {
+      timeoutMs: 100_000,
+    });
+    expect(out).toContain('3 new pods have been updated');
+    const events = await watching;
+    const deletedAt = (n: string) =>
+      events.findIndex((e) => e.type === 'DELETED' && e.object.metadata.name === n);
+    expect(deletedAt('web-2')).toBeGreaterThanOrEqual(0);
+    expect(deletedAt('web-2')).toBeLessThan(deletedAt('web-1'));
+    expect(deletedAt('web-1')).toBeLessThan(deletedAt('web-0'));
+    const sts = await api.json('GET', '/apis/apps/v1/namespaces/default/statefulsets/web');
+    expect(sts.status.currentRevision).toBe(sts.status.updateRevision);
+    for (const p of live(await podsOf('web')))
+      expect(p.metadata.labels['controller-revision-hash']).toBe(sts.status.updateRevision);
+  }, 150_000);
+});
