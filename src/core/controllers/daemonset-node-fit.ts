@@ -3,17 +3,11 @@
  * itself: spec.nodeSelector, required node affinity, and taints the pod does not tolerate.
  * Pure functions over plain objects (Node and PodSpec JSON).
  */
+
+import { toleratesTaint } from '../api/toleration.js';
 import type { KObj } from '../client/informer.js';
 
-/** Whether one toleration tolerates one taint (key, operator Exists/Equal, effect). */
-export function toleratesTaint(toleration: KObj, taint: KObj): boolean {
-  if (toleration.effect && toleration.effect !== taint.effect) return false;
-  if (toleration.key && toleration.key !== taint.key) return false;
-  const op = toleration.operator || 'Equal';
-  if (op === 'Exists') return true;
-  if (op === 'Equal') return (toleration.value ?? '') === (taint.value ?? '');
-  return false;
-}
+export { toleratesTaint };
 
 /** The first taint with one of `effects` that no toleration tolerates, if any. */
 export function untoleratedTaint(

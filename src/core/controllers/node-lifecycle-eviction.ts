@@ -4,17 +4,11 @@
  * toleration used tolerates it forever (no tolerationSeconds, as DaemonSet pods do); otherwise at
  * the time the taints appeared plus the smallest tolerationSeconds of the tolerations used.
  */
+
+import { toleratesTaint } from '../api/toleration.js';
 import type { KObj } from '../client/informer.js';
 
-/** One toleration against one taint (operator Exists or Equal, empty key/effect as wildcards). */
-export function toleratesTaint(tol: KObj, taint: KObj): boolean {
-  if (tol.effect && tol.effect !== taint.effect) return false;
-  if (tol.key && tol.key !== taint.key) return false;
-  const op = tol.operator ?? 'Equal';
-  if (op === 'Exists') return true;
-  if (op === 'Equal') return (tol.value ?? '') === (taint.value ?? '');
-  return false;
-}
+export { toleratesTaint };
 
 /** The NoExecute taints of a node. */
 export function noExecuteTaints(node: KObj): KObj[] {

@@ -1,16 +1,10 @@
 /** Taint and toleration matching, as upstream's ToleratesTaint. */
+
+import { toleratesTaint } from '../api/toleration.js';
 import type { Taint } from './node-info.js';
 import type { Toleration } from './pod-info.js';
 
-/** Whether one toleration tolerates one taint. */
-export function toleratesTaint(tol: Toleration, taint: Taint): boolean {
-  if (tol.effect && tol.effect !== taint.effect) return false;
-  // An empty key tolerates every key (validation allows that only with Exists).
-  if (tol.key && tol.key !== taint.key) return false;
-  if (tol.operator === 'Exists') return true;
-  if (!tol.operator || tol.operator === 'Equal') return (tol.value ?? '') === taint.value;
-  return false;
-}
+export { toleratesTaint };
 
 /** Whether any of the tolerations tolerates the taint. */
 export function tolerated(tols: Toleration[], taint: Taint): boolean {
