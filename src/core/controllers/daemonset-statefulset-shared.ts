@@ -8,6 +8,9 @@
  * kinds have nothing to read.
  */
 import type { KObj } from '../client/informer.js';
+import { isPodReady, readyCondition } from './pod-state.js';
+
+export { isPodReady };
 
 /** The label that names the revision a pod was made from. */
 export const REVISION_LABEL = 'controller-revision-hash';
@@ -52,14 +55,6 @@ export function templateHash(template: unknown, collisionCount?: number): string
 }
 
 /** The Ready condition of a pod, if it has one. */
-function readyCondition(pod: KObj): KObj | undefined {
-  return (pod.status?.conditions ?? []).find((c: KObj) => c.type === 'Ready');
-}
-
-/** Whether the pod's Ready condition is True. */
-export function isPodReady(pod: KObj): boolean {
-  return readyCondition(pod)?.status === 'True';
-}
 
 /** Ready for at least `minReadySeconds` (measured from the Ready condition's transition). */
 export function isPodAvailable(pod: KObj, minReadySeconds: number, now: Date): boolean {

@@ -5,6 +5,9 @@
  * Pure functions over API objects (no I/O).
  */
 import type { Pod, Service, ServicePort } from 'kubernetes-types/core/v1.js';
+import { isPodReady } from './pod-state.js';
+
+export { isPodReady };
 
 /** Label every controller-managed EndpointSlice carries with its Service's name. */
 export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
@@ -20,11 +23,6 @@ export const ANNOTATION_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trig
 export const ANNOTATION_OVER_CAPACITY = 'endpoints.kubernetes.io/over-capacity';
 /** Node label with the node's zone. */
 export const LABEL_ZONE = 'topology.kubernetes.io/zone';
-
-/** True when the pod's Ready condition is True. */
-export function isPodReady(pod: Pod): boolean {
-  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
 
 /** True when the pod has finished for good (Succeeded or Failed). */
 export function isPodTerminal(pod: Pod): boolean {

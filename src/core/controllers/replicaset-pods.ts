@@ -3,7 +3,10 @@
  * which to delete first when scaling down, and the pod a template makes.
  */
 import type { KObj } from '../client/informer.js';
+import { isPodReady, readyCondition } from './pod-state.js';
 import { controllerReference } from './replicaset-controller-ref.js';
+
+export { isPodReady };
 
 /** Annotation a user sets to steer scale-down (lower cost goes first). */
 export const POD_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
@@ -19,15 +22,6 @@ export function timeMs(t: unknown): number | undefined {
 export function isPodActive(pod: KObj): boolean {
   const phase = pod.status?.phase;
   return phase !== 'Succeeded' && phase !== 'Failed' && pod.metadata?.deletionTimestamp === undefined;
-}
-
-function readyCondition(pod: KObj): KObj | undefined {
-  return (pod.status?.conditions ?? []).find((c: KObj) => c.type === 'Ready');
-}
-
-/** Ready condition is True. */
-export function isPodReady(pod: KObj): boolean {
-  return readyCondition(pod)?.status === 'True';
 }
 
 /** When the pod became ready (ms), if it is ready. */
