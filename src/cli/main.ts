@@ -10,8 +10,35 @@ import { startControlPlane } from '../core/apiserver/control-plane.js';
 import { StartupError } from '../core/apiserver/startup-error.js';
 
 function defaultDataDir(): string {
-  if (process.getuid?.() === 0) return '/var/lib/k8ts';
+  if (isRoot()) return '/var/lib/k8ts';
   return join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'k8ts');
+}
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** The node components `k8ts server` runs beside the control plane (each can be disabled). */
+export const NODE_COMPONENTS = ['kubelet', 'service-proxy', 'dns', 'ingress', 'cloud-controller'] as const;
+export type NodeComponent = (typeof NODE_COMPONENTS)[number];
+
+function componentList(v: string, prev: Set<NodeComponent>): Set<NodeComponent> {
+  for (const name of v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    if (!(NODE_COMPONENTS as readonly string[]).includes(name)) {
+      throw new InvalidArgumentError(`unknown component "${name}" (known: ${NODE_COMPONENTS.join(', ')})`);
+    }
+    prev.add(name as NodeComponent);
+  }
+  return prev;
+}
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`not a positive number of seconds: ${v}`);
+  return n;
 }
 
 function port(v: string): number {
@@ -33,7 +60,19 @@ program
   .option('--service-node-port-range <range>', 'NodePort range', '30000-32767')
   .option('--disable-controllers', 'do not run the built-in controllers')
   .option('--cluster-cidr <cidr>', 'pod network; each node gets a /24 from it', '10.42.0.0/16')
-  .option('--node-monitor-grace-period <seconds>', 'a node missing heartbeats this long turns NotReady', '40')
+  .option(
+    '--node-monitor-grace-period <seconds>',
+    'a node missing heartbeats this long turns NotReady',
+    seconds,
+    40,
+  )
+  .option(
+    '--disable <components>',
+    `node components not to run, comma separated (${NODE_COMPONENTS.join(', ')})`,
+    componentList,
+    new Set<NodeComponent>(),
+  )
+  .option('--rootless', 'run without root: host-network pods, userspace proxy, DNS on a high port', !isRoot())
   .action(
     async (o: {
       dataDir: string;
@@ -41,6 +80,11 @@ program
       bindAddress: string;
       serviceCidr: string;
       serviceNodePortRange: string;
+      disableControllers?: boolean;
+      clusterCidr: string;
+      nodeMonitorGracePeriod: number;
+      disable: Set<NodeComponent>;
+      rootless: boolean;
     }) => {
       const started = Date.now();
       try {
@@ -50,6 +94,9 @@ program
           bindAddress: o.bindAddress,
           serviceCidr: o.serviceCidr,
           nodePortRange: o.serviceNodePortRange,
+          clusterCidr: o.clusterCidr,
+          nodeMonitorGracePeriodSeconds: o.nodeMonitorGracePeriod,
+          disableControllers: o.disableControllers === true,
         });
         console.log(`k8ts: API server listening on ${cp.url} (ready in ${Date.now() - started} ms)`);
         console.log(`k8ts: kubeconfig written to ${cp.kubeconfigPath}`);

@@ -30,7 +30,24 @@ export interface RunningServer {
 }
 
 /** Start `k8ts server` on an existing or fresh data dir; resolves once it prints its URL. */
-export async function startServer(opts: { dataDir?: string; port?: number } = {}): Promise<RunningServer> {
+export interface StartServerOptions {
+  dataDir?: string;
+  port?: number;
+  /**
+   * Node components to run (kubelet, service-proxy, dns, ingress, cloud-controller). None by
+   * default: a test server must not touch the host's network; tests that need a component
+   * ask for it and run it rootless or inside a network namespace of their own.
+   */
+  components?: string[];
+  /** Extra `k8ts server` flags. */
+  args?: string[];
+}
+
+const ALL_COMPONENTS = ['kubelet', 'service-proxy', 'dns', 'ingress', 'cloud-controller'];
+
+/** Start `k8ts server` on an existing or fresh data dir; resolves once it prints its URL. */
+export async function startServer(opts: StartServerOptions = {}): Promise<RunningServer> {
+  const disabled = ALL_COMPONENTS.filter((c) => !(opts.components ?? []).includes(c));
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'k8ts-test-'));
   const proc = spawn(
@@ -44,6 +61,8 @@ export async function startServer(opts: { dataDir?: string; port?: number } = {}
       String(opts.port ?? 0),
       '--bind-address',
       '127.0.0.1',
+      ...(disabled.length ? ['--disable', disabled.join(',')] : []),
+      ...(opts.args ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
