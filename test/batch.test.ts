@@ -5,6 +5,7 @@
  * each bound pod as its Job's mode says: Succeeded (exit 0), Failed (exit 1), or held Running until
  * the test lets it go; and it completes graceful deletes, as a kubelet would.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, type TestClient } from './helpers/rest.js';
 import {
@@ -15,28 +16,13 @@ import {
   requireTool,
   startServer,
 } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
 
 const have = requireTool(KUBECTL, 'install kubectl (e.g. the kubernetes-client package)');
 
 const NS = 'default';
 const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
 const FINALIZER = 'batch.kubernetes.io/job-tracking';
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 const seconds = () => `${new Date().toISOString().slice(0, 19)}Z`;
 

@@ -6,6 +6,7 @@
  * + Ready through pods/status, and finishes graceful deletes. (If the server's scheduler binds a
  * pod first, the fake's binding conflicts harmlessly.)
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, type TestClient } from './helpers/rest.js';
 import {
@@ -17,26 +18,11 @@ import {
   requireTool,
   startServer,
 } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
 
 const have = requireTool(KUBECTL, 'install kubectl (e.g. the kubernetes-client package)');
 const NODE = 'fake-node-1';
 const NS = 'default';
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 const seconds = () => `${new Date().toISOString().slice(0, 19)}Z`;
 const isReady = (p: any) => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');

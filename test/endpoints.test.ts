@@ -4,6 +4,7 @@
  * and writing pod status (phase, podIP/podIPs, Ready) through pods/<name>/status as a kubelet would.
  * Pods are created already bound (spec.nodeName) so no scheduler is involved.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, type TestClient } from './helpers/rest.js';
 import {
@@ -14,24 +15,9 @@ import {
   requireTool,
   startServer,
 } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
 
 const have = requireTool(KUBECTL, 'install kubectl (e.g. the kubernetes-client package)');
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const NS = 'ep';
 const NODE = 'node-1';

@@ -4,6 +4,7 @@
  * under test run alone: node IPAM as the server would run it, node lifecycle with a 2 s grace
  * period so a node failure is quick to see. Both reach the server only through their RestClient.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,24 +25,9 @@ import { NodeLifecycleController } from '../src/core/controllers/node-lifecycle.
 import { type HollowNodes, startHollowNodes } from '../src/core/hollow/hollow-nodes.js';
 import { EXIT_AFTER_ANNOTATION } from '../src/core/hollow/pod-status.js';
 import { CLI, cleanup, KUBECTL, kubectlOk, requireTool } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
 
 const have = requireTool(KUBECTL, 'install kubectl (e.g. the kubernetes-client package)');
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const cond = (o: KObj, type: string): KObj | undefined =>
   (o.status?.conditions as KObj[] | undefined)?.find((c) => c.type === type);

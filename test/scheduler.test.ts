@@ -2,6 +2,7 @@
  * The scheduler inside a real `k8ts server`: Node objects (no kubelet), pods with nodeSelector,
  * tolerations and requests; placements are checked through the API and `kubectl describe`.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, type TestClient } from './helpers/rest.js';
 import {
@@ -12,19 +13,9 @@ import {
   requireTool,
   startServer,
 } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
 
 const haveKubectl = requireTool(KUBECTL, 'install kubectl (e.g. the kubernetes-client package)');
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last !== undefined) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function node(
   name: string,

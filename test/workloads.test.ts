@@ -6,6 +6,7 @@
  * through pods/status, and finishes graceful deletes. (If the server's own scheduler binds a pod
  * first, the fake's binding conflicts harmlessly.)
  */
+
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,24 +20,9 @@ import {
   requireTool,
   startServer,
 } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
 
 const have = requireTool(KUBECTL, 'install kubectl (e.g. the kubernetes-client package)');
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 const microTime = () => new Date().toISOString().replace('Z', '000Z');
 const seconds = () => `${new Date().toISOString().slice(0, 19)}Z`;

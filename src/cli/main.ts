@@ -122,5 +122,6 @@ program
   );
 
 (await import('../core/hollow/hollow-nodes-command.js')).addHollowNodesCommand(program);
+(await import('../core/controllers/controller-manager-command.js')).addControllerManagerCommand(program);
 
 await program.parseAsync(process.argv);

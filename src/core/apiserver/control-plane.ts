@@ -3,19 +3,14 @@
  * server with its admission, patching, printing and OpenAPI, allocator repair and the bootstrap
  * objects (system namespaces, the `kubernetes` Service). Tests and benchmarks start it the same way.
  */
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type Hapi from '@hapi/hapi';
 import { RESOURCES, resourceForPlural } from '../api/resources.js';
-import { EventRecorder } from '../client/events.js';
-import { InformerFactory } from '../client/informer-factory.js';
 import { RestClient } from '../client/rest-client.js';
-import {
-  CONTROLLERS,
-  type ControllerContext,
-  DEFAULT_CONTROLLER_CONFIG,
-} from '../controllers/controller-manager.js';
+import { startControllerManager } from '../controllers/controller-manager.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import type { Storage } from '../storage/storage.js';
 import { NodePortAllocator } from './allocator/node-port-allocator.js';
@@ -183,22 +178,22 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     keyPem: cmCert.keyPem,
     userAgent: 'k8ts-controller-manager',
   });
-  const factory = new InformerFactory(client);
-  const ctx: ControllerContext = {
-    client,
-    factory,
-    recorder: (component) => new EventRecorder(client, component),
-    config: {
-      ...DEFAULT_CONTROLLER_CONFIG,
-      ...(opts.clusterCidr ? { clusterCidr: opts.clusterCidr } : {}),
-      ...(opts.nodeMonitorGracePeriodSeconds
-        ? { nodeMonitorGracePeriodSeconds: opts.nodeMonitorGracePeriodSeconds }
-        : {}),
-    },
-  };
-  const controllers = opts.disableControllers ? [] : CONTROLLERS.map((c) => c.create(ctx));
-  await factory.start();
-  await Promise.all(controllers.map((c) => c.start()));
+  // A stable identity per data dir: a restarted server takes its own Lease back at once instead
+  // of waiting out the lease of its previous life.
+  const identity = `${hostname()}_${createHash('sha256').update(realpathSync(opts.dataDir)).digest('hex').slice(0, 12)}`;
+  const controllers = opts.disableControllers
+    ? undefined
+    : startControllerManager({
+        client,
+        config: {
+          ...(opts.clusterCidr ? { clusterCidr: opts.clusterCidr } : {}),
+          ...(opts.nodeMonitorGracePeriodSeconds
+            ? { nodeMonitorGracePeriodSeconds: opts.nodeMonitorGracePeriodSeconds }
+            : {}),
+        },
+        leaderElection: { identity },
+        log: () => {},
+      });
   return {
     server,
     storage,
@@ -208,8 +203,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     url,
     stop: async () => {
       clearInterval(objectCounter);
-      for (const c of controllers) c.stop();
-      factory.stop();
+      await controllers?.stop();
       namespaces.stop();
       client.close();
       await server.stop({ timeout: 2000 });

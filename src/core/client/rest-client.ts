@@ -91,6 +91,14 @@ export class RestClient {
     this.watchAgent = new https.Agent({ keepAlive: false, ...tls });
   }
 
+  /**
+   * A client with the same credentials and its own connection pool (a component that writes in
+   * bursts, like the scheduler's bindings, so its requests do not queue behind others').
+   */
+  derive(opts: { userAgent: string }): RestClient {
+    return new RestClient({ ...this.cfg, userAgent: opts.userAgent });
+  }
+
   private options(
     method: string,
     path: string,

@@ -6,8 +6,11 @@
  * To add a controller: implement `Controller` and add one entry to CONTROLLERS.
  */
 
-import type { EventRecorder } from '../client/events.js';
-import type { InformerFactory } from '../client/informer-factory.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { EventRecorder } from '../client/events.js';
+import { InformerFactory } from '../client/informer-factory.js';
+import { type LeaderElectionOptions, runLeaderElection } from '../client/leader-election.js';
 import type { RestClient } from '../client/rest-client.js';
 import { SchedulerController } from '../scheduler/scheduler-controller.js';
 import { CronJobController } from './cronjob.js';
@@ -82,3 +85,101 @@ export const CONTROLLERS: ControllerEntry[] = [
   { name: 'statefulset', create: (ctx) => new StatefulSetController(ctx) },
   { name: 'scheduler', create: (ctx) => new SchedulerController(ctx) },
 ];
+
+export interface ControllerManagerOptions {
+  client: RestClient;
+  config?: Partial<ControllerConfig> | undefined;
+  /** Names from CONTROLLERS to run (default: all). */
+  controllers?: readonly string[] | undefined;
+  /**
+   * Leader election on the Lease kube-system/kube-controller-manager (default on, as upstream's
+   * --leader-elect): of several controller managers against one cluster, only the holder runs
+   * controllers. `false` runs them at once (tests, a single process that owns its storage).
+   */
+  leaderElection?: false | Omit<LeaderElectionOptions, 'name'> | undefined;
+  /** Progress lines (default console.log). */
+  log?: ((line: string) => void) | undefined;
+}
+
+export interface RunningControllerManager {
+  /** Stop the controllers and, when leading, release the Lease. */
+  stop(): Promise<void>;
+  isLeader(): boolean;
+  /** The identity holding the Lease as last seen ('' when unknown). */
+  leader(): string;
+}
+
+/** Lease name shared by every k8ts controller manager of a cluster (upstream's name). */
+export const CONTROLLER_MANAGER_LEASE = 'kube-controller-manager';
+
+/**
+ * Run the controllers: construct them with one shared informer factory, sync it, start them;
+ * under leader election this happens each time leadership is won and is undone when it is lost
+ * (the controllers are rebuilt from a fresh list on the next term, so no state of a lost term
+ * leaks into the next).
+ */
+export function startControllerManager(opts: ControllerManagerOptions): RunningControllerManager {
+  const names = opts.controllers ?? CONTROLLERS.map((c) => c.name);
+  for (const n of names)
+    if (!CONTROLLERS.some((c) => c.name === n))
+      throw new Error(`unknown controller "${n}" (known: ${CONTROLLERS.map((c) => c.name).join(', ')})`);
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const config = { ...DEFAULT_CONTROLLER_CONFIG, ...(opts.config ?? {}) };
+  const runTerm = async (signal?: AbortSignal): Promise<void> => {
+    const factory = new InformerFactory(opts.client);
+    const ctx: ControllerContext = {
+      client: opts.client,
+      factory,
+      recorder: (component) => new EventRecorder(opts.client, component),
+      config,
+    };
+    const controllers = CONTROLLERS.filter((c) => names.includes(c.name)).map((c) => c.create(ctx));
+    const stop = () => {
+      for (const c of controllers) c.stop();
+      factory.stop();
+    };
+    if (signal?.aborted) return stop();
+    signal?.addEventListener('abort', stop, { once: true });
+    // A stopped informer never reports its cache synced, so a start() cut short by the end of
+    // the term would never resolve: stop waiting for it when the term ends.
+    const aborted = new Promise<void>((r) => signal?.addEventListener('abort', () => r(), { once: true }));
+    const starting = (async () => {
+      await factory.start();
+      if (!signal?.aborted) await Promise.all(controllers.map((c) => c.start()));
+    })();
+    await Promise.race([starting, aborted]);
+    if (signal?.aborted) return;
+    terms.push(stop);
+  };
+  const terms: (() => void)[] = [];
+  if (opts.leaderElection === false) {
+    const ready = runTerm();
+    return {
+      stop: async () => {
+        await ready.catch(() => {});
+        for (const s of terms.splice(0)) s();
+      },
+      isLeader: () => true,
+      leader: () => '',
+    };
+  }
+  const le = opts.leaderElection ?? { identity: `${hostname()}_${randomUUID()}` };
+  const elector = runLeaderElection(
+    opts.client,
+    { ...le, name: CONTROLLER_MANAGER_LEASE },
+    {
+      onStartedLeading: async (signal) => {
+        log(`k8ts controller-manager: ${le.identity} is the leader; starting controllers`);
+        await runTerm(signal);
+      },
+      onStoppedLeading: () => {
+        terms.splice(0);
+        log(`k8ts controller-manager: ${le.identity} stopped leading; controllers stopped`);
+      },
+      onNewLeader: (id) => {
+        if (id && id !== le.identity) log(`k8ts controller-manager: ${id} is the leader; waiting`);
+      },
+    },
+  );
+  return { stop: () => elector.stop(), isLeader: () => elector.isLeader(), leader: () => elector.leader() };
+}

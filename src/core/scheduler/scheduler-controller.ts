@@ -5,7 +5,7 @@
 import { resourceForPlural } from '../api/resources.js';
 import { EventRecorder } from '../client/events.js';
 import type { KObj } from '../client/informer.js';
-import { type ClientConfig, RestClient } from '../client/rest-client.js';
+import type { RestClient } from '../client/rest-client.js';
 import type { Controller, ControllerContext } from '../controllers/controller-manager.js';
 import { BoundedEventSink } from './event-sink.js';
 import { DEFAULT_SCHEDULER_NAME, Scheduler, type SchedulerApi } from './scheduler.js';
@@ -69,17 +69,6 @@ export function restSchedulerApi(
   };
 }
 
-/**
- * A REST client of the scheduler's own for its writes (bindings come in bursts of thousands), with
- * the shared client's credentials. Also works around the shared client's socket pool being held by
- * long-lived watches (maxSockets 32 < number of watches): TODO(#3) drop when the client gives
- * watches their own agent.
- */
-function ownClient(shared: RestClient): RestClient {
-  const cfg = (shared as unknown as { cfg?: ClientConfig }).cfg;
-  return cfg ? new RestClient({ ...cfg, userAgent: DEFAULT_SCHEDULER_NAME }) : shared;
-}
-
 /** The `scheduler` entry of the controller manager. */
 export class SchedulerController implements Controller {
   readonly scheduler: Scheduler;
@@ -91,7 +80,8 @@ export class SchedulerController implements Controller {
     const nodes = resourceForPlural('', 'v1', 'nodes');
     if (!pods || !nodes) throw new Error('scheduler: pods or nodes resource is not registered');
     this.shared = ctx.client;
-    this.client = ownClient(ctx.client);
+    // Its own connection pool: bindings come in bursts of thousands.
+    this.client = ctx.client.derive({ userAgent: DEFAULT_SCHEDULER_NAME });
     // Events through the recorder of the shared client would queue behind its watches: own recorder.
     const recorder = new EventRecorder(this.client, DEFAULT_SCHEDULER_NAME);
     this.scheduler = new Scheduler({ api: restSchedulerApi(this.client, recorder) });
