@@ -1,13 +1,13 @@
 /**
- * The ReplicaSet and Deployment controllers of a real `k8ts server`, driven with the real kubectl
- * (v1.32): create, scale 3 -> 10 -> 2, set image + rollout status, history, undo, restart, and a
- * foreground cascading delete. There is no kubelet: the test is a fake one. It registers a Node
- * (and renews its Lease), binds unbound pods to it through pods/binding, marks bound pods Running
- * + Ready through pods/status, and finishes graceful deletes. (If the server's scheduler binds a
- * pod first, the fake's binding conflicts harmlessly.)
+ * The ReplicaSet and Deployment controllers of a real `k8ts server` (with its scheduler), driven
+ * with the real kubectl (v1.32): create, scale 3 -> 10 -> 2, set image + rollout status, history,
+ * undo, restart, and a foreground cascading delete, on three hollow nodes that report the pods
+ * bound to them Running + Ready and finish graceful deletes.
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKubeconfig, RestClient } from '../src/core/client/rest-client.js';
+import { type HollowNodes, startHollowNodes } from '../src/core/hollow/hollow-nodes.js';
 import { adminClient, type TestClient } from './helpers/rest.js';
 import {
   cleanup,
@@ -21,156 +21,25 @@ import {
 import { waitFor } from './helpers/wait.js';
 
 const have = requireTool(KUBECTL, 'install kubectl (e.g. the kubernetes-client package)');
-const NODE = 'fake-node-1';
 const NS = 'default';
 
-const seconds = () => `${new Date().toISOString().slice(0, 19)}Z`;
 const isReady = (p: any) => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
-
-/** The fake kubelet: one pass every 100 ms, passes never overlap. */
-class FakeKubelet {
-  private readonly api: TestClient;
-  private timer: NodeJS.Timeout | undefined;
-  private busy = false;
-  private lastLease = 0;
-
-  constructor(api: TestClient) {
-    this.api = api;
-  }
-
-  async start(): Promise<void> {
-    const node = await this.api.json('POST', '/api/v1/nodes', {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name: NODE, labels: { 'kubernetes.io/hostname': NODE } },
-      spec: {},
-    });
-    if (node.kind !== 'Node') throw new Error(`creating node: ${JSON.stringify(node)}`);
-    const t = seconds();
-    await this.api.json(
-      'PATCH',
-      `/api/v1/nodes/${NODE}/status`,
-      {
-        status: {
-          capacity: { cpu: '64', memory: '256Gi', pods: '500' },
-          allocatable: { cpu: '64', memory: '256Gi', pods: '500' },
-          conditions: [
-            {
-              type: 'Ready',
-              status: 'True',
-              reason: 'KubeletReady',
-              message: 'fake',
-              lastHeartbeatTime: t,
-              lastTransitionTime: t,
-            },
-          ],
-        },
-      },
-      { 'content-type': 'application/merge-patch+json' },
-    );
-    this.timer = setInterval(() => void this.pass(), 100);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  private async renewLease(): Promise<void> {
-    if (Date.now() - this.lastLease < 5000) return;
-    this.lastLease = Date.now();
-    const path = '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases';
-    const renewTime = new Date().toISOString().replace('Z', '000Z');
-    const spec = { holderIdentity: NODE, leaseDurationSeconds: 40, renewTime };
-    const r = await this.api.request(
-      'PATCH',
-      `${path}/${NODE}`,
-      { spec },
-      {
-        'content-type': 'application/merge-patch+json',
-      },
-    );
-    if (r.status === 404) {
-      await this.api.request('POST', path, {
-        apiVersion: 'coordination.k8s.io/v1',
-        kind: 'Lease',
-        metadata: { name: NODE, namespace: 'kube-node-lease' },
-        spec,
-      });
-    }
-  }
-
-  private async pass(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      await this.renewLease();
-      const list = await this.api.json('GET', `/api/v1/namespaces/${NS}/pods`);
-      for (const p of list.items ?? []) {
-        const base = `/api/v1/namespaces/${NS}/pods/${p.metadata.name}`;
-        if (p.metadata.deletionTimestamp) {
-          await this.api.request('DELETE', base, {
-            kind: 'DeleteOptions',
-            apiVersion: 'v1',
-            gracePeriodSeconds: 0,
-          });
-        } else if (!p.spec.nodeName) {
-          await this.api.request('POST', `${base}/binding`, {
-            apiVersion: 'v1',
-            kind: 'Binding',
-            metadata: { name: p.metadata.name },
-            target: { apiVersion: 'v1', kind: 'Node', name: NODE },
-          });
-        } else if (!isReady(p)) {
-          const t = seconds();
-          await this.api.request(
-            'PATCH',
-            `${base}/status`,
-            {
-              status: {
-                phase: 'Running',
-                startTime: t,
-                conditions: [
-                  { type: 'PodScheduled', status: 'True', lastTransitionTime: t },
-                  { type: 'Initialized', status: 'True', lastTransitionTime: t },
-                  { type: 'ContainersReady', status: 'True', lastTransitionTime: t },
-                  { type: 'Ready', status: 'True', lastTransitionTime: t },
-                ],
-                containerStatuses: p.spec.containers.map((c: any) => ({
-                  name: c.name,
-                  image: c.image,
-                  imageID: '',
-                  ready: true,
-                  started: true,
-                  restartCount: 0,
-                  state: { running: { startedAt: t } },
-                })),
-              },
-            },
-            { 'content-type': 'application/merge-patch+json' },
-          );
-        }
-      }
-    } catch {
-      // the next pass retries
-    } finally {
-      this.busy = false;
-    }
-  }
-}
 
 describe.runIf(have)('Deployment and ReplicaSet controllers with kubectl', () => {
   let srv: RunningServer;
   let api: TestClient;
-  let kubelet: FakeKubelet;
+  let client: RestClient;
+  let hollow: HollowNodes;
 
   beforeAll(async () => {
     srv = await startServer();
     api = adminClient(srv);
-    kubelet = new FakeKubelet(api);
-    await kubelet.start();
+    client = new RestClient(loadKubeconfig(srv.kubeconfig));
+    hollow = await startHollowNodes(client, { count: 3, namePrefix: 'node-' });
   });
   afterAll(async () => {
-    kubelet?.stop();
+    await hollow?.stop();
+    client?.close();
     api?.close();
     await srv?.kill('SIGTERM');
     if (srv) cleanup(srv.dataDir);

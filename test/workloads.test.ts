@@ -1,16 +1,19 @@
 /**
- * The DaemonSet and StatefulSet controllers of a real `k8ts server`, driven with the real kubectl.
- * There is no kubelet here: the test is a fake kubelet + scheduler. It registers Node objects and
- * renews their Leases, binds unbound pods through pods/binding (a daemon pod to the node its
- * required node affinity names, any other pod round robin), marks bound pods Running + Ready
- * through pods/status, and finishes graceful deletes. (If the server's own scheduler binds a pod
- * first, the fake's binding conflicts harmlessly.)
+ * The DaemonSet and StatefulSet controllers of a real `k8ts server` (with its scheduler), driven
+ * with the real kubectl, on hollow nodes: they register, keep their Leases, report the pods the
+ * scheduler binds to them Running + Ready, and finish graceful deletes.
  */
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKubeconfig, RestClient } from '../src/core/client/rest-client.js';
+import {
+  type HollowNodes,
+  type HollowNodesOptions,
+  startHollowNodes,
+} from '../src/core/hollow/hollow-nodes.js';
 import { adminClient, type TestClient, type WatchEventJson } from './helpers/rest.js';
 import {
   cleanup,
@@ -24,8 +27,6 @@ import { waitFor } from './helpers/wait.js';
 
 const have = requireTool(KUBECTL, 'install kubectl (e.g. the kubernetes-client package)');
 
-const microTime = () => new Date().toISOString().replace('Z', '000Z');
-const seconds = () => `${new Date().toISOString().slice(0, 19)}Z`;
 const isReady = (p: any) => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
 
 function affinityNode(pod: any): string | undefined {
@@ -35,127 +36,6 @@ function affinityNode(pod: any): string | undefined {
     for (const f of t.matchFields ?? [])
       if (f.key === 'metadata.name' && f.values?.length === 1) return f.values[0];
   return undefined;
-}
-
-/** The fake kubelet + scheduler: one pass every 150 ms, passes never overlap. */
-class FakeKubelet {
-  readonly nodes: string[] = [];
-  private readonly api: TestClient;
-  private timer: NodeJS.Timeout | undefined;
-  private busy = false;
-  private next = 0;
-  private lastLease = 0;
-
-  constructor(api: TestClient) {
-    this.api = api;
-  }
-
-  async addNode(name: string, taints: object[] = []): Promise<void> {
-    const node = await this.api.json('POST', '/api/v1/nodes', {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name, labels: { 'kubernetes.io/hostname': name } },
-      spec: { taints },
-    });
-    if (node.kind !== 'Node') throw new Error(`creating node ${name}: ${JSON.stringify(node)}`);
-    const now = seconds();
-    await this.api.json(
-      'PATCH',
-      `/api/v1/nodes/${name}/status`,
-      {
-        status: {
-          conditions: [
-            {
-              type: 'Ready',
-              status: 'True',
-              reason: 'KubeletReady',
-              lastHeartbeatTime: now,
-              lastTransitionTime: now,
-            },
-          ],
-          allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
-          capacity: { cpu: '4', memory: '8Gi', pods: '110' },
-        },
-      },
-      { 'content-type': 'application/merge-patch+json' },
-    );
-    await this.api.json('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
-      metadata: { name, namespace: 'kube-node-lease' },
-      spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: microTime() },
-    });
-    this.nodes.push(name);
-  }
-
-  start(): void {
-    this.timer = setInterval(() => void this.tick(), 150);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  private async tick(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      if (Date.now() - this.lastLease > 2000) {
-        this.lastLease = Date.now();
-        for (const n of this.nodes)
-          await this.api.request(
-            'PATCH',
-            `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${n}`,
-            { spec: { renewTime: microTime() } },
-            { 'content-type': 'application/merge-patch+json' },
-          );
-      }
-      const pods = (await this.api.json('GET', '/api/v1/pods')).items as any[];
-      for (const p of pods) await this.handle(p);
-    } catch {
-      // next pass
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  private async handle(p: any): Promise<void> {
-    const path = `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`;
-    if (p.metadata.deletionTimestamp) {
-      await this.api.request('DELETE', path, {
-        apiVersion: 'v1',
-        kind: 'DeleteOptions',
-        gracePeriodSeconds: 0,
-      });
-      return;
-    }
-    if (!p.spec.nodeName) {
-      const target = affinityNode(p) ?? this.nodes[this.next++ % this.nodes.length];
-      if (!target || !this.nodes.includes(target)) return;
-      await this.api.request('POST', `${path}/binding`, {
-        apiVersion: 'v1',
-        kind: 'Binding',
-        metadata: { name: p.metadata.name, namespace: p.metadata.namespace },
-        target: { apiVersion: 'v1', kind: 'Node', name: target },
-      });
-      return;
-    }
-    if (!this.nodes.includes(p.spec.nodeName) || (p.status?.phase === 'Running' && isReady(p))) return;
-    const now = seconds();
-    const c = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: now });
-    await this.api.request(
-      'PATCH',
-      `${path}/status`,
-      {
-        status: {
-          phase: 'Running',
-          startTime: now,
-          hostIP: '10.0.0.1',
-          podIP: '10.42.0.10',
-          conditions: [c('PodScheduled'), c('Initialized'), c('ContainersReady'), c('Ready')],
-        },
-      },
-      { 'content-type': 'application/merge-patch+json' },
-    );
-  }
 }
 
 const DAEMONSET = (image: string) => `apiVersion: apps/v1
@@ -190,23 +70,27 @@ spec:
       containers: [{name: web, image: nginx:1.25}]
 `;
 
-describe.runIf(have)('DaemonSet and StatefulSet controllers (fake kubelet + scheduler)', () => {
+describe.runIf(have)('DaemonSet and StatefulSet controllers (hollow nodes)', () => {
   let srv: RunningServer;
   let api: TestClient;
-  let kubelet: FakeKubelet;
+  let client: RestClient;
+  const hollow: HollowNodes[] = [];
   let tmp: string;
+  const addNodes = async (opts: HollowNodesOptions) => {
+    hollow.push(await startHollowNodes(client, { leaseRenewIntervalMs: 2000, ...opts }));
+  };
 
   beforeAll(async () => {
     srv = await startServer();
     api = adminClient(srv);
     tmp = mkdtempSync(join(tmpdir(), 'k8ts-workloads-'));
-    kubelet = new FakeKubelet(api);
-    for (const n of ['node-1', 'node-2', 'node-3']) await kubelet.addNode(n);
-    kubelet.start();
+    client = new RestClient(loadKubeconfig(srv.kubeconfig));
+    await addNodes({ count: 3, namePrefix: 'node-', firstIndex: 1 });
   }, 60_000);
 
   afterAll(async () => {
-    kubelet?.stop();
+    for (const h of hollow) await h.stop();
+    client?.close();
     api?.close();
     await srv?.kill('SIGTERM');
     if (srv) cleanup(srv.dataDir);
@@ -270,8 +154,13 @@ describe.runIf(have)('DaemonSet and StatefulSet controllers (fake kubelet + sche
 
   it('a new node gets a daemon pod; a tainted node without a toleration gets none', async () => {
     // The tainted node comes first: when node-4's pod exists, the controller had seen node-tainted.
-    await kubelet.addNode('node-tainted', [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }]);
-    await kubelet.addNode('node-4');
+    await addNodes({
+      count: 1,
+      namePrefix: 'tainted-',
+      firstIndex: 9,
+      taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }],
+    });
+    await addNodes({ count: 1, namePrefix: 'node-', firstIndex: 4 });
     const pods = await waitFor('a pod on node-4', async () => {
       const ps = live(await podsOf('agent'));
       return ps.some((p) => p.spec.nodeName === 'node-4' && isReady(p)) ? ps : undefined;

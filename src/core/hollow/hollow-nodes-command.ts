@@ -5,11 +5,20 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { loadKubeconfig, RestClient } from '../client/rest-client.js';
 import { HollowOptionsError } from './errors.js';
 import { startHollowNodes } from './hollow-nodes.js';
+import { type NodeTaint, parseTaint } from './node-template.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`not a non-negative integer: ${v}`);
   return n;
+}
+
+function taintList(v: string): NodeTaint[] {
+  try {
+    return v.split(',').filter(Boolean).map(parseTaint);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 interface CommandOptions {
@@ -22,6 +31,7 @@ interface CommandOptions {
   pods: number;
   zones?: string;
   instanceType?: string;
+  registerWithTaints?: NodeTaint[];
   concurrency: number;
 }
 
@@ -39,6 +49,7 @@ export function addHollowNodesCommand(program: Command): void {
     .option('--pods <n>', 'pod capacity of each node', positiveInt, 110)
     .option('--zones <list>', 'comma-separated topology.kubernetes.io/zone values, given round robin')
     .option('--instance-type <type>', 'node.kubernetes.io/instance-type label')
+    .option('--register-with-taints <list>', 'comma-separated key[=value]:Effect taints', taintList)
     .option('--concurrency <n>', 'API requests in flight at most', positiveInt, 16)
     .action(async (o: CommandOptions) => {
       if (!o.kubeconfig) {
@@ -64,6 +75,7 @@ export function addHollowNodesCommand(program: Command): void {
           pods: o.pods,
           zones: o.zones ? o.zones.split(',').filter(Boolean) : undefined,
           instanceType: o.instanceType,
+          taints: o.registerWithTaints,
           concurrency: Math.max(1, o.concurrency),
         });
       } catch (e) {

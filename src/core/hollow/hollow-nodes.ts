@@ -12,6 +12,7 @@ import { Informer, type KObj, objectKey } from '../client/informer.js';
 import { ApiStatusError, type RestClient } from '../client/rest-client.js';
 import { HollowOptionsError } from './errors.js';
 import { KeyedRunner } from './keyed-runner.js';
+import type { NodeTaint } from './node-template.js';
 import {
   HOLLOW_LABEL,
   healthyConditions,
@@ -38,6 +39,8 @@ export interface HollowNodesOptions {
   /** topology.kubernetes.io/zone values, given round robin. */
   zones?: string[] | undefined;
   instanceType?: string | undefined;
+  /** spec.taints the nodes register with (as a kubelet's --register-with-taints). */
+  taints?: NodeTaint[] | undefined;
   /** Lease renewal interval (default 10 s) and duration (default 40 s). */
   leaseRenewIntervalMs?: number | undefined;
   leaseDurationSeconds?: number | undefined;
@@ -108,6 +111,7 @@ export async function startHollowNodes(client: RestClient, opts: HollowNodesOpti
     arch: opts.arch ?? 'amd64',
     zones: opts.zones ?? [],
     instanceType: opts.instanceType,
+    taints: opts.taints ?? [],
   };
 
   const nodes = new Map<string, NodeState>();

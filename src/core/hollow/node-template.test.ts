@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { healthyConditions, hollowLease, hollowNode, microTime, nodeIp, rfc3339 } from './node-template.js';
+import {
+  healthyConditions,
+  hollowLease,
+  hollowNode,
+  microTime,
+  nodeIp,
+  parseTaint,
+  rfc3339,
+} from './node-template.js';
 
 const T = Date.parse('2025-03-04T05:06:07.891Z');
-const shape = { cpu: '4', memory: '16Gi', pods: 110, arch: 'amd64', zones: ['a', 'b', 'c'] };
+const shape = { cpu: '4', memory: '16Gi', pods: 110, arch: 'amd64', zones: ['a', 'b', 'c'], taints: [] };
 
 describe('timestamps', () => {
   it('formats metav1.Time and MicroTime', () => {
@@ -88,5 +96,31 @@ describe('hollowLease', () => {
       ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'n1', uid: 'u1' }],
     });
     expect(l.spec).toEqual({ holderIdentity: 'n1', leaseDurationSeconds: 40, renewTime: microTime(T) });
+  });
+});
+
+describe('parseTaint', () => {
+  it.each([
+    ['dedicated=db:NoSchedule', { key: 'dedicated', value: 'db', effect: 'NoSchedule' }],
+    ['gpu:NoExecute', { key: 'gpu', effect: 'NoExecute' }],
+    ['example.com/x=:PreferNoSchedule', { key: 'example.com/x', effect: 'PreferNoSchedule' }],
+  ])('%s', (spec, want) => {
+    expect(parseTaint(spec)).toEqual(want);
+  });
+  it.each(['dedicated=db', 'a:Sometimes', ':NoSchedule'])('refuses %s', (spec) => {
+    expect(() => parseTaint(spec)).toThrow(/invalid taint/);
+  });
+  it('hollow nodes register with their taints', () => {
+    const tainted = {
+      cpu: '4',
+      memory: '8Gi',
+      pods: 110,
+      arch: 'amd64',
+      zones: [],
+      taints: [parseTaint('a=b:NoSchedule')],
+    };
+    expect(hollowNode('n', 0, tainted, 0).spec).toEqual({
+      taints: [{ key: 'a', value: 'b', effect: 'NoSchedule' }],
+    });
   });
 });

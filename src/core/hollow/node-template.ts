@@ -20,6 +20,22 @@ export interface NodeShape {
   arch: string;
   zones: string[];
   instanceType?: string | undefined;
+  taints: NodeTaint[];
+}
+
+export interface NodeTaint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+/** Parse `key[=value]:Effect` (kubelet's --register-with-taints syntax). */
+export function parseTaint(spec: string): NodeTaint {
+  const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(spec.trim());
+  if (!m) throw new Error(`invalid taint "${spec}": want key[=value]:NoSchedule|PreferNoSchedule|NoExecute`);
+  const t: NodeTaint = { key: m[1]!, effect: m[3] as NodeTaint['effect'] };
+  if (m[2]) t.value = m[2];
+  return t;
 }
 
 /** RFC 3339 with second precision (metav1.Time). */
@@ -85,7 +101,7 @@ export function hollowNode(name: string, index: number, shape: NodeShape, nowMs:
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name, labels, annotations: { 'node.alpha.kubernetes.io/ttl': '0' } },
-    spec: {},
+    spec: shape.taints.length ? { taints: shape.taints.map((t) => ({ ...t })) } : {},
     status: {
       capacity: resources,
       allocatable: { ...resources },
