@@ -18,6 +18,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import type { KObj } from '../../src/core/client/informer.js';
+import { loadKubeconfig, RestClient } from '../../src/core/client/rest-client.js';
+import { startHollowNodes } from '../../src/core/hollow/hollow-nodes.js';
 import { Scheduler } from '../../src/core/scheduler/scheduler.js';
 
 const { values } = parseArgs({
@@ -26,6 +28,8 @@ const { values } = parseArgs({
     pods: { type: 'string', default: '30000' },
     concurrency: { type: 'string', default: '100' },
     timeout: { type: 'string', default: '900' },
+    'deployment-replicas': { type: 'string', default: '1000' },
+    'hollow-nodes': { type: 'string', default: '1000' },
   },
 });
 const NODES = Number(values.nodes);
@@ -35,6 +39,8 @@ const TIMEOUT_MS = Number(values.timeout) * 1000;
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
 const CLI = join(REPO, 'dist', 'src', 'cli', 'main.js');
 const NS = 'sched-bench';
+const REPLICAS = Number(values['deployment-replicas']);
+const HOLLOW = Number(values['hollow-nodes']);
 
 /** kube-scheduler's anchor: the scheduler_perf CI threshold (minimum average pods/s) of the closest workload. */
 const UPSTREAM = {
@@ -129,6 +135,8 @@ async function startServer(dataDir: string): Promise<{ proc: ChildProcess; log: 
       // Room for a /24 per node (the default /16 holds 256 nodes).
       '--cluster-cidr',
       '10.32.0.0/12',
+      '--disable',
+      'kubelet,service-proxy,dns,ingress,cloud-controller',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -154,6 +162,11 @@ async function pool(count: number, concurrency: number, job: (i: number) => Prom
     while (next < count) await job(next++);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+/** The q-quantile of an ascending array. */
+function pct(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
 const rfc3339 = () => `${new Date().toISOString().slice(0, 19)}Z`;
@@ -248,7 +261,131 @@ async function inProcess(): Promise<number> {
   return PODS / ((performance.now() - t0) / 1000);
 }
 
+interface DeploymentRun {
+  registerSecs: number;
+  allRunningSecs: number;
+  availableSecs: number;
+  /** Per pod: first seen -> seen Running + Ready, ms, sorted. */
+  startup: number[];
+}
+
+/**
+ * A fresh server with `HOLLOW` hollow nodes (Leases, status, pods reported Running + Ready like
+ * kwok); one Deployment of `REPLICAS` replicas; time from its create to every pod Running + Ready
+ * (watch) and to the Deployment reporting them available.
+ */
+async function deploymentToRunning(): Promise<DeploymentRun> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'k8ts-deploy-bench-'));
+  const server = await startServer(dataDir);
+  const kubeconfig = join(dataDir, 'kubeconfig.yaml');
+  const rc = new RestClient({ ...loadKubeconfig(kubeconfig), userAgent: 'k8ts-hollow-nodes' });
+  const c = client(kubeconfig, 16);
+  const r0 = performance.now();
+  const hollow = await startHollowNodes(rc, {
+    count: HOLLOW,
+    namePrefix: 'hn-',
+    zones: ['a', 'b', 'c'],
+    log: () => {},
+  });
+  const registerSecs = (performance.now() - r0) / 1000;
+  console.error(`registered ${HOLLOW} hollow nodes in ${registerSecs.toFixed(1)} s`);
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const list = JSON.parse((await c.req('GET', '/api/v1/namespaces/default/pods')).body);
+    const firstSeen = new Map<string, number>();
+    const startup: number[] = [];
+    let allRunning!: () => void;
+    const running = new Promise<void>((r) => (allRunning = r));
+    let runningAt = 0;
+    const w = c.watch(
+      `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${list.metadata.resourceVersion}`,
+      (line) => {
+        if (!line.trim()) return;
+        const o = JSON.parse(line).object;
+        const name = o?.metadata?.name;
+        if (!name) return;
+        const now = performance.now();
+        if (!firstSeen.has(name)) firstSeen.set(name, now);
+        const ready =
+          o.status?.phase === 'Running' &&
+          o.status?.conditions?.some((x: any) => x.type === 'Ready' && x.status === 'True');
+        if (ready && firstSeen.get(name)! >= 0) {
+          startup.push(now - firstSeen.get(name)!);
+          firstSeen.set(name, -1);
+          if (startup.length === REPLICAS) {
+            runningAt = now;
+            allRunning();
+          }
+        }
+      },
+    );
+    const t0 = performance.now();
+    await mustCreate(c, '/apis/apps/v1/namespaces/default/deployments', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'big' },
+      spec: {
+        replicas: REPLICAS,
+        selector: { matchLabels: { app: 'big' } },
+        template: {
+          metadata: { labels: { app: 'big' } },
+          spec: {
+            containers: [
+              {
+                name: 'c',
+                image: 'registry.k8s.io/pause:3.10',
+                resources: { requests: { cpu: '100m', memory: '50Mi' } },
+              },
+            ],
+          },
+        },
+      },
+    });
+    const progress = setInterval(
+      () =>
+        console.error(
+          `  t=${((performance.now() - t0) / 1000).toFixed(0)} s: ${startup.length}/${REPLICAS} Running`,
+        ),
+      5000,
+    );
+    const timedOut = await Promise.race([
+      running.then(() => false),
+      new Promise<boolean>((r) => setTimeout(() => r(true), TIMEOUT_MS).unref()),
+    ]);
+    clearInterval(progress);
+    w.close();
+    if (timedOut)
+      throw new Error(
+        `deployment: only ${startup.length}/${REPLICAS} pods Running after ${TIMEOUT_MS / 1000} s`,
+      );
+    let availableAt = 0;
+    for (;;) {
+      const d = JSON.parse((await c.req('GET', '/apis/apps/v1/namespaces/default/deployments/big')).body);
+      if (d.status?.availableReplicas === REPLICAS) {
+        availableAt = performance.now();
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    startup.sort((a, b) => a - b);
+    return {
+      registerSecs,
+      allRunningSecs: (runningAt - t0) / 1000,
+      availableSecs: (availableAt - t0) / 1000,
+      startup,
+    };
+  } finally {
+    await hollow.stop();
+    rc.close();
+    c.close();
+    server.proc.kill('SIGTERM');
+    await new Promise((r) => server.proc.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  const dep = REPLICAS > 0 ? await deploymentToRunning() : undefined;
   const alone = await inProcess();
   console.error(`scheduler alone (in-process, instant bindings): ${alone.toFixed(0)} pods/s`);
   const dataDir = mkdtempSync(join(tmpdir(), 'k8ts-sched-bench-'));
@@ -339,6 +476,20 @@ async function main(): Promise<void> {
         'the scheduling loop without the API server: its own ceiling',
       ],
       ['spread: pods per node (min / max)', `${min} / ${max}`, `ideal ${(PODS / NODES).toFixed(0)}`],
+      ...(dep
+        ? ([
+            [
+              `**${REPLICAS}-replica Deployment: create -> all pods Running + Ready**`,
+              `**${dep.allRunningSecs.toFixed(1)} s**`,
+              `${HOLLOW} hollow nodes (registered in ${dep.registerSecs.toFixed(1)} s), fresh server; Deployment status shows all available at ${dep.availableSecs.toFixed(1)} s`,
+            ],
+            [
+              'pod startup in that Deployment (first seen -> Running + Ready), p50 / p99',
+              `${pct(dep.startup, 0.5).toFixed(0)} / ${pct(dep.startup, 0.99).toFixed(0)} ms`,
+              'anchor: Kubernetes pod startup SLO p99 <= 5 s (stateless pods, image pull excluded); hollow kubelets start pods at once',
+            ],
+          ] as [string, string, string][])
+        : []),
       [
         `kube-scheduler (anchor): scheduler_perf ${UPSTREAM.workload}`,
         `${UPSTREAM.figure} pods/s`,
@@ -346,7 +497,7 @@ async function main(): Promise<void> {
       ],
     ];
     console.log(
-      `\nCommand: \`node dist/bench/scheduler/run.js --nodes ${NODES} --pods ${PODS} --concurrency ${CONCURRENCY}\`, run ${new Date().toISOString().slice(0, 16)}Z on this machine (${cpus().length} vCPU; server, scheduler and load generator share them).\n`,
+      `\nCommand: \`node dist/bench/scheduler/run.js --nodes ${NODES} --pods ${PODS} --concurrency ${CONCURRENCY} --deployment-replicas ${REPLICAS} --hollow-nodes ${HOLLOW}\`, run ${new Date().toISOString().slice(0, 16)}Z on this machine (${cpus().length} vCPU; server, scheduler and load generator share them).\n`,
     );
     console.log('| measure | result | note |\n|---|---|---|');
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);
