@@ -195,6 +195,43 @@ describe.runIf(have)('DaemonSet and StatefulSet controllers (hollow nodes)', () 
     for (const p of after) expect(names.has(p.metadata.name)).toBe(false);
   }, 150_000);
 
+  it('rollout history and undo read the ControllerRevisions of a DaemonSet', async () => {
+    const revisions = async () =>
+      (await api.json('GET', '/apis/apps/v1/namespaces/default/controllerrevisions')).items.filter(
+        (r: any) => r.metadata.ownerReferences?.[0]?.kind === 'DaemonSet',
+      );
+    const before = await waitFor('two revisions', async () => {
+      const rs = await revisions();
+      return rs.length === 2 ? rs : undefined;
+    });
+    expect(before.map((r: any) => r.revision).sort()).toEqual([1, 2]);
+    const history = await kubectlOk(srv, ['rollout', 'history', 'daemonset/agent']);
+    expect(history).toMatch(/REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
+    const one = await kubectlOk(srv, ['rollout', 'history', 'daemonset/agent', '--revision=1']);
+    expect(one).toContain('registry.k8s.io/pause:3.9');
+    expect(await kubectlOk(srv, ['get', 'controllerrevisions'])).toMatch(
+      /NAME\s+CONTROLLER\s+REVISION\s+AGE\nagent-\S+\s+daemonset\.apps\/agent\s+[12]/,
+    );
+
+    await kubectlOk(srv, ['rollout', 'undo', 'daemonset/agent']);
+    await kubectlOk(srv, ['rollout', 'status', 'daemonset/agent', '--timeout=90s'], { timeoutMs: 100_000 });
+    const pods = await waitFor('pods back on the first template', async () => {
+      const ps = live(await podsOf('agent'));
+      return ps.length === 4 &&
+        ps.every((p) => p.spec.containers[0].image === 'registry.k8s.io/pause:3.9' && isReady(p))
+        ? ps
+        : undefined;
+    });
+    expect(pods).toHaveLength(4);
+    const after = await waitFor('revision 1 renumbered to 3', async () => {
+      const rs = await revisions();
+      return rs.some((r: any) => r.revision === 3) ? rs : undefined;
+    });
+    expect(after).toHaveLength(2);
+    const renumbered = after.find((r: any) => r.revision === 3);
+    expect(renumbered.metadata.name).toBe(before.find((r: any) => r.revision === 1).metadata.name);
+  }, 150_000);
+
   it('a StatefulSet creates web-0, web-1, web-2 in order, each after the previous is Ready', async () => {
     const rv = (await api.json('GET', '/api/v1/namespaces/default/pods')).metadata.resourceVersion;
     const allReady = (evs: WatchEventJson[]) =>
@@ -301,4 +338,11 @@ describe.runIf(have)('DaemonSet and StatefulSet controllers (hollow nodes)', () 
     for (const p of live(await podsOf('web')))
       expect(p.metadata.labels['controller-revision-hash']).toBe(sts.status.updateRevision);
   }, 150_000);
+  it('a StatefulSet keeps its revisions as ControllerRevisions for rollout history', async () => {
+    const out = await waitFor('two StatefulSet revisions', async () => {
+      const h = await kubectlOk(srv, ['rollout', 'history', 'statefulset/web']);
+      return /\n1\s+<none>\n2\s+<none>/.test(h) ? h : undefined;
+    });
+    expect(out).toContain('REVISION');
+  });
 });

@@ -64,6 +64,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   res('apps', 'v1', 'ReplicaSet', { shortNames: ['rs'], categories: all, sub: ['status', 'scale'] }),
   res('apps', 'v1', 'DaemonSet', { shortNames: ['ds'], categories: all, sub: ['status'] }),
   res('apps', 'v1', 'StatefulSet', { shortNames: ['sts'], categories: all, sub: ['status', 'scale'] }),
+  res('apps', 'v1', 'ControllerRevision', {}),
   res('batch', 'v1', 'Job', { categories: all, sub: ['status'] }),
   res('batch', 'v1', 'CronJob', { shortNames: ['cj'], categories: all, sub: ['status'] }),
   res('networking.k8s.io', 'v1', 'Ingress', { plural: 'ingresses', shortNames: ['ing'], sub: ['status'] }),

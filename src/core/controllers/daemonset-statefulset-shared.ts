@@ -2,10 +2,7 @@
  * What the DaemonSet and StatefulSet controllers share: the template hash that names a revision
  * (the `controller-revision-hash` label), pod readiness / availability as upstream's podutil reads
  * them, int-or-percent scaling, and the owner reference a controller stamps on its pods.
- *
- * ControllerRevision objects are not served yet (TODO(#3)): a revision exists only as the hash
- * label on pods and the names in the owner's status, so `kubectl rollout history/undo` for these
- * kinds have nothing to read.
+ * The revisions themselves are ControllerRevisions (controller-history.ts).
  */
 import type { KObj } from '../client/informer.js';
 import { isPodReady, readyCondition } from './pod-state.js';

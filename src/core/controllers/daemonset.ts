@@ -12,6 +12,7 @@ import type { SharedInformer } from '../client/informer-factory.js';
 import { objectPath } from '../client/paths.js';
 import { ApiStatusError, type RestClient } from '../client/rest-client.js';
 import { logRetry, WorkQueue } from '../client/workqueue.js';
+import { applyHistory, ownedRevisions, planHistory } from './controller-history.js';
 import type { Controller, ControllerContext } from './controller-manager.js';
 import { Expectations } from './daemonset-expectations.js';
 import {
@@ -27,6 +28,7 @@ import {
   canonicalJson,
   controllerRef,
   controllerUidIndex,
+  REVISION_LABEL,
   templateHash,
 } from './daemonset-statefulset-shared.js';
 
@@ -34,6 +36,7 @@ const COMPONENT = 'daemonset-controller';
 const DS = resourceForPlural('apps', 'v1', 'daemonsets')!;
 const PODS = resourceForPlural('', 'v1', 'pods')!;
 const NODES = resourceForPlural('', 'v1', 'nodes')!;
+const REVISIONS = resourceForPlural('apps', 'v1', 'controllerrevisions')!;
 
 export interface DaemonSetControllerOptions {
   /** Clock for availability (minReadySeconds). */
@@ -67,6 +70,7 @@ export class DaemonSetController implements Controller {
   private readonly daemonSets: SharedInformer;
   private readonly pods: SharedInformer;
   private readonly nodes: SharedInformer;
+  private readonly revisions: SharedInformer;
   private readonly queue: WorkQueue;
   private readonly expectations = new Expectations();
   private readonly now: () => Date;
@@ -84,6 +88,14 @@ export class DaemonSetController implements Controller {
     this.daemonSets = ctx.factory.informer(DS);
     this.pods = ctx.factory.informer(PODS);
     this.nodes = ctx.factory.informer(NODES);
+    this.revisions = ctx.factory.informer(REVISIONS);
+    // A revision deleted by hand is written again on the next sync of its owner.
+    this.revisions.addHandlers({
+      delete: (r) => {
+        const ref = controllerRef(r);
+        if (ref?.kind === 'DaemonSet') this.enqueue(`${r.metadata.namespace}/${ref.name}`);
+      },
+    });
     this.pods.addIndex(CONTROLLER_UID_INDEX, controllerUidIndex);
     this.daemonSets.addHandlers({
       add: (o) => this.enqueue(keyOf(o)),
@@ -157,6 +169,19 @@ export class DaemonSetController implements Controller {
     const ds = this.daemonSets.get(namespace, name);
     if (!ds || ds.metadata.deletionTimestamp) return;
     const input = this.input(ds);
+    const inUse = new Set(input.pods.map((p) => `${name}-${p.metadata.labels?.[REVISION_LABEL] ?? ''}`));
+    await applyHistory(
+      this.client,
+      ds,
+      planHistory({
+        owner: ds,
+        kind: 'DaemonSet',
+        revisions: ownedRevisions(this.revisions, ds),
+        name: `${name}-${input.hash}`,
+        hash: input.hash,
+        inUse,
+      }),
+    );
     let errors: unknown[] = [];
     const processed = this.expectations.satisfied(key);
     if (processed) {

@@ -4,11 +4,11 @@
  * rolling update (above the partition) or only when deleted (OnDelete); status through /status.
  * Decisions live in statefulset-plan.ts; this file gathers inputs and carries the plan out.
  *
- * Not done (TODO(#3)): ControllerRevision objects (not served yet; revisions are the
- * `controller-revision-hash` label and status.currentRevision/updateRevision; the template of the
- * current revision is remembered in memory only, so after a restart a pod below the partition is
- * recreated from the update template), PersistentVolumeClaims from volumeClaimTemplates (a Warning
- * event says they are ignored), adoption of orphaned pods, and maxUnavailable.
+ * Revisions are ControllerRevisions (controller-history.ts): a pod below the partition is
+ * recreated from its revision's template, also after a restart.
+ *
+ * Not done (TODO(#3)): PersistentVolumeClaims from volumeClaimTemplates (a Warning event says they
+ * are ignored), adoption of orphaned pods, and maxUnavailable.
  */
 import { resourceForPlural } from '../api/resources.js';
 import type { EventRecorder } from '../client/events.js';
@@ -17,12 +17,14 @@ import type { SharedInformer } from '../client/informer-factory.js';
 import { collectionPath, objectPath } from '../client/paths.js';
 import { ApiStatusError, type RestClient } from '../client/rest-client.js';
 import { logRetry, WorkQueue } from '../client/workqueue.js';
+import { applyHistory, ownedRevisions, planHistory, templateOf } from './controller-history.js';
 import type { Controller, ControllerContext } from './controller-manager.js';
 import {
   CONTROLLER_UID_INDEX,
   canonicalJson,
   controllerRef,
   controllerUidIndex,
+  REVISION_LABEL,
 } from './daemonset-statefulset-shared.js';
 import {
   newStatefulSetPod,
@@ -36,6 +38,7 @@ import {
 const COMPONENT = 'statefulset-controller';
 const STS = resourceForPlural('apps', 'v1', 'statefulsets')!;
 const PODS = resourceForPlural('', 'v1', 'pods')!;
+const REVISIONS = resourceForPlural('apps', 'v1', 'controllerrevisions')!;
 
 export interface StatefulSetControllerOptions {
   /** Clock for availability (minReadySeconds). */
@@ -53,8 +56,9 @@ export class StatefulSetController implements Controller {
   private readonly pods: SharedInformer;
   private readonly queue: WorkQueue;
   private readonly now: () => Date;
-  /** Templates of revisions seen, by revision name (ControllerRevisions stand-in; memory only). */
-  private readonly templates = new Map<string, KObj>();
+  private readonly revisions: SharedInformer;
+  /** Pod templates by revision name, from the ControllerRevisions as of the current sync. */
+  private templates = new Map<string, KObj>();
   /** `uid/generation` of sets already warned about volumeClaimTemplates. */
   private readonly warned = new Set<string>();
   private started = false;
@@ -70,6 +74,13 @@ export class StatefulSetController implements Controller {
     });
     this.sets = ctx.factory.informer(STS);
     this.pods = ctx.factory.informer(PODS);
+    this.revisions = ctx.factory.informer(REVISIONS);
+    this.revisions.addHandlers({
+      delete: (r) => {
+        const ref = controllerRef(r);
+        if (ref?.kind === 'StatefulSet') this.enqueue(`${r.metadata.namespace}/${ref.name}`);
+      },
+    });
     this.pods.addIndex(CONTROLLER_UID_INDEX, controllerUidIndex);
     this.sets.addHandlers({
       add: (o) => this.enqueue(keyOf(o)),
@@ -120,8 +131,23 @@ export class StatefulSetController implements Controller {
       .byIndex(CONTROLLER_UID_INDEX, set.metadata.uid)
       .filter((p) => p.metadata.namespace === namespace);
     const updateRevision = revisionName(set);
-    this.templates.set(updateRevision, set.spec?.template ?? {});
     const currentRevision: string = set.status?.currentRevision || updateRevision;
+    const revisions = ownedRevisions(this.revisions, set);
+    const inUse = new Set<string>([currentRevision, updateRevision]);
+    for (const p of pods) inUse.add(p.metadata.labels?.[REVISION_LABEL] ?? '');
+    await applyHistory(
+      this.client,
+      set,
+      planHistory({
+        owner: set,
+        kind: 'StatefulSet',
+        revisions,
+        name: updateRevision,
+        hash: updateRevision.slice(name.length + 1),
+        inUse,
+      }),
+    );
+    this.templates = new Map(revisions.map((r) => [r.metadata.name as string, templateOf(r) ?? {}]));
     const plan = planStatefulSet({ set, pods, updateRevision, currentRevision, now: this.now() });
     let failure: unknown;
     for (const action of plan.actions) {

@@ -198,6 +198,8 @@ const ROOTS: Record<string, Struct> = {
   'networking.k8s.io/v1/IngressClass': root({}),
   'discovery.k8s.io/v1/EndpointSlice': root({ endpoints: atomic, ports: atomic }),
   'coordination.k8s.io/v1/Lease': root({}),
+  // data is a RawExtension: replaced whole.
+  'apps/v1/ControllerRevision': root({ data: atomic }),
 };
 
 // Lookups hand out these objects directly; freeze them so no caller can change the schema.

@@ -13,6 +13,15 @@ export type FieldSpec = readonly [name: string, type: FieldType, repeated: boole
 
 /** Fully qualified message name -> field number -> field. */
 export const MESSAGES: Readonly<Record<string, Readonly<Record<number, FieldSpec>>>> = {
+  'k8s.io.api.apps.v1.ControllerRevision': {
+    1: ['metadata', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta', false, 'ptr'],
+    2: ['data', 'message:k8s.io.apimachinery.pkg.runtime.RawExtension', false, 'ptr'],
+    3: ['revision', 'int64', false, 'value'],
+  },
+  'k8s.io.api.apps.v1.ControllerRevisionList': {
+    1: ['metadata', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta', false, 'ptr'],
+    2: ['items', 'message:k8s.io.api.apps.v1.ControllerRevision', true, 'ptr'],
+  },
   'k8s.io.api.apps.v1.DaemonSet': {
     1: ['metadata', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta', false, 'ptr'],
     2: ['spec', 'message:k8s.io.api.apps.v1.DaemonSetSpec', false, 'ptr'],
@@ -1718,6 +1727,8 @@ export const KINDS: Readonly<Record<string, string>> = {
   '* DeleteOptions': 'k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions',
   '* List': 'k8s.io.apimachinery.pkg.apis.meta.v1.List',
   '* Status': 'k8s.io.apimachinery.pkg.apis.meta.v1.Status',
+  'apps/v1 ControllerRevision': 'k8s.io.api.apps.v1.ControllerRevision',
+  'apps/v1 ControllerRevisionList': 'k8s.io.api.apps.v1.ControllerRevisionList',
   'apps/v1 DaemonSet': 'k8s.io.api.apps.v1.DaemonSet',
   'apps/v1 DaemonSetList': 'k8s.io.api.apps.v1.DaemonSetList',
   'apps/v1 Deployment': 'k8s.io.api.apps.v1.Deployment',

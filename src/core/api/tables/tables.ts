@@ -32,6 +32,7 @@ import {
   type TableRow,
 } from './table.js';
 import {
+  controllerRevisionPrinter,
   cronJobPrinter,
   daemonSetPrinter,
   deploymentPrinter,
@@ -72,6 +73,7 @@ const PRINTERS: Record<string, Printer> = {
   'networking.k8s.io/v1/IngressClass': ingressClassPrinter,
   'discovery.k8s.io/v1/EndpointSlice': endpointSlicePrinter,
   'coordination.k8s.io/v1/Lease': leasePrinter,
+  'apps/v1/ControllerRevision': controllerRevisionPrinter,
 };
 
 /** RFC 3339 in UTC without fractional seconds, as Go's time.RFC3339 writes it. */

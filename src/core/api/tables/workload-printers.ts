@@ -2,7 +2,13 @@
  * Printers of the workload kinds: Deployment, ReplicaSet, DaemonSet, StatefulSet (apps/v1) and
  * Job (batch/v1, with the STATUS column of 1.30+) and CronJob.
  */
-import type { DaemonSet, Deployment, ReplicaSet, StatefulSet } from 'kubernetes-types/apps/v1.js';
+import type {
+  ControllerRevision,
+  DaemonSet,
+  Deployment,
+  ReplicaSet,
+  StatefulSet,
+} from 'kubernetes-types/apps/v1.js';
 import type { CronJob, Job, JobCondition } from 'kubernetes-types/batch/v1.js';
 import { age, humanDuration } from './duration.js';
 import { containerCells, formatLabelSelector, formatLabels, selectorString } from './format.js';
@@ -233,6 +239,27 @@ export const cronJobPrinter: Printer = {
         images,
         formatLabelSelector(jobSpec?.selector),
       ],
+    };
+  },
+};
+
+/** upstream: CONTROLLER is the controller owner as `<kind>.<group>/<name>`, `<none>` without one. */
+export const controllerRevisionPrinter: Printer = {
+  columns: [
+    NAME_COLUMN,
+    column('Controller', 'Controller of the object'),
+    column('Revision', 'Revision of the ControllerRevision', { type: 'integer' }),
+    AGE_COLUMN,
+  ],
+  row: (cr: ControllerRevision, { now }) => {
+    const ref = cr.metadata?.ownerReferences?.find((r) => r.controller);
+    let controller = '<none>';
+    if (ref) {
+      const group = ref.apiVersion.includes('/') ? ref.apiVersion.split('/')[0] : '';
+      controller = `${ref.kind.toLowerCase()}${group ? `.${group}` : ''}/${ref.name}`;
+    }
+    return {
+      cells: [cr.metadata?.name ?? '', controller, cr.revision, age(cr.metadata?.creationTimestamp, now)],
     };
   },
 };

@@ -22,6 +22,7 @@ import {
   validateSecretUpdate,
   validateServiceAccount,
 } from './config.js';
+import { validateControllerRevision, validateControllerRevisionUpdate } from './controller-revision.js';
 import { validateCronJob, validateCronJobUpdate } from './cronjob.js';
 import { type NameValidator, nameIsDNS1035Label, nameIsDNSLabel, nameIsDNSSubdomain } from './names.js';
 import {
@@ -143,6 +144,11 @@ const RULES: Record<string, KindRules> = {
     update: validateEndpointSliceUpdate,
   },
   'coordination.k8s.io/Lease': { nameFn: nameIsDNSSubdomain, create: validateLease },
+  'apps/ControllerRevision': {
+    nameFn: nameIsDNSSubdomain,
+    create: validateControllerRevision,
+    update: validateControllerRevisionUpdate,
+  },
 };
 
 const fallback: KindRules = { nameFn: nameIsDNSSubdomain, create: none };
