@@ -46,6 +46,9 @@ export function restSchedulerApi(
       await client.request('PATCH', podPath(pod, 'status'), {
         contentType: 'application/strategic-merge-patch+json',
         body: {
+          // Precondition: the pod as the scheduler judged it. If it changed meanwhile (bound by
+          // another binder, deleted and recreated), the patch gets 409 and the stale verdict is dropped.
+          metadata: { resourceVersion: pod.metadata.resourceVersion },
           status: {
             conditions: [
               {
