@@ -101,11 +101,21 @@ program
         console.log(`k8ts: API server listening on ${cp.url} (ready in ${Date.now() - started} ms)`);
         console.log(`k8ts: kubeconfig written to ${cp.kubeconfigPath}`);
         console.log(`k8ts: try: KUBECONFIG=${cp.kubeconfigPath} kubectl get namespaces`);
+        // The kubelet for this machine (issue 4): pods run here unless --disable kubelet.
+        const kubelet = o.disable.has('kubelet')
+          ? undefined
+          : await (await import('../core/kubelet/start.js')).startServerKubelet(cp, {
+              dataDir: join(o.dataDir, 'agent'),
+              rootless: o.rootless,
+              clusterCidr: o.clusterCidr,
+            });
+        if (kubelet) console.log(`k8ts: kubelet registered node ${kubelet.nodeName}`);
         let stopping = false;
         const shutdown = async (sig: string) => {
           if (stopping) return;
           stopping = true;
           console.log(`k8ts: ${sig}, shutting down`);
+          await kubelet?.stop();
           await cp.stop();
           process.exit(0);
         };
@@ -122,5 +132,6 @@ program
   );
 
 (await import('../core/hollow/hollow-nodes-command.js')).addHollowNodesCommand(program);
+(await import('../core/kubelet/kubelet-command.js')).addKubeletCommand(program);
 
 await program.parseAsync(process.argv);
