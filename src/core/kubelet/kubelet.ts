@@ -79,6 +79,7 @@ export class Kubelet {
   private serviceInformer: Informer | undefined;
   private readonly dns: DnsSettings;
   private podCidr = '';
+  private networkInit: Promise<void> | undefined;
   private stopped = false;
   private readonly nodeIp: string;
 
@@ -145,6 +146,8 @@ export class Kubelet {
   async start(): Promise<void> {
     if (this.runtime instanceof ProcessRuntime) this.runtime.adopt();
     await this.agent.start();
+    // Adopted pods need their addresses back before their workers run.
+    await this.networkInit;
     this.serviceInformer = new Informer(this.client, { path: '/api/v1/services', handlers: {} });
     this.podInformer = new Informer(this.client, {
       path: '/api/v1/pods',
@@ -170,7 +173,7 @@ export class Kubelet {
     const cidr: string | undefined = n.spec?.podCIDRs?.[0] ?? n.spec?.podCIDR;
     if (!cidr || cidr === this.podCidr) return;
     this.podCidr = cidr;
-    void this.network
+    this.networkInit = this.network
       .init(cidr)
       .then(() => {
         for (const uid of this.workers.keys()) this.syncQueue.add(uid);

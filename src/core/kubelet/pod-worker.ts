@@ -210,6 +210,11 @@ export class PodWorker {
   private adopt(): void {
     if (this.adopted) return;
     this.adopted = true;
+    const net = this.pod.spec?.hostNetwork ? { ip: this.d.nodeIp } : this.d.network.get(this.uid);
+    if (net) {
+      this.ip = net.ip;
+      this.netnsPath = 'netnsPath' in net ? net.netnsPath : undefined;
+    }
     const mine = this.d.runtime.list().filter((i) => i.podUid === this.uid);
     for (const info of mine) {
       const c = [...this.inits, ...this.containers].find((x) => x.name === info.name);
@@ -230,11 +235,6 @@ export class PodWorker {
       else c.last = undefined;
       this.watchExit(c, info.id);
       this.startProbes(c, { adopted: true });
-    }
-    const net = this.d.network.get(this.uid);
-    if (net) {
-      this.ip = net.ip;
-      this.netnsPath = net.netnsPath;
     }
   }
 
@@ -517,8 +517,8 @@ export class PodWorker {
   }
 
   private probeFn(c: CState, id: string, probe: KObj): (timeoutMs: number) => Promise<ProbeResult> {
-    const host = this.ip ?? '127.0.0.1';
     return (timeoutMs) => {
+      const host = this.ip ?? '127.0.0.1';
       if (probe.httpGet) return httpProbe(probe.httpGet, { host, container: c.spec, timeoutMs });
       if (probe.tcpSocket) return tcpProbe(probe.tcpSocket, { host, container: c.spec, timeoutMs });
       if (probe.exec?.command) return execInContainer(this.d.runtime, id, probe.exec.command, timeoutMs);
