@@ -5,7 +5,17 @@
  * `<n>.log.<UTC timestamp>` keeping `maxFiles` files, as upstream's container log manager does.
  * The reader turns files back into what `kubectl logs` prints.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { rfc3339Nano } from './time-format.js';
 
@@ -191,8 +201,12 @@ export function renderLogs(lines: LogLine[], sel: LogSelection): string {
       pendingTime = undefined;
     }
   }
-  const picked = sel.tailLines !== undefined && sel.tailLines >= 0 ? full.slice(Math.max(0, full.length - sel.tailLines)) : full;
+  const picked =
+    sel.tailLines !== undefined && sel.tailLines >= 0
+      ? full.slice(Math.max(0, full.length - sel.tailLines))
+      : full;
   let out = picked.map((l) => (sel.timestamps ? `${l.time} ${l.text}\n` : `${l.text}\n`)).join('');
-  if (sel.limitBytes !== undefined && sel.limitBytes >= 0) out = Buffer.from(out).subarray(0, sel.limitBytes).toString('utf8');
+  if (sel.limitBytes !== undefined && sel.limitBytes >= 0)
+    out = Buffer.from(out).subarray(0, sel.limitBytes).toString('utf8');
   return out;
 }

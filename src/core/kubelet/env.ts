@@ -4,8 +4,9 @@
  * written). ConfigMaps and Secrets are looked up through the given functions; a missing one that is
  * not optional is a ConfigRefError (the container waits with CreateContainerConfigError).
  */
-import type { KObj } from '../client/informer.js';
+
 import { parseQuantity } from '../api/validation/quantity.js';
+import type { KObj } from '../client/informer.js';
 import { ConfigRefError } from './errors.js';
 import { serviceEnvForPod } from './service-env.js';
 
@@ -55,7 +56,11 @@ function decodeSecret(v: string): string {
 }
 
 /** Value of a downward API field path (fieldRef). */
-export function fieldRefValue(pod: KObj, fieldPath: string, ctx: Pick<EnvContext, 'podIP' | 'hostIP'>): string {
+export function fieldRefValue(
+  pod: KObj,
+  fieldPath: string,
+  ctx: Pick<EnvContext, 'podIP' | 'hostIP'>,
+): string {
   const m = /^metadata\.(labels|annotations)\['(.*)'\]$/.exec(fieldPath);
   if (m) return String(pod.metadata?.[m[1]!]?.[m[2]!] ?? '');
   switch (fieldPath) {
@@ -70,7 +75,9 @@ export function fieldRefValue(pod: KObj, fieldPath: string, ctx: Pick<EnvContext
       const map: Record<string, string> = pod.metadata?.[fieldPath.slice(9)] ?? {};
       return Object.keys(map)
         .sort()
-        .map((k) => `${k}="${String(map[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+        .map(
+          (k) => `${k}="${String(map[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+        )
         .join('\n');
     }
     case 'spec.nodeName':
@@ -104,7 +111,8 @@ export function resourceFieldValue(
     throw new ConfigRefError(`unsupported resourceFieldRef resource "${resource}"`);
   let raw = c?.resources?.[kind]?.[name];
   if (raw === undefined && kind === 'requests') raw = c?.resources?.limits?.[name];
-  if (raw === undefined) raw = kind === 'limits' ? allocatable?.[name] : name === 'cpu' || name === 'memory' ? '0' : undefined;
+  if (raw === undefined)
+    raw = kind === 'limits' ? allocatable?.[name] : name === 'cpu' || name === 'memory' ? '0' : undefined;
   const value = parseQuantity(raw ?? '0') ?? 0;
   const divisor = parseQuantity(ref.divisor ?? (name === 'cpu' ? '1' : '1')) || 1;
   return String(Math.ceil(value / divisor));
@@ -142,7 +150,10 @@ export function resolveEnv(pod: KObj, container: KObj, ctx: EnvContext): Map<str
   for (const e of (container.env ?? []) as KObj[]) {
     const name: string = e.name;
     if (e.valueFrom === undefined || e.valueFrom === null) {
-      env.set(name, expandVars(String(e.value ?? ''), (v) => env.get(v)));
+      env.set(
+        name,
+        expandVars(String(e.value ?? ''), (v) => env.get(v)),
+      );
       continue;
     }
     const vf: KObj = e.valueFrom;
@@ -156,7 +167,9 @@ export function resolveEnv(pod: KObj, container: KObj, ctx: EnvContext): Map<str
       if (v === undefined) {
         if (ref.optional) continue;
         throw new ConfigRefError(
-          cm ? `couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name}` : `configmap "${ref.name}" not found`,
+          cm
+            ? `couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name}`
+            : `configmap "${ref.name}" not found`,
         );
       }
       env.set(name, v);

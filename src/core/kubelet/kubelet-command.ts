@@ -19,7 +19,9 @@ export function addKubeletCommand(program: Command): void {
     .option(
       '--data-dir <dir>',
       'pods, logs and runtime state',
-      isRoot() ? '/var/lib/k8ts' : join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'k8ts'),
+      isRoot()
+        ? '/var/lib/k8ts'
+        : join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'k8ts'),
     )
     .option('--rootless', 'host-network pods with loopback IPs (no root needed)', !isRoot())
     .option('--port <port>', 'kubelet API port advertised in the Node', (v) => Number(v), 10250)
@@ -27,7 +29,10 @@ export function addKubeletCommand(program: Command): void {
     .option('--cluster-cidr <cidr>', 'pod network of the cluster (masquerade outside it)', '10.42.0.0/16')
     .option('--cluster-dns <ip>', 'nameserver of ClusterFirst pods', '10.43.0.10')
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
-    .option('--cleanup', 'kill every pod process this data dir records, remove pod namespaces and the bridge, exit')
+    .option(
+      '--cleanup',
+      'kill every pod process this data dir records, remove pod namespaces and the bridge, exit',
+    )
     .action(
       async (o: {
         kubeconfig?: string;
@@ -50,7 +55,10 @@ export function addKubeletCommand(program: Command): void {
           console.error('k8ts kubelet: --kubeconfig is required');
           process.exit(2);
         }
-        const client = new RestClient({ ...loadKubeconfig(o.kubeconfig), userAgent: `kubelet/${o.nodeName}` });
+        const client = new RestClient({
+          ...loadKubeconfig(o.kubeconfig),
+          userAgent: `kubelet/${o.nodeName}`,
+        });
         const k = await startKubelet(client, {
           nodeName: o.nodeName,
           dataDir: o.dataDir,
@@ -61,7 +69,9 @@ export function addKubeletCommand(program: Command): void {
           clusterDns: [o.clusterDns],
           clusterDomain: o.clusterDomain,
         });
-        console.log(`k8ts kubelet: node ${o.nodeName} registered (${o.rootless ? 'rootless' : 'bridge'} pod network)`);
+        console.log(
+          `k8ts kubelet: node ${o.nodeName} registered (${o.rootless ? 'rootless' : 'bridge'} pod network)`,
+        );
         let stopping = false;
         const shutdown = async (sig: string) => {
           if (stopping) return;

@@ -6,8 +6,9 @@
  * The pod network is rootless (loopback IPs) or bridge (a netns per pod). Containers survive a
  * kubelet restart: the runtime re-adopts them and workers pick them up on their first sync.
  */
-import { join } from 'node:path';
+
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Clock, realClock } from '../client/clock.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer, type KObj } from '../client/informer.js';
@@ -131,14 +132,16 @@ export class Kubelet {
       workers,
       rateLimiter: new ItemExponentialRateLimiter(200, 10_000),
       clock: this.clock,
-      onError: (uid, e) => this.log(`k8ts kubelet: sync of pod ${uid} failed: ${(e as Error)?.stack ?? e} (will retry)`),
+      onError: (uid, e) =>
+        this.log(`k8ts kubelet: sync of pod ${uid} failed: ${(e as Error)?.stack ?? e} (will retry)`),
     });
     this.statusQueue = new RateLimitedQueue((uid) => this.writeStatus(uid), {
       name: 'kubelet-status',
       workers,
       rateLimiter: new ItemExponentialRateLimiter(200, 10_000),
       clock: this.clock,
-      onError: (uid, e) => this.log(`k8ts kubelet: status of pod ${uid}: ${(e as Error)?.message ?? e} (will retry)`),
+      onError: (uid, e) =>
+        this.log(`k8ts kubelet: status of pod ${uid}: ${(e as Error)?.message ?? e} (will retry)`),
     });
   }
 
@@ -187,7 +190,8 @@ export class Kubelet {
     if (!w) {
       if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') {
         // Finished before we saw it (or before a restart): nothing to run, only cleanup on delete.
-        if (!p.metadata.deletionTimestamp && !this.runtime.list().some((i) => i.podUid === p.metadata.uid)) return;
+        if (!p.metadata.deletionTimestamp && !this.runtime.list().some((i) => i.podUid === p.metadata.uid))
+          return;
       }
       w = new PodWorker(p, this.workerDeps());
       this.workers.set(w.uid, w);
@@ -239,14 +243,18 @@ export class Kubelet {
       requestStatus: (uid: string) => this.statusQueue.add(uid),
       finalizeDelete: async (pod: KObj) => {
         try {
-          await this.client.request('DELETE', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, {
-            body: {
-              kind: 'DeleteOptions',
-              apiVersion: 'v1',
-              gracePeriodSeconds: 0,
-              preconditions: { uid: pod.metadata.uid },
+          await this.client.request(
+            'DELETE',
+            `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`,
+            {
+              body: {
+                kind: 'DeleteOptions',
+                apiVersion: 'v1',
+                gracePeriodSeconds: 0,
+                preconditions: { uid: pod.metadata.uid },
+              },
             },
-          });
+          );
         } catch (e) {
           if (e instanceof ApiStatusError && (e.httpStatus === 404 || e.httpStatus === 409)) return;
           throw e;

@@ -40,18 +40,36 @@ export function execInContainer(
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve({ ok: true, output: out });
-      else resolve({ ok: false, message: `command ${JSON.stringify(argv)} exited with ${code ?? signal}: ${out.trim()}`, output: out });
+      else
+        resolve({
+          ok: false,
+          message: `command ${JSON.stringify(argv)} exited with ${code ?? signal}: ${out.trim()}`,
+          output: out,
+        });
     });
   });
 }
 
 /** An HTTP GET lifecycle hook: any answer counts as done; errors are reported. */
-export function httpHook(action: KObj, host: string, container: KObj, timeoutMs: number): Promise<ProbeResult> {
+export function httpHook(
+  action: KObj,
+  host: string,
+  container: KObj,
+  timeoutMs: number,
+): Promise<ProbeResult> {
   const port = resolvePort(action.port, container);
-  if (port === undefined) return Promise.resolve({ ok: false, message: `invalid port ${String(action.port)}` });
+  if (port === undefined)
+    return Promise.resolve({ ok: false, message: `invalid port ${String(action.port)}` });
   return new Promise((resolve) => {
     const req = http.request(
-      { host: action.host || host, port, path: action.path || '/', method: 'GET', timeout: timeoutMs, agent: false },
+      {
+        host: action.host || host,
+        port,
+        path: action.path || '/',
+        method: 'GET',
+        timeout: timeoutMs,
+        agent: false,
+      },
       (res) => {
         res.resume();
         const code = res.statusCode ?? 0;

@@ -92,7 +92,9 @@ export class NodeAgent {
         update: (n) => this.seen(n),
         delete: () => {
           // Deleted under us: register again, as a kubelet does.
-          void this.register().catch((e) => this.log(`k8ts kubelet: re-register failed: ${(e as Error).message}`));
+          void this.register().catch((e) =>
+            this.log(`k8ts kubelet: re-register failed: ${(e as Error).message}`),
+          );
         },
       },
     });
@@ -169,7 +171,13 @@ export class NodeAgent {
     const duration = this.opts.leaseDurationSeconds ?? 40;
     try {
       await this.client.request('PATCH', `${LEASES}/${this.name}`, {
-        body: { spec: { holderIdentity: this.name, leaseDurationSeconds: duration, renewTime: microTime(this.clock.now()) } },
+        body: {
+          spec: {
+            holderIdentity: this.name,
+            leaseDurationSeconds: duration,
+            renewTime: microTime(this.clock.now()),
+          },
+        },
         contentType: 'application/merge-patch+json',
       });
     } catch (e) {

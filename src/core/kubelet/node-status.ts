@@ -47,7 +47,14 @@ export const PID_PRESSURE_FRACTION = 0.1;
 
 /** `node.kubernetes.io/arch` values from Node's process.arch. */
 export function goArch(nodeArch: string): string {
-  const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', s390x: 's390x', ppc64: 'ppc64le' };
+  const map: Record<string, string> = {
+    x64: 'amd64',
+    arm64: 'arm64',
+    arm: 'arm',
+    ia32: '386',
+    s390x: 's390x',
+    ppc64: 'ppc64le',
+  };
   return map[nodeArch] ?? nodeArch;
 }
 
@@ -75,9 +82,30 @@ export function nodeConditions(m: MachineInfo, previous: KObj[] | undefined, now
   const diskPressure = m.diskBytes > 0 && m.diskAvailableBytes / m.diskBytes < DISK_PRESSURE_FRACTION;
   const pidPressure = m.pidMax > 0 && (m.pidMax - m.processes) / m.pidMax < PID_PRESSURE_FRACTION;
   const want: [string, boolean, string, string, string, string][] = [
-    ['MemoryPressure', memPressure, 'KubeletHasInsufficientMemory', 'kubelet has insufficient memory available', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'],
-    ['DiskPressure', diskPressure, 'KubeletHasDiskPressure', 'kubelet has disk pressure', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
-    ['PIDPressure', pidPressure, 'KubeletHasInsufficientPID', 'kubelet has insufficient PID available', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
+    [
+      'MemoryPressure',
+      memPressure,
+      'KubeletHasInsufficientMemory',
+      'kubelet has insufficient memory available',
+      'KubeletHasSufficientMemory',
+      'kubelet has sufficient memory available',
+    ],
+    [
+      'DiskPressure',
+      diskPressure,
+      'KubeletHasDiskPressure',
+      'kubelet has disk pressure',
+      'KubeletHasNoDiskPressure',
+      'kubelet has no disk pressure',
+    ],
+    [
+      'PIDPressure',
+      pidPressure,
+      'KubeletHasInsufficientPID',
+      'kubelet has insufficient PID available',
+      'KubeletHasSufficientPID',
+      'kubelet has sufficient PID available',
+    ],
   ];
   const out = want.map(([type, on, reasonOn, msgOn, reasonOff, msgOff]) =>
     condition(previous, type, on ? 'True' : 'False', on ? reasonOn : reasonOff, on ? msgOn : msgOff, now),
@@ -86,7 +114,14 @@ export function nodeConditions(m: MachineInfo, previous: KObj[] | undefined, now
   return out;
 }
 
-function condition(previous: KObj[] | undefined, type: string, status: string, reason: string, message: string, now: string): KObj {
+function condition(
+  previous: KObj[] | undefined,
+  type: string,
+  status: string,
+  reason: string,
+  message: string,
+  now: string,
+): KObj {
   const old = previous?.find((c) => c.type === type);
   return {
     type,
@@ -112,7 +147,12 @@ export function nodeLabels(id: NodeIdentity, m: MachineInfo): Record<string, str
 }
 
 /** The status the kubelet posts (everything but conditions' history). */
-export function nodeStatus(id: NodeIdentity, m: MachineInfo, previous: KObj[] | undefined, nowMs: number): KObj {
+export function nodeStatus(
+  id: NodeIdentity,
+  m: MachineInfo,
+  previous: KObj[] | undefined,
+  nowMs: number,
+): KObj {
   const resources = nodeResources(m, id.maxPods);
   return {
     capacity: resources,
@@ -143,7 +183,11 @@ export function nodeObject(id: NodeIdentity, m: MachineInfo, nowMs: number): KOb
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: id.name, labels: nodeLabels(id, m), annotations: { 'node.alpha.kubernetes.io/ttl': '0' } },
+    metadata: {
+      name: id.name,
+      labels: nodeLabels(id, m),
+      annotations: { 'node.alpha.kubernetes.io/ttl': '0' },
+    },
     spec: {},
     status: nodeStatus(id, m, undefined, nowMs),
   };
@@ -153,7 +197,8 @@ export function nodeObject(id: NodeIdentity, m: MachineInfo, nowMs: number): KOb
 export function nodeLease(node: KObj, durationSeconds: number, nowMs: number): KObj {
   const name: string = node.metadata.name;
   const meta: KObj = { name, namespace: LEASE_NAMESPACE };
-  if (node.metadata.uid) meta.ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid }];
+  if (node.metadata.uid)
+    meta.ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid }];
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',

@@ -70,7 +70,9 @@ export function containerStatus(c: ContainerView, opts: { init: boolean; default
     if (c.last) lastState = { terminated: terminated(c.last) };
     containerID = CONTAINER_ID_PREFIX + c.running.id;
   } else if (c.waiting) {
-    state = { waiting: { reason: c.waiting.reason, ...(c.waiting.message ? { message: c.waiting.message } : {}) } };
+    state = {
+      waiting: { reason: c.waiting.reason, ...(c.waiting.message ? { message: c.waiting.message } : {}) },
+    };
     if (c.last) lastState = { terminated: terminated(c.last) };
   } else if (c.last) {
     state = { terminated: terminated(c.last) };
@@ -144,14 +146,37 @@ export function computePodStatus(v: PodView): KObj {
   let phase = v.failed ? 'Failed' : podPhase(v.pod, v.containers, v.initialized);
   const terminal = phase === 'Succeeded' || phase === 'Failed';
   const unready = v.containers.filter((c) => !(c.ready && c.running)).map((c) => c.name);
-  const incomplete = v.inits.filter((c) => !(c.last && c.last.exitCode === 0 && !c.running)).map((c) => c.name);
+  const incomplete = v.inits
+    .filter((c) => !(c.last && c.last.exitCode === 0 && !c.running))
+    .map((c) => c.name);
   const containersReady = unready.length === 0 && v.containers.length > 0 && !terminal;
   const initOk = v.initialized || incomplete.length === 0;
   const conditions = [
     cond(prev, 'PodReadyToStartContainers', v.sandboxReady, now),
-    cond(prev, 'Initialized', initOk, now, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`),
-    cond(prev, 'Ready', containersReady, now, terminal ? 'PodCompleted' : 'ContainersNotReady', terminal ? '' : `containers with unready status: [${unready.join(' ')}]`),
-    cond(prev, 'ContainersReady', containersReady, now, terminal ? 'PodCompleted' : 'ContainersNotReady', terminal ? '' : `containers with unready status: [${unready.join(' ')}]`),
+    cond(
+      prev,
+      'Initialized',
+      initOk,
+      now,
+      'ContainersNotInitialized',
+      `containers with incomplete status: [${incomplete.join(' ')}]`,
+    ),
+    cond(
+      prev,
+      'Ready',
+      containersReady,
+      now,
+      terminal ? 'PodCompleted' : 'ContainersNotReady',
+      terminal ? '' : `containers with unready status: [${unready.join(' ')}]`,
+    ),
+    cond(
+      prev,
+      'ContainersReady',
+      containersReady,
+      now,
+      terminal ? 'PodCompleted' : 'ContainersNotReady',
+      terminal ? '' : `containers with unready status: [${unready.join(' ')}]`,
+    ),
     cond(prev, 'PodScheduled', true, now),
   ];
   if (phase === 'Pending' && v.containers.some((c) => c.running)) phase = 'Running';
@@ -162,7 +187,10 @@ export function computePodStatus(v: PodView): KObj {
     hostIPs: [{ ip: v.hostIp }],
     startTime: rfc3339(v.startTimeMs),
     containerStatuses: v.containers.map((c) =>
-      containerStatus(c, { init: false, defaultWaiting: v.initialized ? 'ContainerCreating' : 'PodInitializing' }),
+      containerStatus(c, {
+        init: false,
+        defaultWaiting: v.initialized ? 'ContainerCreating' : 'PodInitializing',
+      }),
     ),
   };
   if (v.failed) {
@@ -175,7 +203,10 @@ export function computePodStatus(v: PodView): KObj {
   }
   if (v.inits.length)
     status.initContainerStatuses = v.inits.map((c) =>
-      containerStatus(c, { init: true, defaultWaiting: v.sandboxReady ? 'PodInitializing' : 'PodInitializing' }),
+      containerStatus(c, {
+        init: true,
+        defaultWaiting: v.sandboxReady ? 'PodInitializing' : 'PodInitializing',
+      }),
     );
   return status;
 }

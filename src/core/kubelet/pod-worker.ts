@@ -15,9 +15,9 @@ import { ConfigRefError } from './errors.js';
 import { execInContainer, httpHook } from './lifecycle-hooks.js';
 import { type DnsSettings, podHosts, podResolvConf } from './network/dns-config.js';
 import type { PodNetwork } from './network/pod-network.js';
-import { ProbeWorker, probeTiming, type ProbeKind, type ProbeResult } from './probe-worker.js';
-import { httpProbe, tcpProbe } from './probers.js';
 import type { ContainerView, PodView, Termination } from './pod-status.js';
+import { type ProbeKind, type ProbeResult, ProbeWorker, probeTiming } from './probe-worker.js';
+import { httpProbe, tcpProbe } from './probers.js';
 import type { ContainerInfo, ContainerRuntime, ExitStatus, Mount } from './runtime/runtime.js';
 import { containerMounts, prepareVolumes, volumeEnv } from './volumes.js';
 
@@ -100,7 +100,10 @@ export class PodWorker {
     this.podDir = join(deps.dataDir, 'pods', podDirName(pod));
     const prevStatuses = (list: KObj[] | undefined, name: string) => list?.find((s) => s.name === name);
     const mk = (c: KObj, init: boolean): CState => {
-      const prev = prevStatuses(init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses, c.name);
+      const prev = prevStatuses(
+        init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses,
+        c.name,
+      );
       const restartCount: number = prev?.restartCount ?? 0;
       const st: CState = {
         name: c.name,
@@ -222,9 +225,9 @@ export class PodWorker {
         this.d.runtime.signal(info.id, 'SIGKILL');
         continue;
       }
-      const prev = (c.init ? this.pod.status?.initContainerStatuses : this.pod.status?.containerStatuses)?.find(
-        (s: KObj) => s.name === c.name,
-      );
+      const prev = (
+        c.init ? this.pod.status?.initContainerStatuses : this.pod.status?.containerStatuses
+      )?.find((s: KObj) => s.name === c.name);
       c.running = { id: info.id, startedAtMs: info.startedAtMs, attempt: info.attempt };
       c.attempt = Math.max(c.attempt, info.attempt + 1);
       c.restartCount = Math.max(c.restartCount, info.attempt);
@@ -305,11 +308,17 @@ export class PodWorker {
     return true;
   }
 
-  private async fetchAll(): Promise<{ cms: Map<string, KObj | undefined>; secrets: Map<string, KObj | undefined> }> {
+  private async fetchAll(): Promise<{
+    cms: Map<string, KObj | undefined>;
+    secrets: Map<string, KObj | undefined>;
+  }> {
     const ns: string = this.pod.metadata.namespace;
     const cmNames = new Set<string>();
     const secretNames = new Set<string>();
-    const all = [...((this.pod.spec?.initContainers ?? []) as KObj[]), ...((this.pod.spec?.containers ?? []) as KObj[])];
+    const all = [
+      ...((this.pod.spec?.initContainers ?? []) as KObj[]),
+      ...((this.pod.spec?.containers ?? []) as KObj[]),
+    ];
     for (const c of all) {
       for (const f of (c.envFrom ?? []) as KObj[]) {
         if (f.configMapRef?.name) cmNames.add(f.configMapRef.name);
@@ -365,7 +374,12 @@ export class PodWorker {
       this.sandboxReady = true;
       const limits = [...((pod.spec?.containers ?? []) as KObj[])].some((c) => c.resources?.limits);
       if (limits)
-        this.d.event(pod, 'Warning', 'LimitsNotEnforced', 'cpu/memory limits are not enforced by the k8ts process runtime (TODO(#4): cgroups)');
+        this.d.event(
+          pod,
+          'Warning',
+          'LimitsNotEnforced',
+          'cpu/memory limits are not enforced by the k8ts process runtime (TODO(#4): cgroups)',
+        );
       return true;
     } catch (e) {
       const msg = (e as Error).message;
@@ -477,7 +491,10 @@ export class PodWorker {
   private runHook(id: string, container: KObj, hook: KObj, timeoutMs: number): Promise<ProbeResult> {
     if (hook.exec?.command) return execInContainer(this.d.runtime, id, hook.exec.command, timeoutMs);
     if (hook.httpGet) return httpHook(hook.httpGet, this.ip ?? '127.0.0.1', container, timeoutMs);
-    if (hook.sleep?.seconds) return new Promise((r) => setTimeout(() => r({ ok: true }), Math.min(timeoutMs, hook.sleep.seconds * 1000)));
+    if (hook.sleep?.seconds)
+      return new Promise((r) =>
+        setTimeout(() => r({ ok: true }), Math.min(timeoutMs, hook.sleep.seconds * 1000)),
+      );
     return Promise.resolve({ ok: true });
   }
 
@@ -522,7 +539,10 @@ export class PodWorker {
       if (probe.httpGet) return httpProbe(probe.httpGet, { host, container: c.spec, timeoutMs });
       if (probe.tcpSocket) return tcpProbe(probe.tcpSocket, { host, container: c.spec, timeoutMs });
       if (probe.exec?.command) return execInContainer(this.d.runtime, id, probe.exec.command, timeoutMs);
-      return Promise.resolve({ ok: false, message: 'gRPC probes are not supported by the k8ts kubelet (TODO(#4))' });
+      return Promise.resolve({
+        ok: false,
+        message: 'gRPC probes are not supported by the k8ts kubelet (TODO(#4))',
+      });
     };
   }
 
@@ -571,7 +591,12 @@ export class PodWorker {
     }
     // liveness or startup failure: kill; the restart policy decides what follows.
     this.d.event(this.pod, 'Warning', 'Unhealthy', `${label} probe failed: ${message}`);
-    this.d.event(this.pod, 'Normal', 'Killing', `Container ${c.name} failed ${kind} probe, will be restarted`);
+    this.d.event(
+      this.pod,
+      'Normal',
+      'Killing',
+      `Container ${c.name} failed ${kind} probe, will be restarted`,
+    );
     c.running.killing = kind;
     c.ready = false;
     this.d.requestStatus(this.uid);

@@ -26,11 +26,13 @@ export function httpProbe(
   opts: { host: string; container: KObj; timeoutMs: number },
 ): Promise<ProbeResult> {
   const port = resolvePort(action.port, opts.container);
-  if (port === undefined) return Promise.resolve({ ok: false, message: `invalid port ${String(action.port)}` });
+  if (port === undefined)
+    return Promise.resolve({ ok: false, message: `invalid port ${String(action.port)}` });
   const host: string = action.host || opts.host;
   const scheme = String(action.scheme ?? 'HTTP').toUpperCase();
   const headers: Record<string, string> = { 'user-agent': 'kube-probe/1.32', accept: '*/*' };
-  for (const h of (action.httpHeaders ?? []) as KObj[]) headers[String(h.name).toLowerCase()] = String(h.value);
+  for (const h of (action.httpHeaders ?? []) as KObj[])
+    headers[String(h.name).toLowerCase()] = String(h.value);
   const mod = scheme === 'HTTPS' ? https : http;
   return new Promise((resolve) => {
     const req = mod.request(
@@ -59,16 +61,23 @@ export function httpProbe(
       });
     });
     req.on('error', (e) =>
-      resolve({ ok: false, message: `Get "${scheme.toLowerCase()}://${host}:${port}${action.path || '/'}": ${e.message}` }),
+      resolve({
+        ok: false,
+        message: `Get "${scheme.toLowerCase()}://${host}:${port}${action.path || '/'}": ${e.message}`,
+      }),
     );
     req.end();
   });
 }
 
 /** TCP connect within the timeout. */
-export function tcpProbe(action: KObj, opts: { host: string; container: KObj; timeoutMs: number }): Promise<ProbeResult> {
+export function tcpProbe(
+  action: KObj,
+  opts: { host: string; container: KObj; timeoutMs: number },
+): Promise<ProbeResult> {
   const port = resolvePort(action.port, opts.container);
-  if (port === undefined) return Promise.resolve({ ok: false, message: `invalid port ${String(action.port)}` });
+  if (port === undefined)
+    return Promise.resolve({ ok: false, message: `invalid port ${String(action.port)}` });
   const host: string = action.host || opts.host;
   return new Promise((resolve) => {
     const sock = net.connect({ host, port });

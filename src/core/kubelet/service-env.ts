@@ -50,7 +50,9 @@ export function serviceEnvForPod(
 ): Map<string, string> {
   const out = new Map<string, string>();
   const links = opts.enableServiceLinks !== false;
-  const master = services.find((s) => s.metadata?.namespace === 'default' && s.metadata?.name === 'kubernetes');
+  const master = services.find(
+    (s) => s.metadata?.namespace === 'default' && s.metadata?.name === 'kubernetes',
+  );
   const own = links ? services.filter((s) => s.metadata?.namespace === namespace) : [];
   const sorted = [...own].sort((a, b) => String(a.metadata.name).localeCompare(String(b.metadata.name)));
   if (master && !own.includes(master)) for (const [k, v] of serviceEnv(master)) out.set(k, v);

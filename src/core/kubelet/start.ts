@@ -41,7 +41,10 @@ export async function startServerKubelet(
   opts: Omit<KubeletOptions, 'nodeName'> & { nodeName?: string | undefined },
 ): Promise<Kubelet> {
   const nodeName = opts.nodeName ?? defaultNodeName();
-  const cert = await issueClientCert(cp.pki, { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] });
+  const cert = await issueClientCert(cp.pki, {
+    commonName: `system:node:${nodeName}`,
+    organizations: ['system:nodes'],
+  });
   const client = new RestClient({
     server: cp.url,
     caPem: cp.pki.caCertPem,
@@ -56,7 +59,11 @@ export async function startServerKubelet(
  * Kill every container recorded under `<dataDir>/runtime` (SIGKILL to each process group, after
  * checking the PID still is ours) and remove the node's pod namespaces, bridge and NAT chain.
  */
-export async function cleanupKubelet(opts: { dataDir: string; nodeName: string; rootless: boolean }): Promise<number> {
+export async function cleanupKubelet(opts: {
+  dataDir: string;
+  nodeName: string;
+  rootless: boolean;
+}): Promise<number> {
   const stateDir = join(opts.dataDir, 'runtime');
   let killed = 0;
   let ids: string[] = [];

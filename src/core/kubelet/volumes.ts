@@ -55,14 +55,17 @@ function keyedFiles(
 
 function configMapData(cm: KObj): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
-  for (const [k, v] of Object.entries((cm.data ?? {}) as Record<string, string>)) out[k] = Buffer.from(String(v));
-  for (const [k, v] of Object.entries((cm.binaryData ?? {}) as Record<string, string>)) out[k] = Buffer.from(v, 'base64');
+  for (const [k, v] of Object.entries((cm.data ?? {}) as Record<string, string>))
+    out[k] = Buffer.from(String(v));
+  for (const [k, v] of Object.entries((cm.binaryData ?? {}) as Record<string, string>))
+    out[k] = Buffer.from(v, 'base64');
   return out;
 }
 
 function secretData(s: KObj): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
-  for (const [k, v] of Object.entries((s.data ?? {}) as Record<string, string>)) out[k] = Buffer.from(v, 'base64');
+  for (const [k, v] of Object.entries((s.data ?? {}) as Record<string, string>))
+    out[k] = Buffer.from(v, 'base64');
   return out;
 }
 
@@ -70,7 +73,8 @@ function downwardFiles(pod: KObj, items: KObj[], defaultMode: number, ctx: Volum
   return items.map((it) => {
     let v: string;
     if (it.fieldRef) v = fieldRefValue(pod, it.fieldRef.fieldPath, ctx);
-    else if (it.resourceFieldRef) v = resourceFieldValue(pod, undefined, it.resourceFieldRef, ctx.nodeAllocatable);
+    else if (it.resourceFieldRef)
+      v = resourceFieldValue(pod, undefined, it.resourceFieldRef, ctx.nodeAllocatable);
     else v = '';
     return { path: safeRel(it.path), data: Buffer.from(v), mode: it.mode ?? defaultMode };
   });
@@ -85,7 +89,13 @@ export function volumeFiles(pod: KObj, vol: KObj, ctx: VolumeContext): FileOut[]
       if (vol.configMap.optional) return [];
       throw new ConfigRefError(`configmap "${vol.configMap.name}" not found`);
     }
-    return keyedFiles(configMapData(cm), vol.configMap.items, vol.configMap.defaultMode ?? 0o644, `ConfigMap ${ns}/${vol.configMap.name}`, vol.configMap.optional === true);
+    return keyedFiles(
+      configMapData(cm),
+      vol.configMap.items,
+      vol.configMap.defaultMode ?? 0o644,
+      `ConfigMap ${ns}/${vol.configMap.name}`,
+      vol.configMap.optional === true,
+    );
   }
   if (vol.secret) {
     const s = ctx.secret(ns, vol.secret.secretName);
@@ -93,15 +103,30 @@ export function volumeFiles(pod: KObj, vol: KObj, ctx: VolumeContext): FileOut[]
       if (vol.secret.optional) return [];
       throw new ConfigRefError(`secret "${vol.secret.secretName}" not found`);
     }
-    return keyedFiles(secretData(s), vol.secret.items, vol.secret.defaultMode ?? 0o644, `Secret ${ns}/${vol.secret.secretName}`, vol.secret.optional === true);
+    return keyedFiles(
+      secretData(s),
+      vol.secret.items,
+      vol.secret.defaultMode ?? 0o644,
+      `Secret ${ns}/${vol.secret.secretName}`,
+      vol.secret.optional === true,
+    );
   }
-  if (vol.downwardAPI) return downwardFiles(pod, vol.downwardAPI.items ?? [], vol.downwardAPI.defaultMode ?? 0o644, ctx);
+  if (vol.downwardAPI)
+    return downwardFiles(pod, vol.downwardAPI.items ?? [], vol.downwardAPI.defaultMode ?? 0o644, ctx);
   if (vol.projected) {
     const mode: number = vol.projected.defaultMode ?? 0o644;
     const out: FileOut[] = [];
     for (const src of (vol.projected.sources ?? []) as KObj[]) {
-      if (src.configMap) out.push(...volumeFiles(pod, { configMap: { ...src.configMap, defaultMode: mode } }, ctx));
-      else if (src.secret) out.push(...volumeFiles(pod, { secret: { ...src.secret, secretName: src.secret.name, defaultMode: mode } }, ctx));
+      if (src.configMap)
+        out.push(...volumeFiles(pod, { configMap: { ...src.configMap, defaultMode: mode } }, ctx));
+      else if (src.secret)
+        out.push(
+          ...volumeFiles(
+            pod,
+            { secret: { ...src.secret, secretName: src.secret.name, defaultMode: mode } },
+            ctx,
+          ),
+        );
       else if (src.downwardAPI) out.push(...downwardFiles(pod, src.downwardAPI.items ?? [], mode, ctx));
       // serviceAccountToken sources need the TokenRequest API: TODO(#4).
     }
@@ -170,6 +195,7 @@ export function containerMounts(container: KObj, volumes: Map<string, string>): 
 /** `K8TS_VOLUME_<NAME>` env variables (rootless mode). */
 export function volumeEnv(volumes: Map<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, path] of volumes) out[`K8TS_VOLUME_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = path;
+  for (const [name, path] of volumes)
+    out[`K8TS_VOLUME_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = path;
   return out;
 }

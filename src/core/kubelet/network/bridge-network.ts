@@ -57,7 +57,8 @@ export class BridgeNetwork implements PodNetwork {
 
   private async must(argv: string[], input?: string): Promise<string> {
     const r = await this.opts.run(argv, input === undefined ? {} : { input });
-    if (r.code !== 0) throw new KubeletError('NETWORK', `${argv.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+    if (r.code !== 0)
+      throw new KubeletError('NETWORK', `${argv.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
     return r.stdout;
   }
 
@@ -69,7 +70,8 @@ export class BridgeNetwork implements PodNetwork {
     this.ipam.init(podCidr);
     const gw = `${this.ipam.gateway()}/${c.prefix}`;
     const run = this.opts.run;
-    if ((await run(['ip', 'link', 'show', BRIDGE])).code !== 0) await this.must(['ip', 'link', 'add', BRIDGE, 'type', 'bridge']);
+    if ((await run(['ip', 'link', 'show', BRIDGE])).code !== 0)
+      await this.must(['ip', 'link', 'add', BRIDGE, 'type', 'bridge']);
     const addrs = await this.must(['ip', '-4', '-o', 'addr', 'show', 'dev', BRIDGE]);
     if (!addrs.includes(` ${gw} `)) await this.must(['ip', 'addr', 'replace', gw, 'dev', BRIDGE]);
     await this.must(['ip', 'link', 'set', BRIDGE, 'up']);
@@ -115,7 +117,18 @@ export class BridgeNetwork implements PodNetwork {
     await this.must(['ip', '-n', ns, 'addr', 'replace', `${ip}/${this.prefixLen}`, 'dev', 'eth0']);
     await this.must(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
     await this.must(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
-    await this.must(['ip', '-n', ns, 'route', 'replace', 'default', 'via', this.ipam.gateway(), 'dev', 'eth0']);
+    await this.must([
+      'ip',
+      '-n',
+      ns,
+      'route',
+      'replace',
+      'default',
+      'via',
+      this.ipam.gateway(),
+      'dev',
+      'eth0',
+    ]);
     return { ip, netnsPath: `${NETNS_DIR}/${ns}` };
   }
 

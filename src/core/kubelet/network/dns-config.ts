@@ -95,12 +95,14 @@ export function podHosts(pod: KObj, podIp: string, clusterDomain: string): strin
   ];
   const hostname: string = pod.spec?.hostname || pod.metadata?.name || '';
   const ns: string = pod.metadata?.namespace ?? 'default';
-  if (pod.spec?.subdomain) lines.push(`${podIp}\t${hostname}.${pod.spec.subdomain}.${ns}.svc.${clusterDomain}\t${hostname}`);
+  if (pod.spec?.subdomain)
+    lines.push(`${podIp}\t${hostname}.${pod.spec.subdomain}.${ns}.svc.${clusterDomain}\t${hostname}`);
   else if (hostname) lines.push(`${podIp}\t${hostname}`);
   const aliases: KObj[] = pod.spec?.hostAliases ?? [];
   if (aliases.length) {
     lines.push('', '# Entries added by HostAliases.');
-    for (const a of aliases) lines.push(`${a.ip}\t${((a.hostnames as string[] | undefined) ?? []).join('\t')}`);
+    for (const a of aliases)
+      lines.push(`${a.ip}\t${((a.hostnames as string[] | undefined) ?? []).join('\t')}`);
   }
   return `${lines.join('\n')}\n`;
 }

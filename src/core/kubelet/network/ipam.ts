@@ -26,7 +26,8 @@ export class IpamAllocator {
 
   constructor(cidr: string, allocations: Record<string, string> = {}) {
     const c = parseCidr(cidr);
-    if (!c || c.prefix > 30) throw new KubeletError('OPTIONS', `pod CIDR must be an IPv4 network of /30 or larger, got "${cidr}"`);
+    if (!c || c.prefix > 30)
+      throw new KubeletError('OPTIONS', `pod CIDR must be an IPv4 network of /30 or larger, got "${cidr}"`);
     this.cidr = cidr;
     this.base = c.base;
     this.size = 2 ** (32 - c.prefix);

@@ -15,6 +15,7 @@
  *   namespaces (root) or as a plain process with the container's environment (rootless).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -28,9 +29,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import net from 'node:net';
-import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
+import { dirname, join } from 'node:path';
 import { CriLogWriter, LineSplitter } from '../cri-log.js';
 import { KubeletError } from '../errors.js';
 import type {
@@ -193,7 +193,9 @@ export class ProcessRuntime implements ContainerRuntime {
     }
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid!));
-      child.once('error', (e) => reject(new KubeletError('RUNTIME', `cannot start ${argv[0]}: ${e.message}`)));
+      child.once('error', (e) =>
+        reject(new KubeletError('RUNTIME', `cannot start ${argv[0]}: ${e.message}`)),
+      );
     }).catch((e) => {
       closeSync(readOut);
       closeSync(readErr);
@@ -227,7 +229,11 @@ export class ProcessRuntime implements ContainerRuntime {
     return info;
   }
 
-  private exitFromFile(inst: Instance, code: number | null | undefined, signal: string | null | undefined): ExitStatus {
+  private exitFromFile(
+    inst: Instance,
+    code: number | null | undefined,
+    signal: string | null | undefined,
+  ): ExitStatus {
     const f = readExitFile(inst.dir);
     if (f) return { exitCode: f.code, finishedAtMs: Math.min(Date.now(), f.atMs) };
     if (signal) return { exitCode: 128 + signalNumber(signal), signal, finishedAtMs: Date.now() };
@@ -287,7 +293,8 @@ export class ProcessRuntime implements ContainerRuntime {
     this.poller = setInterval(() => {
       for (const inst of this.instances.values()) {
         if (inst.exit || inst.child) continue;
-        if (procStartTime(inst.info.pid) !== inst.procStart) this.finish(inst, this.exitFromFile(inst, undefined, undefined));
+        if (procStartTime(inst.info.pid) !== inst.procStart)
+          this.finish(inst, this.exitFromFile(inst, undefined, undefined));
       }
     }, this.opts.pollMs ?? 1000);
     this.poller.unref();
