@@ -73,6 +73,7 @@ program
     new Set<NodeComponent>(),
   )
   .option('--rootless', 'run without root: host-network pods, userspace proxy, DNS on a high port', !isRoot())
+  .option('--node-name <name>', "name of this machine's node (kubelet)")
   .action(
     async (o: {
       dataDir: string;
@@ -85,6 +86,7 @@ program
       nodeMonitorGracePeriod: number;
       disable: Set<NodeComponent>;
       rootless: boolean;
+      nodeName?: string;
     }) => {
       const started = Date.now();
       try {
@@ -108,6 +110,7 @@ program
               dataDir: join(o.dataDir, 'agent'),
               rootless: o.rootless,
               clusterCidr: o.clusterCidr,
+              nodeName: o.nodeName,
             });
         if (kubelet) console.log(`k8ts: kubelet registered node ${kubelet.nodeName}`);
         let stopping = false;

@@ -17,7 +17,9 @@ import { procStartTime } from './runtime/process-runtime.js';
 
 /** The first non-internal IPv4 address of this machine, else 127.0.0.1. */
 export function defaultNodeIp(): string {
-  for (const addrs of Object.values(networkInterfaces())) {
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    // Our own bridge and veths are not the node's address.
+    if (name === 'k8ts0' || name.startsWith('kv')) continue;
     for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }
   return '127.0.0.1';
