@@ -2,7 +2,7 @@
  * A one-node cluster (`k8ts server` with its kubelet) for the kubelet tests, in one of two modes:
  * - rootless: the server runs here with `--rootless`; pods get loopback IPs;
  * - netns: the WHOLE node (API server + kubelet, its bridge, veths, pod namespaces and NAT rules)
- *   runs inside a private network namespace made for the test (`ip netns exec`), with no route
+ *   runs inside a private network namespace made for the test (`nsenter --net`), with no route
  *   out; kubectl and curl run in that namespace too.
  * Cleanup kills the server by PID, runs `k8ts kubelet --cleanup` (kills the pod processes, removes
  * the pod namespaces the kubelet made) and deletes the test namespace, also after a failure.
@@ -75,7 +75,10 @@ export async function startKubeletCluster(opts: ClusterOptions): Promise<Kubelet
   const b = 100 + Math.floor(Math.random() * 150);
   const clusterCidr = `10.${b}.0.0/16`;
   const ns = opts.mode === 'netns' ? `k8ts-kt-${id}` : undefined;
-  const inNs = (argv: string[]) => (ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv);
+  // nsenter --net (not `ip netns exec`): the same network namespace, but the host's mount
+  // namespace, so the pod namespaces the kubelet mounts under /run/netns are visible to every
+  // process (ip netns exec gives each command a private mount namespace whose mounts stay there).
+  const inNs = (argv: string[]) => (ns ? ['nsenter', `--net=/run/netns/${ns}`, '--', ...argv] : argv);
   if (ns) {
     const r = await run(['ip', 'netns', 'add', ns]);
     if (r.code !== 0) throw new Error(`ip netns add ${ns}: ${r.stderr}`);
