@@ -27,6 +27,7 @@ import { computePodStatus } from './pod-status.js';
 import { PodWorker } from './pod-worker.js';
 import { ProcessRuntime } from './runtime/process-runtime.js';
 import type { ContainerRuntime } from './runtime/runtime.js';
+import { KubeletStreamingRuntime } from './streaming-runtime.js';
 
 export interface KubeletOptions {
   nodeName: string;
@@ -303,6 +304,11 @@ export class Kubelet {
       if (m.namespace === namespace && m.name === name && (!uid || m.uid === uid)) return w;
     }
     return undefined;
+  }
+
+  /** logs / exec / attach / port-forward for the kubelet API (streams.ts). */
+  streaming(): KubeletStreamingRuntime {
+    return new KubeletStreamingRuntime(this, this.runtime);
   }
 
   /** Stop watching and writing; containers keep running (a restarted kubelet adopts them). */
