@@ -45,10 +45,16 @@ function rssMb(pid: number): number {
 }
 
 function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+  return (
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
+  );
 }
 
-function spawnWait(argv: string[], pattern: RegExp, label: string): Promise<{ proc: ChildProcess; out: () => string; match: RegExpExecArray }> {
+function spawnWait(
+  argv: string[],
+  pattern: RegExp,
+  label: string,
+): Promise<{ proc: ChildProcess; out: () => string; match: RegExpExecArray }> {
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -74,14 +80,39 @@ async function main(): Promise<void> {
   const procs: ChildProcess[] = [];
   try {
     const server = await spawnWait(
-      [process.execPath, CLI, 'server', '--data-dir', dataDir, '--https-port', '0', '--bind-address', '127.0.0.1', '--disable', 'kubelet,service-proxy,dns,ingress,cloud-controller', '--cluster-cidr', `10.${b}.0.0/16`],
+      [
+        process.execPath,
+        CLI,
+        'server',
+        '--data-dir',
+        dataDir,
+        '--https-port',
+        '0',
+        '--bind-address',
+        '127.0.0.1',
+        '--disable',
+        'kubelet,service-proxy,dns,ingress,cloud-controller',
+        '--cluster-cidr',
+        `10.${b}.0.0/16`,
+      ],
       /listening on (https:\/\/\S+)/,
       'server',
     );
     procs.push(server.proc);
     const kubeconfig = join(dataDir, 'kubeconfig.yaml');
     const kubelet = await spawnWait(
-      [process.execPath, CLI, 'kubelet', '--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', agentDir, '--rootless'],
+      [
+        process.execPath,
+        CLI,
+        'kubelet',
+        '--kubeconfig',
+        kubeconfig,
+        '--node-name',
+        nodeName,
+        '--data-dir',
+        agentDir,
+        '--rootless',
+      ],
       /registered/,
       'kubelet',
     );
@@ -94,7 +125,9 @@ async function main(): Promise<void> {
       if (n.spec?.podCIDR) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } } });
+    await client.request('POST', '/api/v1/namespaces', {
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } },
+    });
     await new Promise((r) => setTimeout(r, 1500));
     const sent = new Map<string, number>();
     const running = new Map<string, number>();
@@ -108,7 +141,10 @@ async function main(): Promise<void> {
         const name: string = p.metadata?.name;
         const now = performance.now();
         if (p.status?.phase === 'Running' && !running.has(name)) running.set(name, now);
-        if (p.status?.conditions?.find((c: any) => c.type === 'Ready')?.status === 'True' && !readyAt.has(name)) {
+        if (
+          p.status?.conditions?.find((c: any) => c.type === 'Ready')?.status === 'True' &&
+          !readyAt.has(name)
+        ) {
           readyAt.set(name, now);
           if (readyAt.size === PODS) resolveAll();
         }
@@ -155,13 +191,21 @@ async function main(): Promise<void> {
     const rows: [string, string, string][] = [
       ['pods Ready / created', `${readyAt.size} / ${PODS}`, ''],
       ['created -> Running p50 / p99', `${f(pct(run, 50))} / ${f(pct(run, 99))}`, ''],
-      ['created -> Ready p50 / p99', `${f(pct(rdy, 50))} / ${f(pct(rdy, 99))}`, 'SLO p99 <= 5000 ms; target p99 < 500 ms'],
+      [
+        'created -> Ready p50 / p99',
+        `${f(pct(rdy, 50))} / ${f(pct(rdy, 99))}`,
+        'SLO p99 <= 5000 ms; target p99 < 500 ms',
+      ],
       ['all pods Ready after', `${startupWall.toFixed(2)} s`, ''],
       [`kubelet CPU during startup of ${PODS} pods`, `${cpuStartup.toFixed(2)} CPU-s`, ''],
       [`kubelet CPU steady, ${PODS} pods running`, `${(cpuSteady * 100).toFixed(1)} % of a core`, ''],
       [`kubelet RSS with ${PODS} pods`, `${rss.toFixed(0)} MiB`, ''],
     ];
-    const table = ['| measure | k8ts | anchor |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+    const table = [
+      '| measure | k8ts | anchor |',
+      '|---|---|---|',
+      ...rows.map((r) => `| ${r.join(' | ')} |`),
+    ].join('\n');
     console.log(table);
     if (values.write) {
       const section = [
