@@ -73,6 +73,7 @@ program
     new Set<NodeComponent>(),
   )
   .option('--rootless', 'run without root: host-network pods, userspace proxy, DNS on a high port', !isRoot())
+  .option('--node-name <name>', "name of this machine's node (kubelet)")
   .action(
     async (o: {
       dataDir: string;
@@ -85,6 +86,7 @@ program
       nodeMonitorGracePeriod: number;
       disable: Set<NodeComponent>;
       rootless: boolean;
+      nodeName?: string;
     }) => {
       const started = Date.now();
       try {
@@ -101,11 +103,22 @@ program
         console.log(`k8ts: API server listening on ${cp.url} (ready in ${Date.now() - started} ms)`);
         console.log(`k8ts: kubeconfig written to ${cp.kubeconfigPath}`);
         console.log(`k8ts: try: KUBECONFIG=${cp.kubeconfigPath} kubectl get namespaces`);
+        // The kubelet for this machine (issue 4): pods run here unless --disable kubelet.
+        const kubelet = o.disable.has('kubelet')
+          ? undefined
+          : await (await import('../core/kubelet/start.js')).startServerKubelet(cp, {
+              dataDir: join(o.dataDir, 'agent'),
+              rootless: o.rootless,
+              clusterCidr: o.clusterCidr,
+              nodeName: o.nodeName,
+            });
+        if (kubelet) console.log(`k8ts: kubelet registered node ${kubelet.nodeName}`);
         let stopping = false;
         const shutdown = async (sig: string) => {
           if (stopping) return;
           stopping = true;
           console.log(`k8ts: ${sig}, shutting down`);
+          await kubelet?.stop();
           await cp.stop();
           process.exit(0);
         };
@@ -123,5 +136,6 @@ program
 
 (await import('../core/hollow/hollow-nodes-command.js')).addHollowNodesCommand(program);
 (await import('../core/controllers/controller-manager-command.js')).addControllerManagerCommand(program);
+(await import('../core/kubelet/kubelet-command.js')).addKubeletCommand(program);
 
 await program.parseAsync(process.argv);

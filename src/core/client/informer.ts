@@ -40,6 +40,9 @@ export interface InformerOptions {
   clock?: Clock | undefined;
   /** Name for log lines (default the path). */
   name?: string | undefined;
+  /** Server-side filters of the list and the watch (e.g. the kubelet's `spec.nodeName=<node>`). */
+  fieldSelector?: string | undefined;
+  labelSelector?: string | undefined;
 }
 
 /** Cache key of an object. */
@@ -153,7 +156,12 @@ export class Informer {
         do {
           const page = await this.client.request('GET', this.opts.path, {
             accept: this.accept(),
-            query: { limit: limit > 0 ? limit : undefined, continue: cont },
+            query: {
+              limit: limit > 0 ? limit : undefined,
+              continue: cont,
+              fieldSelector: this.opts.fieldSelector,
+              labelSelector: this.opts.labelSelector,
+            },
           });
           if (!rv) rv = page.metadata?.resourceVersion ?? '';
           for (const o of (page.items ?? []) as KObj[]) items.push(o);
@@ -226,7 +234,13 @@ export class Informer {
     const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
     const handle = this.client.watch(
       this.opts.path,
-      { resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds },
+      {
+        resourceVersion: this.rv,
+        allowWatchBookmarks: true,
+        timeoutSeconds,
+        fieldSelector: this.opts.fieldSelector,
+        labelSelector: this.opts.labelSelector,
+      },
       (type, obj) => {
         if (this.stopped || closed) return;
         if (type === 'ERROR') {

@@ -1,0 +1,247 @@
+/**
+ * Kubelet bench: pod startup latency and the kubelet's own cost.
+ *
+ * A real `k8ts server` (controllers and scheduler, no node components) and a standalone
+ * `k8ts kubelet --rootless` process on this machine. N pods (default 100, one `sleep` container
+ * each, no image) are created at once over HTTPS; a watch records when each is first seen Running
+ * and Ready. Latency = observed time - the moment its create request was sent (so it includes the
+ * API write, scheduling, the kubelet's start and its status write, as upstream's SLI does).
+ * The kubelet's CPU (utime+stime from /proc) is measured over the startup and over 10 s of steady
+ * state with the pods running, and its RSS at the end.
+ *
+ * `npm run bench:kubelet [-- --pods 100 --write]`; `--write` replaces the kubelet section of
+ * bench/RESULTS.md.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadKubeconfig, RestClient } from '../../src/core/client/rest-client.js';
+import { cleanupKubelet } from '../../src/core/kubelet/start.js';
+
+const { values } = parseArgs({
+  options: {
+    pods: { type: 'string', default: '100' },
+    write: { type: 'boolean', default: false },
+    /** Create pods with spec.nodeName set (no scheduler): the kubelet's own share. */
+    bound: { type: 'boolean', default: false },
+  },
+});
+const PODS = Number(values.pods);
+const REPO = resolve(import.meta.dirname, '..', '..', '..');
+const CLI = join(REPO, 'dist', 'src', 'cli', 'main.js');
+const CLK_TCK = 100;
+
+function cpuSeconds(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+function pct(sorted: number[], p: number): number {
+  return (
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
+  );
+}
+
+function spawnWait(
+  argv: string[],
+  pattern: RegExp,
+  label: string,
+): Promise<{ proc: ChildProcess; out: () => string; match: RegExpExecArray }> {
+  const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`${label} did not start:\n${out}`)), 30_000);
+    proc.stdout!.on('data', () => {
+      const m = pattern.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res({ proc, out: () => out, match: m });
+      }
+    });
+    proc.once('exit', (c) => rej(new Error(`${label} exited ${c}:\n${out}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'k8ts-bench-kubelet-'));
+  const agentDir = join(dataDir, 'agent');
+  const nodeName = `bench-${Math.random().toString(36).slice(2, 7)}`;
+  const b = 100 + Math.floor(Math.random() * 150);
+  const procs: ChildProcess[] = [];
+  try {
+    const server = await spawnWait(
+      [
+        process.execPath,
+        CLI,
+        'server',
+        '--data-dir',
+        dataDir,
+        '--https-port',
+        '0',
+        '--bind-address',
+        '127.0.0.1',
+        '--disable',
+        'kubelet,service-proxy,dns,ingress,cloud-controller',
+        '--cluster-cidr',
+        `10.${b}.0.0/16`,
+      ],
+      /listening on (https:\/\/\S+)/,
+      'server',
+    );
+    procs.push(server.proc);
+    const kubeconfig = join(dataDir, 'kubeconfig.yaml');
+    const kubelet = await spawnWait(
+      [
+        process.execPath,
+        CLI,
+        'kubelet',
+        '--kubeconfig',
+        kubeconfig,
+        '--node-name',
+        nodeName,
+        '--data-dir',
+        agentDir,
+        '--rootless',
+      ],
+      /registered/,
+      'kubelet',
+    );
+    procs.push(kubelet.proc);
+    const kpid = kubelet.proc.pid!;
+    const client = new RestClient(loadKubeconfig(kubeconfig));
+    // Wait for the node's podCIDR (node IPAM) so the first pod does not pay for it.
+    for (let i = 0; i < 100; i++) {
+      const n = await client.request('GET', `/api/v1/nodes/${nodeName}`);
+      if (n.spec?.podCIDR) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await client.request('POST', '/api/v1/namespaces', {
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } },
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const sent = new Map<string, number>();
+    const running = new Map<string, number>();
+    const readyAt = new Map<string, number>();
+    let resolveAll!: () => void;
+    const all = new Promise<void>((r) => (resolveAll = r));
+    const w = client.watch(
+      '/api/v1/namespaces/bench/pods',
+      {},
+      (_t, p) => {
+        const name: string = p.metadata?.name;
+        const now = performance.now();
+        if (p.status?.phase === 'Running' && !running.has(name)) running.set(name, now);
+        if (
+          p.status?.conditions?.find((c: any) => c.type === 'Ready')?.status === 'True' &&
+          !readyAt.has(name)
+        ) {
+          readyAt.set(name, now);
+          if (readyAt.size === PODS) resolveAll();
+        }
+      },
+      () => {},
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const cpu0 = cpuSeconds(kpid);
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        for (let i = next++; i < PODS; i = next++) {
+          const name = `p-${i}`;
+          sent.set(name, performance.now());
+          await client.request('POST', '/api/v1/namespaces/bench/pods', {
+            body: {
+              apiVersion: 'v1',
+              kind: 'Pod',
+              metadata: { name },
+              spec: {
+                ...(values.bound ? { nodeName } : {}),
+                terminationGracePeriodSeconds: 1,
+                containers: [{ name: 'c', image: 'none', command: ['sleep', '3600'] }],
+              },
+            },
+          });
+        }
+      }),
+    );
+    await Promise.race([all, new Promise((r) => setTimeout(r, 120_000))]);
+    const startupWall = (performance.now() - t0) / 1000;
+    const cpuStartup = cpuSeconds(kpid) - cpu0;
+    const cpu1 = cpuSeconds(kpid);
+    await new Promise((r) => setTimeout(r, 10_000));
+    const cpuSteady = (cpuSeconds(kpid) - cpu1) / 10;
+    const rss = rssMb(kpid);
+    w.stop();
+    const lat = (m: Map<string, number>) =>
+      [...m].map(([n, t]) => t - (sent.get(n) ?? t)).sort((a, b) => a - b);
+    const run = lat(running);
+    const rdy = lat(readyAt);
+    const f = (x: number) => `${x.toFixed(0)} ms`;
+    const rows: [string, string, string][] = [
+      ['pods Ready / created', `${readyAt.size} / ${PODS}`, ''],
+      ['created -> Running p50 / p99', `${f(pct(run, 50))} / ${f(pct(run, 99))}`, ''],
+      [
+        'created -> Ready p50 / p99',
+        `${f(pct(rdy, 50))} / ${f(pct(rdy, 99))}`,
+        'SLO p99 <= 5000 ms; target p99 < 500 ms',
+      ],
+      ['all pods Ready after', `${startupWall.toFixed(2)} s`, ''],
+      [`kubelet CPU during startup of ${PODS} pods`, `${cpuStartup.toFixed(2)} CPU-s`, ''],
+      [`kubelet CPU steady, ${PODS} pods running`, `${(cpuSteady * 100).toFixed(1)} % of a core`, ''],
+      [`kubelet RSS with ${PODS} pods`, `${rss.toFixed(0)} MiB`, ''],
+    ];
+    const table = [
+      '| measure | k8ts | anchor |',
+      '|---|---|---|',
+      ...rows.map((r) => `| ${r.join(' | ')} |`),
+    ].join('\n');
+    console.log(table);
+    if (values.write) {
+      const section = [
+        '<!-- kubelet:start -->',
+        '## Kubelet (issue 4)',
+        '',
+        `Command: \`npm run bench:kubelet -- --write\` (= \`node dist/bench/kubelet/run.js --pods ${PODS}\`): a real`,
+        '`k8ts server` (controllers + scheduler) and a standalone `k8ts kubelet --rootless` process;',
+        `${PODS} pods (one \`sleep\` container each, no probes) created at once over HTTPS (10 in flight);`,
+        'latency from the create request to the Running / Ready status seen on a watch (scheduling',
+        'included, like the upstream pod startup SLI; no image pulls here). Kubelet CPU from',
+        `/proc/<pid>/stat. Run ${new Date().toISOString().slice(0, 16)}Z on this 2-vCPU VM (shared with other engineers' tests).`,
+        '',
+        table,
+        '',
+        'Anchor: Kubernetes pod startup latency SLO, p99 <= 5 s for stateless pods excluding image pulls',
+        '(https://github.com/kubernetes/community/blob/master/sig-scalability/slos/pod_startup_latency.md).',
+        '<!-- kubelet:end -->',
+      ].join('\n');
+      const path = join(REPO, 'bench', 'RESULTS.md');
+      const text = readFileSync(path, 'utf8');
+      const re = /<!-- kubelet:start -->[\s\S]*<!-- kubelet:end -->/;
+      writeFileSync(path, re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}\n`);
+      console.log(`wrote ${path}`);
+    }
+    client.close();
+  } finally {
+    for (const p of procs.reverse()) {
+      if (p.exitCode === null && p.signalCode === null) {
+        p.kill('SIGTERM');
+        await new Promise((r) => p.once('exit', r));
+      }
+    }
+    await cleanupKubelet({ dataDir: agentDir, nodeName, rootless: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();

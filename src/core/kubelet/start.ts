@@ -1,0 +1,100 @@
+/**
+ * Starting a kubelet: standalone (`k8ts kubelet --kubeconfig ...`) or as the `kubelet` component
+ * of `k8ts server` (its own client certificate `system:node:<name>`, the server's own machine,
+ * labelled as the control plane). Also `cleanup`: kill every container the data dir records and
+ * remove the pod namespaces, bridge and rules (what tests and uninstall use; a plain kubelet stop
+ * keeps pods running).
+ */
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { issueClientCert, type Pki } from '../apiserver/pki/ensure-pki.js';
+import { RestClient } from '../client/rest-client.js';
+import { Kubelet, type KubeletOptions } from './kubelet.js';
+import { BridgeNetwork } from './network/bridge-network.js';
+import { runCommand } from './network/exec-command.js';
+import { procStartTime } from './runtime/process-runtime.js';
+
+/** The first non-internal IPv4 address of this machine, else 127.0.0.1. */
+export function defaultNodeIp(): string {
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    // Our own bridge and veths are not the node's address.
+    if (name === 'k8ts0' || name.startsWith('kv')) continue;
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+/** Lowercased host name, as a node name. */
+export function defaultNodeName(): string {
+  return hostname().toLowerCase();
+}
+
+/** Start a kubelet with this client; resolves once the node is registered and pods are watched. */
+export async function startKubelet(client: RestClient, opts: KubeletOptions): Promise<Kubelet> {
+  const k = new Kubelet(client, opts, opts.nodeIp ?? defaultNodeIp());
+  await k.start();
+  return k;
+}
+
+/** The kubelet of `k8ts server`: a node credential from the server's CA, same machine. */
+export async function startServerKubelet(
+  cp: { url: string; pki: Pki },
+  opts: Omit<KubeletOptions, 'nodeName'> & { nodeName?: string | undefined },
+): Promise<Kubelet> {
+  const nodeName = opts.nodeName ?? defaultNodeName();
+  const cert = await issueClientCert(cp.pki, {
+    commonName: `system:node:${nodeName}`,
+    organizations: ['system:nodes'],
+  });
+  const client = new RestClient({
+    server: cp.url,
+    caPem: cp.pki.caCertPem,
+    certPem: cert.certPem,
+    keyPem: cert.keyPem,
+    userAgent: `kubelet/${nodeName}`,
+  });
+  return startKubelet(client, { ...opts, nodeName, controlPlane: opts.controlPlane ?? true });
+}
+
+/**
+ * Kill every container recorded under `<dataDir>/runtime` (SIGKILL to each process group, after
+ * checking the PID still is ours) and remove the node's pod namespaces, bridge and NAT chain.
+ */
+export async function cleanupKubelet(opts: {
+  dataDir: string;
+  nodeName: string;
+  rootless: boolean;
+}): Promise<number> {
+  const stateDir = join(opts.dataDir, 'runtime');
+  let killed = 0;
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(stateDir);
+  } catch {
+    ids = [];
+  }
+  for (const id of ids) {
+    try {
+      const saved = JSON.parse(readFileSync(join(stateDir, id, 'state.json'), 'utf8'));
+      if (procStartTime(saved.info.pid) === saved.procStart) {
+        process.kill(-saved.info.pid, 'SIGKILL');
+        killed++;
+      }
+    } catch {
+      // unreadable or already gone
+    }
+  }
+  rmSync(stateDir, { recursive: true, force: true });
+  if (!opts.rootless) {
+    const net = new BridgeNetwork({
+      nodeName: opts.nodeName,
+      ipamPath: join(opts.dataDir, 'network', 'ipam.json'),
+      clusterCidr: '10.42.0.0/16',
+      run: runCommand,
+    });
+    await net.cleanupAll();
+  }
+  rmSync(join(opts.dataDir, 'network'), { recursive: true, force: true });
+  return killed;
+}

@@ -1,0 +1,346 @@
+/**
+ * The kubelet scenarios, run in rootless mode (kubelet-rootless.test.ts) and with the node inside
+ * a network namespace (kubelet-netns.test.ts): the same manifests, the same expectations.
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { type KubeletCluster, waitFor } from './kubelet-cluster.js';
+
+type KObj = Record<string, any>;
+
+const NODE = process.execPath;
+/** A small HTTP server answering its pod name, bound to the pod IP (rootless pods share a network). */
+const SERVER_JS =
+  "require('http').createServer((q,s)=>s.end(process.env.POD_NAME)).listen(8080, process.env.POD_IP, ()=>console.log('listening on '+process.env.POD_IP))";
+
+const podEnv = [
+  { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+];
+
+function httpContainer(extra: KObj = {}): KObj {
+  return {
+    name: 'web',
+    image: 'node',
+    command: [NODE, '-e', SERVER_JS],
+    env: podEnv,
+    ports: [{ containerPort: 8080, name: 'http' }],
+    readinessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 1 },
+    ...extra,
+  };
+}
+
+async function getJson(c: KubeletCluster, args: string[]): Promise<KObj> {
+  return JSON.parse(await c.kubectlOk([...args, '-o', 'json']));
+}
+
+const ready = (p: KObj) => p.status?.conditions?.find((x: KObj) => x.type === 'Ready')?.status === 'True';
+
+/** The PID of the container's wrapper from the runtime state, and its child (the command). */
+function containerPids(
+  c: KubeletCluster,
+  podName: string,
+  container: string,
+): { wrapper: number; child: number } | undefined {
+  const dir = join(c.agentDir, 'runtime');
+  for (const id of readdirSync(dir)) {
+    try {
+      const s = JSON.parse(readFileSync(join(dir, id, 'state.json'), 'utf8'));
+      if (s.info.podName !== podName || s.info.name !== container) continue;
+      const pid: number = s.info.pid;
+      const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean);
+      if (kids[0]) return { wrapper: pid, child: Number(kids[0]) };
+    } catch {
+      // not this one
+    }
+  }
+  return undefined;
+}
+
+async function applyPod(c: KubeletCluster, pod: KObj): Promise<void> {
+  await c.kubectlOk(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Pod', ...pod }));
+}
+
+async function waitPod(
+  c: KubeletCluster,
+  name: string,
+  what: string,
+  pred: (p: KObj) => boolean,
+  timeoutMs = 40_000,
+): Promise<KObj> {
+  return waitFor(
+    `${name}: ${what}`,
+    async () => {
+      const p = await getJson(c, ['get', 'pod', name]);
+      return pred(p) ? p : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** Register the scenarios; `cluster()` returns the started cluster. */
+export function kubeletScenarios(cluster: () => KubeletCluster): void {
+  it('registers the node Ready with capacity, addresses, lease and podCIDR', async () => {
+    const c = cluster();
+    const node = await waitFor('podCIDR', async () => {
+      const n = await getJson(c, ['get', 'node', c.nodeName]);
+      return n.spec?.podCIDR ? n : undefined;
+    });
+    expect(node.status.conditions.find((x: KObj) => x.type === 'Ready').status).toBe('True');
+    expect(node.status.capacity.pods).toBe('110');
+    expect(node.status.daemonEndpoints.kubeletEndpoint.Port).toBe(10250);
+    expect(node.metadata.labels['kubernetes.io/hostname']).toBe(c.nodeName);
+    const lease = await getJson(c, ['get', 'lease', '-n', 'kube-node-lease', c.nodeName]);
+    expect(lease.spec.holderIdentity).toBe(c.nodeName);
+  }, 60_000);
+
+  it('a Deployment of 3 HTTP servers reaches 3/3 Ready and every pod IP answers', async () => {
+    const c = cluster();
+    await c.kubectlOk(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: 'web' } },
+          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [httpContainer()] } },
+        },
+      }),
+    );
+    const pods = await waitFor('3 ready pods', async () => {
+      const l = await getJson(c, ['get', 'pods', '-l', 'app=web']);
+      return l.items.length === 3 && l.items.every(ready) ? (l.items as KObj[]) : undefined;
+    });
+    const ips = pods.map((p) => p.status.podIP as string);
+    expect(new Set(ips).size).toBe(3);
+    for (const p of pods) {
+      const r = await c.curl(`http://${p.status.podIP}:8080/`);
+      expect(r.stdout).toBe(p.metadata.name);
+    }
+    const table = await c.kubectlOk(['get', 'pods', '-l', 'app=web', '--no-headers']);
+    expect(
+      table
+        .trim()
+        .split('\n')
+        .filter((l) => /1\/1\s+Running\s+0/.test(l)).length,
+    ).toBe(3);
+    const dep = await getJson(c, ['get', 'deployment', 'web']);
+    expect(dep.status.readyReplicas).toBe(3);
+    // The log of the current instance, in the CRI format.
+    const p0 = pods[0]!;
+    const log = readFileSync(
+      join(c.agentDir, 'pods', `default_${p0.metadata.name}_${p0.metadata.uid}`, 'web', '0.log'),
+      'utf8',
+    );
+    expect(log).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F listening on /);
+  }, 90_000);
+
+  it('a killed process is restarted with restartCount 1 and lastState 137', async () => {
+    const c = cluster();
+    await applyPod(c, { metadata: { name: 'crash' }, spec: { containers: [httpContainer()] } });
+    await waitPod(c, 'crash', 'ready', ready);
+    const pids = containerPids(c, 'crash', 'web');
+    expect(pids).toBeDefined();
+    process.kill(pids!.child, 'SIGKILL');
+    const p = await waitPod(
+      c,
+      'crash',
+      'restarted and ready',
+      (x) => x.status?.containerStatuses?.[0]?.restartCount === 1 && ready(x),
+    );
+    expect(p.status.containerStatuses[0].lastState.terminated).toMatchObject({
+      exitCode: 137,
+      reason: 'Error',
+    });
+    const r = await c.curl(`http://${p.status.podIP}:8080/`);
+    expect(r.stdout).toBe('crash');
+  }, 60_000);
+
+  it('a failing liveness probe restarts the container', async () => {
+    const c = cluster();
+    await applyPod(c, {
+      metadata: { name: 'live' },
+      spec: {
+        containers: [
+          httpContainer({
+            livenessProbe: { httpGet: { path: '/', port: 9 }, periodSeconds: 1, failureThreshold: 2 },
+          }),
+        ],
+      },
+    });
+    await waitPod(c, 'live', 'restarted', (x) => (x.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1);
+    const ev = await c.kubectlOk([
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=live',
+      '-o',
+      'json',
+    ]);
+    expect(ev).toContain('Liveness probe failed');
+  }, 60_000);
+
+  it('a failing readiness probe makes the pod unready without a restart', async () => {
+    const c = cluster();
+    await applyPod(c, {
+      metadata: { name: 'unready' },
+      spec: { containers: [httpContainer({ readinessProbe: { tcpSocket: { port: 9 }, periodSeconds: 1 } })] },
+    });
+    await waitPod(
+      c,
+      'unready',
+      'running',
+      (x) => x.status?.containerStatuses?.[0]?.state?.running !== undefined,
+    );
+    await new Promise((r) => setTimeout(r, 4000));
+    const p = await getJson(c, ['get', 'pod', 'unready']);
+    expect(ready(p)).toBe(false);
+    expect(p.status.phase).toBe('Running');
+    expect(p.status.containerStatuses[0]).toMatchObject({ ready: false, restartCount: 0 });
+    expect(p.status.conditions.find((x: KObj) => x.type === 'ContainersReady').reason).toBe(
+      'ContainersNotReady',
+    );
+  }, 60_000);
+
+  it('deleting a pod runs preStop, then SIGTERM, then removes it', async () => {
+    const c = cluster();
+    const dir = join(c.dataDir, 'hooks');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'events'), '');
+    await applyPod(c, {
+      metadata: { name: 'graceful' },
+      spec: {
+        terminationGracePeriodSeconds: 10,
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: [
+              'sh',
+              '-c',
+              'trap "echo term >> $D/events; exit 0" TERM; echo started >> $D/events; while :; do sleep 0.2; done',
+            ],
+            env: [{ name: 'D', value: dir }],
+            lifecycle: { preStop: { exec: { command: ['sh', '-c', 'echo prestop >> $D/events'] } } },
+          },
+        ],
+      },
+    });
+    await waitPod(c, 'graceful', 'running', (x) => x.status?.phase === 'Running');
+    await waitFor('started', async () =>
+      readFileSync(join(dir, 'events'), 'utf8').includes('started') ? true : undefined,
+    );
+    await c.kubectlOk(['delete', 'pod', 'graceful', '--wait=true', '--timeout=30s']);
+    expect(readFileSync(join(dir, 'events'), 'utf8')).toBe('started\nprestop\nterm\n');
+    expect(containerPids(c, 'graceful', 'main')).toBeUndefined();
+  }, 60_000);
+
+  it('init containers, env from ConfigMap/Secret, volumes and resolv.conf reach the process', async () => {
+    const c = cluster();
+    await c.kubectlOk(['create', 'configmap', 'cfg', '--from-literal=greeting=hello']);
+    await c.kubectlOk(['create', 'secret', 'generic', 'sec', '--from-literal=token=s3cret']);
+    const root = c.mode === 'netns';
+    const script = root
+      ? 'cat /etc/resolv.conf; echo cfg=$(cat /etc/cfg/greeting); echo sec=$(cat /etc/sec/tok); stat -c %a /etc/sec/tok; echo ns=$(cat /etc/info/ns); cat /work/init-was-here; echo env=$GREETING/$TOKEN; sleep 3600'
+      : 'cat $K8TS_RESOLV_CONF; echo cfg=$(cat $K8TS_VOLUME_CFG/greeting); echo sec=$(cat $K8TS_VOLUME_SEC/tok); stat -c %a $K8TS_VOLUME_SEC/tok; echo ns=$(cat $K8TS_VOLUME_INFO/ns); cat $K8TS_VOLUME_WORK/init-was-here; echo env=$GREETING/$TOKEN; sleep 3600';
+    const initScript = root
+      ? 'echo init-ok > /work/init-was-here'
+      : 'echo init-ok > $K8TS_VOLUME_WORK/init-was-here';
+    await applyPod(c, {
+      metadata: { name: 'wired', namespace: 'default' },
+      spec: {
+        volumes: [
+          { name: 'cfg', configMap: { name: 'cfg' } },
+          { name: 'sec', secret: { secretName: 'sec', items: [{ key: 'token', path: 'tok', mode: 0o400 }] } },
+          {
+            name: 'info',
+            downwardAPI: { items: [{ path: 'ns', fieldRef: { fieldPath: 'metadata.namespace' } }] },
+          },
+          { name: 'work', emptyDir: {} },
+        ],
+        initContainers: [
+          {
+            name: 'init',
+            image: 'busybox',
+            command: ['sh', '-c', initScript],
+            volumeMounts: [{ name: 'work', mountPath: '/work' }],
+          },
+        ],
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', script],
+            env: [
+              { name: 'GREETING', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'greeting' } } },
+              { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'sec', key: 'token' } } },
+            ],
+            volumeMounts: [
+              { name: 'cfg', mountPath: '/etc/cfg' },
+              { name: 'sec', mountPath: '/etc/sec', readOnly: true },
+              { name: 'info', mountPath: '/etc/info' },
+              { name: 'work', mountPath: '/work' },
+            ],
+          },
+        ],
+      },
+    });
+    const p = await waitPod(c, 'wired', 'running', (x) => x.status?.phase === 'Running');
+    expect(p.status.initContainerStatuses[0].state.terminated).toMatchObject({
+      exitCode: 0,
+      reason: 'Completed',
+    });
+    const logPath = join(c.agentDir, 'pods', `default_wired_${p.metadata.uid}`, 'main', '0.log');
+    const text = await waitFor('log', async () => {
+      try {
+        const t = readFileSync(logPath, 'utf8');
+        return t.includes('env=') ? t : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ').slice(3).join(' '));
+    // ClusterFirst: the cluster search path first (the host's search domains follow).
+    expect(lines.find((l) => l.startsWith('search '))).toMatch(
+      /^search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local( |$)/,
+    );
+    expect(lines).toContain('nameserver 10.43.0.10');
+    expect(lines).toContain('options ndots:5');
+    expect(lines).toContain('cfg=hello');
+    expect(lines).toContain('sec=s3cret');
+    expect(lines).toContain('400');
+    expect(lines).toContain('ns=default');
+    expect(lines).toContain('init-ok');
+    expect(lines).toContain('env=hello/s3cret');
+  }, 60_000);
+
+  it('restarting the kubelet keeps the pods running with their IPs', async () => {
+    const c = cluster();
+    const before = (await getJson(c, ['get', 'pods', '-l', 'app=web'])).items as KObj[];
+    expect(before.length).toBe(3);
+    const key = (p: KObj) =>
+      `${p.metadata.name} ${p.status.podIP} ${p.status.containerStatuses[0].containerID} ${p.status.containerStatuses[0].restartCount}`;
+    const want = before.map(key).sort();
+    await c.restart();
+    const after = await waitFor('3 ready pods after restart', async () => {
+      const l = await getJson(c, ['get', 'pods', '-l', 'app=web']);
+      return l.items.length === 3 && l.items.every(ready) ? (l.items as KObj[]) : undefined;
+    });
+    expect(after.map(key).sort()).toEqual(want);
+    for (const p of after)
+      expect((await c.curl(`http://${p.status.podIP}:8080/`)).stdout).toBe(p.metadata.name);
+    // A pod created after the restart gets an address no running pod has.
+    await applyPod(c, { metadata: { name: 'after-restart' }, spec: { containers: [httpContainer()] } });
+    const n = await waitPod(c, 'after-restart', 'ready', ready);
+    expect(before.map((p) => p.status.podIP)).not.toContain(n.status.podIP);
+  }, 90_000);
+}
