@@ -37,6 +37,8 @@ function run(
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );
+    // A command that exits without reading stdin makes the write fail with EPIPE: not an error here.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(opts.stdin ?? '');
   });
 }

@@ -129,6 +129,7 @@ export function kubectl(
         res({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );
+    child.stdin!.on('error', () => {}); // EPIPE when kubectl exits without reading stdin
     if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
     else child.stdin!.end();
   });
