@@ -26,6 +26,8 @@ import { NamespaceCache } from './namespace-lifecycle.js';
 import { defaultServingHosts, ensurePki, issueClientCert, type Pki } from './pki/ensure-pki.js';
 import { writeKubeconfig } from './pki/kubeconfig.js';
 import { Registry } from './registry.js';
+import { KubeletProxy } from './kubelet-proxy.js';
+import { ensureKubeletClientCert } from './pki/kubelet-client.js';
 import { createApiServer } from './server.js';
 import { repairAllocators, serviceAllocationHooks } from './service-allocation.js';
 import { StartupError } from './startup-error.js';
@@ -130,6 +132,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const namespaces = new NamespaceCache(registry);
   await namespaces.start();
   const auth = buildAuth(pki);
+  const kubeletClient = await ensureKubeletClientCert(pki);
   const server = await createApiServer({
     host: opts.bindAddress,
     port: opts.httpsPort,
@@ -144,6 +147,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ready: async () => {
       await storage.currentRevision();
     },
+    kubelet: new KubeletProxy({
+      registry,
+      tls: { cert: kubeletClient.certPem, key: kubeletClient.keyPem, ca: pki.caCertPem },
+    }),
   });
   try {
     await server.start();

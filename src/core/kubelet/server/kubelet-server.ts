@@ -38,6 +38,7 @@ export const KUBELET_PORT = 10250;
 /** Users the default authorizer lets in besides members of system:masters. */
 export const KUBELET_API_USERS = ['kube-apiserver-kubelet-client', 'system:kube-apiserver'];
 const STREAM_CREATION_TIMEOUT_MS = 30_000;
+const TUNNEL_PROTOCOL = Symbol('k8ts.tunnelProtocol');
 
 /** What a request to the kubelet asks to do, for the authorizer (upstream maps these onto nodes/<sub>). */
 export interface KubeletRequestAttributes {
@@ -175,8 +176,15 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
     perMessageDeflate: false,
     handleProtocols: (protocols, req) => {
       const route = parseKubeletPath(new URL(req.url ?? '/', 'https://kubelet').pathname);
-      return negotiate([...protocols], websocketProtocolsFor(route)) ?? false;
+      if (route?.kind !== 'exec' && route?.kind !== 'attach') return false;
+      return negotiate([...protocols], WEBSOCKET_EXEC_PROTOCOLS) ?? false;
     },
+  });
+  // `SPDY/3.1+portforward.k8s.io` is not an RFC 7230 token (the slash), so `ws` refuses it as a
+  // subprotocol: the kubelet negotiates it itself and adds the response header here.
+  wss.on('headers', (headers: string[], req: IncomingMessage) => {
+    const p = (req as IncomingMessage & { [TUNNEL_PROTOCOL]?: string })[TUNNEL_PROTOCOL];
+    if (p) headers.push(`Sec-WebSocket-Protocol: ${p}`);
   });
   const sockets = new Set<Duplex>();
 
@@ -291,13 +299,6 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
         wss.close();
       }),
   };
-}
-
-function websocketProtocolsFor(route: KubeletRoute | undefined): string[] {
-  if (!route) return [];
-  if (route.kind === 'portForward') return [SPDY_TUNNEL_PREFIX + PORT_FORWARD_PROTOCOL_V1];
-  if (route.kind === 'exec' || route.kind === 'attach') return WEBSOCKET_EXEC_PROTOCOLS;
-  return [];
 }
 
 async function serveLogs(
@@ -424,7 +425,10 @@ function upgradePortForward(
     // TODO(#4): the older channel-based WebSocket port-forward (v4.channel.k8s.io on /portForward).
     const offered = headerList(u.req.headers['sec-websocket-protocol']);
     const server = [SPDY_TUNNEL_PREFIX + PORT_FORWARD_PROTOCOL_V1];
-    if (!negotiate(offered, server)) return rejectUpgrade(u.socket, errorBody(400, negotiationFailure(offered, server)));
+    const chosen = negotiate(offered, server);
+    if (!chosen) return rejectUpgrade(u.socket, errorBody(400, negotiationFailure(offered, server)));
+    delete u.req.headers['sec-websocket-protocol'];
+    (u.req as IncomingMessage & { [TUNNEL_PROTOCOL]?: string })[TUNNEL_PROTOCOL] = chosen;
     u.wss.handleUpgrade(u.req, u.socket, u.head, (ws: WebSocket) => {
       const tunnel = createWebSocketStream(ws);
       tunnel.on('error', () => tunnel.destroy());

@@ -18,6 +18,9 @@ export interface SpdyCommandOptions {
   timeoutMs: number;
 }
 
+/** How long a client may take to close the connection after the final status. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
 type StreamType = 'error' | 'stdin' | 'stdout' | 'stderr' | 'resize';
 
 /** The stream types a request with these options must open. */
@@ -96,7 +99,8 @@ function build(session: SpdySession, streams: Map<StreamType, SpdyStream>): Comm
         if (error.destroyed) return resolve();
         error.end(JSON.stringify(status), () => resolve());
       }),
-    finish: () => session.close(),
+    // The client closes the connection once it has read everything (see SpdySession.shutdown).
+    finish: () => session.shutdown(SHUTDOWN_TIMEOUT_MS),
     gone,
   };
 }

@@ -4,9 +4,9 @@
  * block of one direction is a continuation of a single zlib stream that starts with the SPDY
  * dictionary.
  *
- * Outgoing blocks are written as zlib "stored" deflate blocks: valid zlib that any inflater (Go's
- * compress/zlib in kubectl) reads, produced synchronously and without state beyond "was the zlib
- * header sent". Header blocks here are a few dozen bytes per stream, so compressing them would save
+ * Outgoing blocks are written as zlib "stored" deflate blocks, each followed by the empty stored
+ * block a sync flush produces: valid zlib that any inflater (Go's compress/zlib in kubectl) reads,
+ * produced synchronously and without state beyond "was the zlib header sent". Header blocks here are a few dozen bytes per stream, so compressing them would save
  * nothing worth an asynchronous deflate stream. Incoming blocks are inflated with one persistent
  * Node inflate stream per connection, as the peer's compressor keeps its window across frames.
  */
@@ -79,6 +79,7 @@ function zlibHeader(): Buffer {
 }
 
 const MAX_STORED = 0xffff;
+const SYNC_FLUSH_MARKER = Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]);
 
 /** Compresses the outgoing header blocks of one connection (see the file comment). */
 export class HeaderCompressor {
@@ -101,6 +102,9 @@ export class HeaderCompressor {
       parts.push(hdr, block.subarray(off, off + len));
       off += len;
     } while (off < block.length);
+    // An empty stored block, exactly what zlib's Z_SYNC_FLUSH emits: Go's inflater hands out the
+    // bytes of a block only when it reaches this marker, without reading past the frame.
+    parts.push(SYNC_FLUSH_MARKER);
     return Buffer.concat(parts);
   }
 }

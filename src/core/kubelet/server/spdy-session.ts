@@ -242,6 +242,23 @@ export class SpdySession extends EventEmitter {
     this.#teardown();
   }
 
+  /**
+   * Sends GOAWAY and leaves the closing to the peer, as spdystream's Close does: the peer drops
+   * the connection once it has read every stream to the end. Closing at once instead races the
+   * peer's frame workers, which discard frames still queued when the connection ends. After
+   * `timeoutMs` without the peer closing, the connection is ended from this side.
+   */
+  shutdown(timeoutMs: number): void {
+    if (this.#closed) return;
+    if (!this.#goneAway) {
+      this.#goneAway = true;
+      this.#write({ type: 'goAway', lastGoodStreamId: this.#lastPeerStreamId, status: 0 });
+    }
+    const timer = setTimeout(() => this.close(), timeoutMs);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+  }
+
   /** Drops the connection at once. */
   destroy(): void {
     this.#socket.destroy();

@@ -219,8 +219,11 @@ export class TestRuntime implements StreamingRuntime {
         resolve({ exitCode: code ?? 128 + (signal === 'SIGKILL' ? 9 : 15) });
       });
     });
-    let stdout: Readable | null = opts.stdout ? proc.stdout! : null;
-    let stderr: Readable | null = opts.stderr ? proc.stderr! : null;
+    // Node discards unread child output when the child exits (flushStdio resumes streams nobody
+    // listens to), and the session is read only once the client's streams are set up: take the
+    // output into buffers now.
+    let stdout: Readable | null = opts.stdout ? proc.stdout!.pipe(new PassThrough()) : null;
+    let stderr: Readable | null = opts.stderr ? proc.stderr!.pipe(new PassThrough()) : null;
     if (opts.tty) {
       // No pty here: a TTY session gets stdout and stderr merged, as a terminal would show them.
       const merged = new PassThrough();
