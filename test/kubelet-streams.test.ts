@@ -17,6 +17,7 @@ import { issueClientCert } from '../src/core/apiserver/pki/ensure-pki.js';
 import { issueKubeletServingCert } from '../src/core/kubelet/server/kubelet-certs.js';
 import { type KubeletServer, startKubeletServer } from '../src/core/kubelet/server/kubelet-server.js';
 import { TestRuntime } from '../src/core/kubelet/server/test-runtime.js';
+import { adminClient, type TestClient } from './helpers/rest.js';
 import {
   cleanup,
   KUBECTL,
@@ -26,7 +27,6 @@ import {
   requireTool,
   startServer,
 } from './helpers/server.js';
-import { adminClient, type TestClient } from './helpers/rest.js';
 
 const SDK = '/usr/lib/google-cloud-sdk/bin';
 /** kubectl binaries and the exec protocol each speaks first. */
@@ -45,7 +45,13 @@ function spawnKubectl(
   server: { kubeconfig: string },
   bin: string,
   args: string[],
-): { proc: ChildProcess; out: () => string; err: () => string; until(re: RegExp, ms?: number): Promise<RegExpExecArray>; exit: Promise<number> } {
+): {
+  proc: ChildProcess;
+  out: () => string;
+  err: () => string;
+  until(re: RegExp, ms?: number): Promise<RegExpExecArray>;
+  exit: Promise<number>;
+} {
   const proc = spawn(bin, args, {
     env: { ...process.env, KUBECONFIG: server.kubeconfig },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -234,7 +240,10 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
       const pending = await client.request('GET', '/api/v1/namespaces/default/pods/pending/log');
       expect(pending.status).toBe(200);
       expect(pending.body).toBe('');
-      const prev = await client.request('GET', '/api/v1/namespaces/default/pods/web/log?container=shell&previous=true');
+      const prev = await client.request(
+        'GET',
+        '/api/v1/namespaces/default/pods/web/log?container=shell&previous=true',
+      );
       expect(prev.status).toBe(400);
       expect(JSON.parse(prev.body).message).toContain('previous terminated container "shell"');
     });
@@ -254,60 +263,73 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
   });
 
   for (const v of VERSIONS) {
-    describe.skipIf(!requireTool(v.bin, 'install the google-cloud-sdk kubectl versions'))(`kubectl ${v.name}`, () => {
-      it('exec propagates the exit code and separates stdout from stderr', async () => {
-        const r = await kubectl(server, ['exec', 'web', '-c', 'main', '--', 'sh', '-c', 'echo hi; echo oops >&2; exit 3'], {
-          bin: v.bin,
+    describe.skipIf(!requireTool(v.bin, 'install the google-cloud-sdk kubectl versions'))(
+      `kubectl ${v.name}`,
+      () => {
+        it('exec propagates the exit code and separates stdout from stderr', async () => {
+          const r = await kubectl(
+            server,
+            ['exec', 'web', '-c', 'main', '--', 'sh', '-c', 'echo hi; echo oops >&2; exit 3'],
+            {
+              bin: v.bin,
+            },
+          );
+          expect(r.stdout).toBe('hi\n');
+          expect(r.stderr).toContain('oops');
+          expect(r.code).toBe(3);
+          const ok = await kubectl(server, ['exec', 'web', '-c', 'main', '--', 'echo', 'fine'], {
+            bin: v.bin,
+          });
+          expect(ok).toMatchObject({ code: 0, stdout: 'fine\n' });
         });
-        expect(r.stdout).toBe('hi\n');
-        expect(r.stderr).toContain('oops');
-        expect(r.code).toBe(3);
-        const ok = await kubectl(server, ['exec', 'web', '-c', 'main', '--', 'echo', 'fine'], { bin: v.bin });
-        expect(ok).toMatchObject({ code: 0, stdout: 'fine\n' });
-      });
 
-      it('exec -i passes stdin through and ends it', async () => {
-        const input = `${'x'.repeat(100_000)}\nlast line\n`;
-        const r = await kubectl(server, ['exec', '-i', 'web', '-c', 'main', '--', 'sh', '-c', 'cat; echo done'], {
-          bin: v.bin,
-          stdin: input,
+        it('exec -i passes stdin through and ends it', async () => {
+          const input = `${'x'.repeat(100_000)}\nlast line\n`;
+          const r = await kubectl(
+            server,
+            ['exec', '-i', 'web', '-c', 'main', '--', 'sh', '-c', 'cat; echo done'],
+            {
+              bin: v.bin,
+              stdin: input,
+            },
+          );
+          expect(r.code, r.stderr).toBe(0);
+          expect(r.stdout).toBe(`${input}done\n`);
         });
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout).toBe(`${input}done\n`);
-      });
 
-      it('port-forward carries real HTTP requests to the pod', async () => {
-        const k = spawnKubectl(server, v.bin, ['port-forward', 'pod/web', `:${targetPort}`]);
-        try {
-          const m = await k.until(/Forwarding from 127\.0\.0\.1:(\d+) ->/);
-          const local = Number(m[1]);
-          for (const path of ['/a', '/b', '/c']) {
-            const res = await httpGet(local, path);
-            expect(res).toEqual({ status: 200, body: `hello from the pod ${path}` });
+        it('port-forward carries real HTTP requests to the pod', async () => {
+          const k = spawnKubectl(server, v.bin, ['port-forward', 'pod/web', `:${targetPort}`]);
+          try {
+            const m = await k.until(/Forwarding from 127\.0\.0\.1:(\d+) ->/);
+            const local = Number(m[1]);
+            for (const path of ['/a', '/b', '/c']) {
+              const res = await httpGet(local, path);
+              expect(res).toEqual({ status: 200, body: `hello from the pod ${path}` });
+            }
+          } finally {
+            k.proc.kill('SIGTERM');
+            await k.exit;
           }
-        } finally {
-          k.proc.kill('SIGTERM');
-          await k.exit;
-        }
-      });
+        });
 
-      it('attach -i talks to the running container until it exits', async () => {
-        const k = spawnKubectl(server, v.bin, ['attach', '-i', 'web', '-c', 'shell']);
-        try {
-          // The attach is ready once a line typed comes back.
-          const deadline = Date.now() + 15_000;
-          while (!k.out().includes('got ping') && Date.now() < deadline) {
-            k.proc.stdin!.write('ping\n');
-            await new Promise((r) => setTimeout(r, 200));
+        it('attach -i talks to the running container until it exits', async () => {
+          const k = spawnKubectl(server, v.bin, ['attach', '-i', 'web', '-c', 'shell']);
+          try {
+            // The attach is ready once a line typed comes back.
+            const deadline = Date.now() + 15_000;
+            while (!k.out().includes('got ping') && Date.now() < deadline) {
+              k.proc.stdin!.write('ping\n');
+              await new Promise((r) => setTimeout(r, 200));
+            }
+            expect(k.out()).toContain('got ping');
+            k.proc.stdin!.write('quit\n');
+            expect(await k.exit).toBe(0);
+          } finally {
+            k.proc.kill('SIGKILL');
           }
-          expect(k.out()).toContain('got ping');
-          k.proc.stdin!.write('quit\n');
-          expect(await k.exit).toBe(0);
-        } finally {
-          k.proc.kill('SIGKILL');
-        }
-      });
-    });
+        });
+      },
+    );
   }
 
   describe('errors and access', () => {
@@ -315,7 +337,10 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
       const r = await kubectl(server, ['exec', 'nope', '--', 'true']);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('pods "nope" not found');
-      const up = await client.request('POST', '/api/v1/namespaces/default/pods/pending/exec?command=true&stdout=true');
+      const up = await client.request(
+        'POST',
+        '/api/v1/namespaces/default/pods/pending/exec?command=true&stdout=true',
+      );
       expect(up.status).toBe(400);
       expect(JSON.parse(up.body).message).toBe('Upgrade request required');
     });
@@ -328,10 +353,13 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
       const get = (opts: https.RequestOptions) =>
         new Promise<number>((resolve, reject) => {
           https
-            .get({ host: '127.0.0.1', port: kubelet.port, path: '/healthz', ca: caPem, agent: false, ...opts }, (res) => {
-              res.resume();
-              resolve(res.statusCode ?? 0);
-            })
+            .get(
+              { host: '127.0.0.1', port: kubelet.port, path: '/healthz', ca: caPem, agent: false, ...opts },
+              (res) => {
+                res.resume();
+                resolve(res.statusCode ?? 0);
+              },
+            )
             .on('error', reject);
         });
       expect(await get({})).toBe(401);
@@ -345,7 +373,11 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
     });
 
     it('a node whose kubelet does not answer gives 503', async () => {
-      await client.json('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'dead' } });
+      await client.json('POST', '/api/v1/nodes', {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: 'dead' },
+      });
       await client.request(
         'PATCH',
         '/api/v1/nodes/dead/status',

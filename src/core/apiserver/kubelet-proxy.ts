@@ -27,7 +27,14 @@ export const KUBELET_ADDRESS_TYPES = ['InternalIP', 'Hostname', 'InternalDNS', '
 export const KUBELET_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
 export const UPGRADE_ONLY_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
 /** Request headers never forwarded to a kubelet (credentials of the caller, hop-by-hop). */
-const DROPPED_HEADERS = new Set(['authorization', 'host', 'proxy-authorization', 'keep-alive', 'te', 'trailer']);
+const DROPPED_HEADERS = new Set([
+  'authorization',
+  'host',
+  'proxy-authorization',
+  'keep-alive',
+  'te',
+  'trailer',
+]);
 const MAX_ERROR_BODY = 64 * 1024;
 
 export interface KubeletLocation {
@@ -139,7 +146,15 @@ export function streamQuery(q: URLSearchParams, opts: { command: boolean }): URL
   return out;
 }
 
-const LOG_PARAMS = ['follow', 'previous', 'timestamps', 'sinceSeconds', 'sinceTime', 'tailLines', 'limitBytes'];
+const LOG_PARAMS = [
+  'follow',
+  'previous',
+  'timestamps',
+  'sinceSeconds',
+  'sinceTime',
+  'tailLines',
+  'limitBytes',
+];
 
 function enc(s: string): string {
   return encodeURIComponent(s);
@@ -215,7 +230,7 @@ export class KubeletProxy implements KubeletConnector {
     const headers = forwardHeaders(r.headers, loc);
     delete headers.connection;
     delete headers.upgrade;
-    if (r.body && r.body.length) headers['content-length'] = String(r.body.length);
+    if (r.body?.length) headers['content-length'] = String(r.body.length);
     const upstreamReq = https.request({
       ...this.#tlsOptions(loc.host),
       host: loc.host,
@@ -227,7 +242,7 @@ export class KubeletProxy implements KubeletConnector {
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       upstreamReq.once('response', resolve);
       upstreamReq.once('error', (e) => reject(dialError(loc, e)));
-      upstreamReq.end(r.body && r.body.length ? r.body : undefined);
+      upstreamReq.end(r.body?.length ? r.body : undefined);
     });
     const code = res.statusCode ?? 502;
     if (r.req.subresource === 'log' && code !== 200) throw await errorFromKubelet(res, code);
@@ -312,7 +327,8 @@ function forwardHeaders(h: IncomingHttpHeaders, loc: KubeletLocation): Record<st
 
 function responseHead(res: IncomingMessage): string {
   let head = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? 'Switching Protocols'}\r\n`;
-  for (let i = 0; i < res.rawHeaders.length; i += 2) head += `${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`;
+  for (let i = 0; i < res.rawHeaders.length; i += 2)
+    head += `${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`;
   return `${head}\r\n`;
 }
 

@@ -35,11 +35,7 @@ import {
   handleWatch,
   type Query,
 } from './handlers.js';
-import {
-  KUBELET_SUBRESOURCES,
-  type KubeletConnector,
-  UPGRADE_ONLY_SUBRESOURCES,
-} from './kubelet-proxy.js';
+import { KUBELET_SUBRESOURCES, type KubeletConnector, UPGRADE_ONLY_SUBRESOURCES } from './kubelet-proxy.js';
 import { metricsVerb, type RequestObservation } from './metrics.js';
 import { encode, negotiateObject, parseAccept } from './negotiation.js';
 import { toApiError } from './registry.js';
@@ -262,7 +258,7 @@ async function handleUpgrade(
     )
       throw new ApiError(400, 'BadRequest', `upgrade is not supported on ${url.pathname}`);
     const res = resourceForPlural(info.group, info.version, info.resource);
-    if (!res || !res.subresources.includes(info.subresource) || res.namespaced !== (info.namespace !== undefined))
+    if (!res?.subresources.includes(info.subresource) || res?.namespaced !== (info.namespace !== undefined))
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     const attrs = {
       user,
@@ -281,7 +277,8 @@ async function handleUpgrade(
         group: info.group,
         name: info.name,
       });
-    if (!opts.kubelet) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    if (!opts.kubelet)
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     await opts.kubelet.upgrade({ req: info, query: url.searchParams, raw: req, socket, head });
   } catch (e) {
     const err = toApiError(e);

@@ -43,7 +43,8 @@ export function encodeCloseSignal(channel: number): Buffer {
 
 /** Splits a received binary message. An empty message carries nothing and is an error. */
 export function decodeChannelMessage(msg: Buffer, opts: { v5: boolean }): ChannelMessage {
-  if (msg.length === 0) throw new StreamingProtocolError('CHANNEL_PROTOCOL', 'empty message: no channel byte');
+  if (msg.length === 0)
+    throw new StreamingProtocolError('CHANNEL_PROTOCOL', 'empty message: no channel byte');
   const channel = msg[0]!;
   if (channel === CHANNEL.close && opts.v5) {
     if (msg.length < 2)

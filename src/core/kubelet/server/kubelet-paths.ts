@@ -45,9 +45,13 @@ export function parseKubeletPath(pathname: string): KubeletRoute | undefined {
       return { kind: 'containerLogs', ref: { namespace: rest[0]!, pod: rest[1]!, container: rest[2]! } };
     case 'exec':
     case 'attach': {
-      if (rest.length === 3) return { kind: head, ref: { namespace: rest[0]!, pod: rest[1]!, container: rest[2]! } };
+      if (rest.length === 3)
+        return { kind: head, ref: { namespace: rest[0]!, pod: rest[1]!, container: rest[2]! } };
       if (rest.length === 4)
-        return { kind: head, ref: { namespace: rest[0]!, pod: rest[1]!, uid: rest[2]!, container: rest[3]! } };
+        return {
+          kind: head,
+          ref: { namespace: rest[0]!, pod: rest[1]!, uid: rest[2]!, container: rest[3]! },
+        };
       return undefined;
     }
     case 'portForward':
@@ -106,7 +110,8 @@ export function parseLogQuery(q: URLSearchParams): LogOptions | QueryError {
   const sinceTime = q.get('sinceTime');
   if (sinceTime) {
     if (Number.isNaN(Date.parse(sinceTime))) return { error: `sinceTime: invalid value "${sinceTime}"` };
-    if (opts.sinceSeconds !== undefined) return { error: 'at most one of sinceTime or sinceSeconds may be specified' };
+    if (opts.sinceSeconds !== undefined)
+      return { error: 'at most one of sinceTime or sinceSeconds may be specified' };
     opts.sinceTime = sinceTime;
   }
   return opts;

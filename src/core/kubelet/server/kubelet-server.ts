@@ -210,7 +210,10 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const a = admit(req);
-    if (!('route' in a)) return sendError(res, a);
+    if (!('route' in a)) {
+      sendError(res, a);
+      return;
+    }
     const { route, url } = a;
     switch (route.kind) {
       case 'healthz':
@@ -218,7 +221,10 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
         res.end('ok');
         return;
       case 'pods': {
-        if (!opts.pods) return sendError(res, errorBody(404, 'pods are not served by this kubelet'));
+        if (!opts.pods) {
+          sendError(res, errorBody(404, 'pods are not served by this kubelet'));
+          return;
+        }
         void Promise.resolve(opts.pods()).then(
           (items) => {
             res.writeHead(200, { 'content-type': 'application/json' });
@@ -229,14 +235,17 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
         return;
       }
       case 'containerLogs':
-        if (req.method !== 'GET' && req.method !== 'HEAD')
-          return sendError(res, errorBody(405, `method ${req.method} is not allowed on ${url.pathname}`));
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          sendError(res, errorBody(405, `method ${req.method} is not allowed on ${url.pathname}`));
+          return;
+        }
         void serveLogs(runtime, route.ref, url.searchParams, req, res);
         return;
       case 'exec':
       case 'attach':
       case 'portForward':
-        return sendError(res, errorBody(400, 'Upgrade request required'));
+        sendError(res, errorBody(400, 'Upgrade request required'));
+        return;
     }
   };
 
@@ -245,10 +254,16 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     const a = admit(req);
-    if (!('route' in a)) return rejectUpgrade(socket, a);
+    if (!('route' in a)) {
+      rejectUpgrade(socket, a);
+      return;
+    }
     const { route, url } = a;
     const kind = upgradeKind(req.headers);
-    if (!kind) return rejectUpgrade(socket, errorBody(400, 'unable to upgrade: missing upgrade headers in request'));
+    if (!kind) {
+      rejectUpgrade(socket, errorBody(400, 'unable to upgrade: missing upgrade headers in request'));
+      return;
+    }
     switch (route.kind) {
       case 'exec':
       case 'attach':
@@ -258,7 +273,8 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
         upgradePortForward({ runtime, wss, route, req, socket, head, kind, timeoutMs });
         return;
       default:
-        return rejectUpgrade(socket, errorBody(400, `${url.pathname} cannot be upgraded`));
+        rejectUpgrade(socket, errorBody(400, `${url.pathname} cannot be upgraded`));
+        return;
     }
   };
 
@@ -309,14 +325,18 @@ async function serveLogs(
   res: ServerResponse,
 ): Promise<void> {
   const parsed = parseLogQuery(q);
-  if ('error' in parsed) return sendError(res, errorBody(400, parsed.error));
+  if ('error' in parsed) {
+    sendError(res, errorBody(400, parsed.error));
+    return;
+  }
   const abort = new AbortController();
   res.once('close', () => abort.abort());
   let stream: Readable;
   try {
     stream = await runtime.logs(ref, parsed, abort.signal);
   } catch (e) {
-    return sendError(res, runtimeErrorBody(e));
+    sendError(res, runtimeErrorBody(e));
+    return;
   }
   res.writeHead(200, {
     'content-type': 'text/plain',
@@ -362,20 +382,30 @@ async function upgradeCommand(
   u: UpgradeInput & { route: Extract<KubeletRoute, { kind: 'exec' | 'attach' }>; url: URL },
 ): Promise<void> {
   const opts = parseExecQuery(u.url.searchParams);
-  if (!opts.stdin && !opts.stdout && !opts.stderr)
-    return rejectUpgrade(u.socket, errorBody(400, 'you must specify at least 1 of stdin, stdout, stderr'));
-  if (u.route.kind === 'exec' && opts.command.length === 0)
-    return rejectUpgrade(u.socket, errorBody(400, 'you must specify at least one command for the container'));
+  if (!opts.stdin && !opts.stdout && !opts.stderr) {
+    rejectUpgrade(u.socket, errorBody(400, 'you must specify at least 1 of stdin, stdout, stderr'));
+    return;
+  }
+  if (u.route.kind === 'exec' && opts.command.length === 0) {
+    rejectUpgrade(u.socket, errorBody(400, 'you must specify at least one command for the container'));
+    return;
+  }
   // Negotiate before anything starts: a failed negotiation must not leave a process behind.
   let protocol: string | undefined;
   if (u.kind === 'websocket') {
     const offered = headerList(u.req.headers['sec-websocket-protocol']);
     protocol = negotiate(offered, WEBSOCKET_EXEC_PROTOCOLS);
-    if (!protocol) return rejectUpgrade(u.socket, errorBody(400, negotiationFailure(offered, WEBSOCKET_EXEC_PROTOCOLS)));
+    if (!protocol) {
+      rejectUpgrade(u.socket, errorBody(400, negotiationFailure(offered, WEBSOCKET_EXEC_PROTOCOLS)));
+      return;
+    }
   } else {
     const offered = headerList(u.req.headers['x-stream-protocol-version']);
     protocol = negotiate(offered, SPDY_EXEC_PROTOCOLS);
-    if (!protocol) return rejectUpgrade(u.socket, errorBody(403, negotiationFailure(offered, SPDY_EXEC_PROTOCOLS)));
+    if (!protocol) {
+      rejectUpgrade(u.socket, errorBody(403, negotiationFailure(offered, SPDY_EXEC_PROTOCOLS)));
+      return;
+    }
   }
   let session: StreamSession;
   try {
@@ -389,7 +419,8 @@ async function upgradeCommand(
             tty: opts.tty,
           });
   } catch (e) {
-    return rejectUpgrade(u.socket, runtimeErrorBody(e));
+    rejectUpgrade(u.socket, runtimeErrorBody(e));
+    return;
   }
   if (u.socket.destroyed) {
     session.close();
@@ -426,7 +457,10 @@ function upgradePortForward(
     const offered = headerList(u.req.headers['sec-websocket-protocol']);
     const server = [SPDY_TUNNEL_PREFIX + PORT_FORWARD_PROTOCOL_V1];
     const chosen = negotiate(offered, server);
-    if (!chosen) return rejectUpgrade(u.socket, errorBody(400, negotiationFailure(offered, server)));
+    if (!chosen) {
+      rejectUpgrade(u.socket, errorBody(400, negotiationFailure(offered, server)));
+      return;
+    }
     delete u.req.headers['sec-websocket-protocol'];
     (u.req as IncomingMessage & { [TUNNEL_PROTOCOL]?: string })[TUNNEL_PROTOCOL] = chosen;
     u.wss.handleUpgrade(u.req, u.socket, u.head, (ws: WebSocket) => {
@@ -439,7 +473,10 @@ function upgradePortForward(
   }
   const offered = headerList(u.req.headers['x-stream-protocol-version']);
   const protocol = negotiate(offered, [PORT_FORWARD_PROTOCOL_V1]);
-  if (!protocol) return rejectUpgrade(u.socket, errorBody(403, negotiationFailure(offered, [PORT_FORWARD_PROTOCOL_V1])));
+  if (!protocol) {
+    rejectUpgrade(u.socket, errorBody(403, negotiationFailure(offered, [PORT_FORWARD_PROTOCOL_V1])));
+    return;
+  }
   const spdy = acceptSpdy(u.socket, u.head, protocol);
   servePortForward(spdy, pf);
 }

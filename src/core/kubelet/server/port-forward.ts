@@ -43,7 +43,11 @@ export class StreamPairer {
     if (entry[type])
       return { kind: 'invalid', stream, message: `duplicate ${type} stream for request ${requestId}` };
     if (entry.port !== port)
-      return { kind: 'invalid', stream, message: `request ${requestId} names ports ${entry.port} and ${port}` };
+      return {
+        kind: 'invalid',
+        stream,
+        message: `request ${requestId} names ports ${entry.port} and ${port}`,
+      };
     entry[type] = stream;
     if (entry.error && entry.data) {
       this.#pending.delete(requestId);
@@ -130,7 +134,8 @@ async function forward(pair: PortForwardPair, opts: PortForwardOptions): Promise
     if (!error.destroyed) error.end();
   };
   target.on('error', (e) => {
-    if (!closed && !error.destroyed) error.write(`error forwarding port ${port} to ${opts.describePod}: ${e.message}`);
+    if (!closed && !error.destroyed)
+      error.write(`error forwarding port ${port} to ${opts.describePod}: ${e.message}`);
     closeAll();
     target.destroy();
   });

@@ -6,8 +6,8 @@
 import type { Readable } from 'node:stream';
 import { parseResize, type TerminalSize } from './channel-protocol.js';
 import type { CommandTransport, RemoteCommandStatus } from './remote-command.js';
-import type { SpdySession, SpdyStream } from './spdy-session.js';
 import { headerValue } from './spdy-header-block.js';
+import type { SpdySession, SpdyStream } from './spdy-session.js';
 
 export interface SpdyCommandOptions {
   stdin: boolean;
@@ -34,7 +34,10 @@ export function expectedStreamTypes(opts: Omit<SpdyCommandOptions, 'timeoutMs'>)
 }
 
 /** Waits for the client's streams; rejects when they do not all arrive in time. */
-export function spdyCommandTransport(session: SpdySession, opts: SpdyCommandOptions): Promise<CommandTransport> {
+export function spdyCommandTransport(
+  session: SpdySession,
+  opts: SpdyCommandOptions,
+): Promise<CommandTransport> {
   const expected = expectedStreamTypes(opts);
   const streams = new Map<StreamType, SpdyStream>();
   return new Promise((resolve, reject) => {

@@ -75,7 +75,7 @@ function control(type: number, flags: number, payload: Buffer): Buffer {
 
 function words(...values: number[]): Buffer {
   const b = Buffer.alloc(values.length * 4);
-  values.forEach((v, i) => b.writeUInt32BE(v >>> 0, i * 4));
+  for (const [i, v] of values.entries()) b.writeUInt32BE(v >>> 0, i * 4);
   return b;
 }
 
@@ -99,9 +99,17 @@ export function encodeFrame(f: SpdyFrame): Buffer {
       return control(FRAME_TYPE.synStream, f.flags, Buffer.concat([p, f.headerBlock]));
     }
     case 'synReply':
-      return control(FRAME_TYPE.synReply, f.flags, Buffer.concat([words(f.streamId & ID_MASK), f.headerBlock]));
+      return control(
+        FRAME_TYPE.synReply,
+        f.flags,
+        Buffer.concat([words(f.streamId & ID_MASK), f.headerBlock]),
+      );
     case 'headers':
-      return control(FRAME_TYPE.headers, f.flags, Buffer.concat([words(f.streamId & ID_MASK), f.headerBlock]));
+      return control(
+        FRAME_TYPE.headers,
+        f.flags,
+        Buffer.concat([words(f.streamId & ID_MASK), f.headerBlock]),
+      );
     case 'rstStream':
       return control(FRAME_TYPE.rstStream, 0, words(f.streamId & ID_MASK, f.status));
     case 'settings': {
@@ -178,7 +186,11 @@ function decodeControl(type: number, flags: number, p: Buffer): SpdyFrame {
       };
     case FRAME_TYPE.windowUpdate:
       needPayload('WINDOW_UPDATE', p, 8);
-      return { type: 'windowUpdate', streamId: p.readUInt32BE(0) & ID_MASK, delta: p.readUInt32BE(4) & ID_MASK };
+      return {
+        type: 'windowUpdate',
+        streamId: p.readUInt32BE(0) & ID_MASK,
+        delta: p.readUInt32BE(4) & ID_MASK,
+      };
     default:
       return { type: 'unknown', frameType: type, flags, payload: p };
   }

@@ -91,12 +91,18 @@ export class SpdyStream extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.#localFin) return cb(new StreamingProtocolError('SPDY_PROTOCOL', `stream ${this.id} is closed`));
+    if (this.#localFin) {
+      cb(new StreamingProtocolError('SPDY_PROTOCOL', `stream ${this.id} is closed`));
+      return;
+    }
     this.#link.sendData(this.id, chunk, false, cb);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (this.#localFin) return cb();
+    if (this.#localFin) {
+      cb();
+      return;
+    }
     this.#localFin = true;
     this.#link.sendData(this.id, Buffer.alloc(0), true, cb);
   }
