@@ -6,7 +6,7 @@
  * would: the Node's InternalIP is 127.0.0.1 and its kubeletEndpoint port is the test kubelet's.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +15,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClientCert } from '../src/core/apiserver/pki/ensure-pki.js';
 import { issueKubeletServingCert } from '../src/core/kubelet/server/kubelet-certs.js';
-import { type KubeletServer, startKubeletServer } from '../src/core/kubelet/server/kubelet-server.js';
+import {
+  type KubeletServer,
+  type StreamStartEvent,
+  startKubeletServer,
+} from '../src/core/kubelet/server/kubelet-server.js';
 import { TestRuntime } from '../src/core/kubelet/server/test-runtime.js';
 import { adminClient, type TestClient } from './helpers/rest.js';
 import {
@@ -30,10 +34,16 @@ import {
 
 const SDK = '/usr/lib/google-cloud-sdk/bin';
 /** kubectl binaries and the exec protocol each speaks first. */
+const WS = { transport: 'websocket', protocol: 'v5.channel.k8s.io' };
+const SPDY = { transport: 'spdy', protocol: 'v4.channel.k8s.io' };
+const PF_TUNNEL = { transport: 'websocket-tunnel', protocol: 'SPDY/3.1+portforward.k8s.io' };
+const PF_SPDY = { transport: 'spdy', protocol: 'portforward.k8s.io' };
+/** kubectl binaries and how each carries exec and port-forward (no fallback expected). */
 const VERSIONS = [
-  { name: '1.32 (WebSocket)', bin: KUBECTL },
-  { name: '1.27 (SPDY)', bin: `${SDK}/kubectl.1.27` },
-  { name: '1.33 (WebSocket)', bin: `${SDK}/kubectl.1.33` },
+  { name: '1.32', bin: KUBECTL, exec: WS, portForward: PF_TUNNEL },
+  { name: '1.27', bin: `${SDK}/kubectl.1.27`, exec: SPDY, portForward: PF_SPDY },
+  { name: '1.30', bin: `${SDK}/kubectl.1.30`, exec: WS, portForward: PF_SPDY },
+  { name: '1.33', bin: `${SDK}/kubectl.1.33`, exec: WS, portForward: PF_TUNNEL },
 ];
 const NODE = 'stream-node';
 const SHELL_SCRIPT = 'while read l; do [ "$l" = quit ] && exit 0; echo "got $l"; done';
@@ -103,6 +113,11 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
   let targetPort: number;
   let caPem: string;
   let caKeyPem: string;
+  const started: StreamStartEvent[] = [];
+  const lastStart = (kind: StreamStartEvent['kind']) => {
+    const e = started.filter((x) => x.kind === kind).at(-1);
+    return e && { transport: e.transport, protocol: e.protocol };
+  };
 
   beforeAll(async () => {
     server = await startServer({ args: ['--disable-controllers'] });
@@ -131,6 +146,7 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
       port: 0,
       host: '127.0.0.1',
       tls: { cert: serving.certPem, key: serving.keyPem, ca: caPem },
+      onStreamStart: (e) => started.push(e),
     });
     target = http.createServer((req, res) => res.end(`hello from the pod ${req.url}`));
     await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
@@ -312,6 +328,31 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
           }
         });
 
+        it.skipIf(!existsSync('/usr/bin/script'))(
+          'exec -it runs with a TTY and sends the terminal size',
+          async () => {
+            const before = runtime.resizes.length;
+            const cmd = `stty cols 101 rows 33; ${v.bin} exec -it web -c main -- sh -c 'echo in-tty; sleep 0.3'`;
+            const r = await new Promise<{ code: number; out: string }>((resolve) => {
+              const p = spawn('script', ['-qec', cmd, '/dev/null'], {
+                env: { ...process.env, KUBECONFIG: server.kubeconfig },
+                stdio: ['pipe', 'pipe', 'pipe'],
+              });
+              let out = '';
+              p.stdout!.on('data', (d) => (out += d));
+              p.stderr!.on('data', (d) => (out += d));
+              p.once('exit', (code) => resolve({ code: code ?? 1, out }));
+            });
+            expect(r.out).toContain('in-tty');
+            expect(r.code, r.out).toBe(0);
+            expect(runtime.resizes.slice(before)).toContainEqual({
+              ref: { namespace: 'default', pod: 'web', container: 'main' },
+              width: 101,
+              height: 33,
+            });
+          },
+        );
+
         it('attach -i talks to the running container until it exits', async () => {
           const k = spawnKubectl(server, v.bin, ['attach', '-i', 'web', '-c', 'shell']);
           try {
@@ -322,6 +363,7 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
               await new Promise((r) => setTimeout(r, 200));
             }
             expect(k.out()).toContain('got ping');
+            expect(lastStart('attach')).toEqual(v.exec);
             k.proc.stdin!.write('quit\n');
             expect(await k.exit).toBe(0);
           } finally {

@@ -62,6 +62,17 @@ export interface KubeletServerOptions {
   pods?: () => Promise<unknown[]> | unknown[];
   /** How long a SPDY client may take to open its streams. Default 30 s. */
   streamCreationTimeoutMs?: number;
+  /** Called for every upgraded connection (logging, metrics, tests). */
+  onStreamStart?: (e: StreamStartEvent) => void;
+}
+
+/** An exec, attach or port-forward connection the server accepted, and how it is carried. */
+export interface StreamStartEvent {
+  kind: 'exec' | 'attach' | 'portForward';
+  /** `websocket-tunnel` is SPDY carried in WebSocket binary messages. */
+  transport: 'websocket' | 'spdy' | 'websocket-tunnel';
+  protocol: string;
+  path: string;
 }
 
 export interface KubeletServer {
@@ -264,13 +275,17 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
       rejectUpgrade(socket, errorBody(400, 'unable to upgrade: missing upgrade headers in request'));
       return;
     }
+    const started = (transport: StreamStartEvent['transport'], protocol: string) => {
+      if (route.kind === 'exec' || route.kind === 'attach' || route.kind === 'portForward')
+        opts.onStreamStart?.({ kind: route.kind, transport, protocol, path: url.pathname });
+    };
     switch (route.kind) {
       case 'exec':
       case 'attach':
-        void upgradeCommand({ runtime, wss, route, url, req, socket, head, kind, timeoutMs });
+        void upgradeCommand({ runtime, started, wss, route, url, req, socket, head, kind, timeoutMs });
         return;
       case 'portForward':
-        upgradePortForward({ runtime, wss, route, req, socket, head, kind, timeoutMs });
+        upgradePortForward({ runtime, started, wss, route, req, socket, head, kind, timeoutMs });
         return;
       default:
         rejectUpgrade(socket, errorBody(400, `${url.pathname} cannot be upgraded`));
@@ -370,6 +385,7 @@ async function serveLogs(
 
 interface UpgradeInput {
   runtime: StreamingRuntime;
+  started: (transport: StreamStartEvent['transport'], protocol: string) => void;
   wss: WebSocketServer;
   req: IncomingMessage;
   socket: Duplex;
@@ -429,11 +445,13 @@ async function upgradeCommand(
   if (u.kind === 'websocket') {
     const chosen = protocol;
     u.wss.handleUpgrade(u.req, u.socket, u.head, (ws: WebSocket) => {
+      u.started('websocket', chosen);
       void serveRemoteCommand(session, websocketCommandTransport(ws, { ...opts, protocol: chosen }));
     });
     return;
   }
   const spdy = acceptSpdy(u.socket, u.head, protocol);
+  u.started('spdy', protocol);
   try {
     const transport = await spdyCommandTransport(spdy, { ...opts, timeoutMs: u.timeoutMs });
     await serveRemoteCommand(session, transport);
@@ -464,6 +482,7 @@ function upgradePortForward(
     delete u.req.headers['sec-websocket-protocol'];
     (u.req as IncomingMessage & { [TUNNEL_PROTOCOL]?: string })[TUNNEL_PROTOCOL] = chosen;
     u.wss.handleUpgrade(u.req, u.socket, u.head, (ws: WebSocket) => {
+      u.started('websocket-tunnel', chosen);
       const tunnel = createWebSocketStream(ws);
       tunnel.on('error', () => tunnel.destroy());
       const spdy = new SpdySession(tunnel, { server: true, autoReply: true });
@@ -478,6 +497,7 @@ function upgradePortForward(
     return;
   }
   const spdy = acceptSpdy(u.socket, u.head, protocol);
+  u.started('spdy', protocol);
   servePortForward(spdy, pf);
 }
 
