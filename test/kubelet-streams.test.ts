@@ -91,6 +91,41 @@ function spawnKubectl(
   };
 }
 
+/** Registers a Node (InternalIP 127.0.0.1, kubelet on `port`) and a Running pod bound to it. */
+async function registerNodeAndPod(
+  client: TestClient,
+  o: { node: string; port: number; pod: string },
+): Promise<void> {
+  const merge = { 'content-type': 'application/merge-patch+json' };
+  await client.json('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: o.node } });
+  const st = await client.request(
+    'PATCH',
+    `/api/v1/nodes/${o.node}/status`,
+    {
+      status: {
+        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+        daemonEndpoints: { kubeletEndpoint: { Port: o.port } },
+      },
+    },
+    merge,
+  );
+  expect(st.status, st.body).toBe(200);
+  const pod = await client.request('POST', '/api/v1/namespaces/default/pods', {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: o.pod },
+    spec: { nodeName: o.node, containers: [{ name: 'main', image: 'busybox' }] },
+  });
+  expect(pod.status, pod.body).toBe(201);
+  const ps = await client.request(
+    'PATCH',
+    `/api/v1/namespaces/default/pods/${o.pod}/status`,
+    { status: { phase: 'Running' } },
+    merge,
+  );
+  expect(ps.status, ps.body).toBe(200);
+}
+
 function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     http
@@ -108,6 +143,8 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
   let server: RunningServer;
   let client: TestClient;
   let kubelet: KubeletServer;
+  /** A second kubelet that only speaks SPDY, for kubectl's fallback. */
+  let spdyOnly: KubeletServer;
   let runtime: TestRuntime;
   let target: http.Server;
   let targetPort: number;
@@ -148,6 +185,15 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
       tls: { cert: serving.certPem, key: serving.keyPem, ca: caPem },
       onStreamStart: (e) => started.push(e),
     });
+    spdyOnly = await startKubeletServer({
+      runtime,
+      port: 0,
+      host: '127.0.0.1',
+      tls: { cert: serving.certPem, key: serving.keyPem, ca: caPem },
+      disableWebSockets: true,
+      onStreamStart: (e) => started.push(e),
+    });
+    runtime.addPod({ namespace: 'default', name: 'old', containers: [{ name: 'main' }] });
     target = http.createServer((req, res) => res.end(`hello from the pod ${req.url}`));
     await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
     targetPort = (target.address() as AddressInfo).port;
@@ -209,6 +255,7 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
       { 'content-type': 'application/merge-patch+json' },
     );
     expect(ps.status, ps.body).toBe(200);
+    await registerNodeAndPod(client, { node: 'spdy-node', port: spdyOnly.port, pod: 'old' });
     // A pod without a node, and one on a node whose kubelet does not answer.
     await client.json('POST', '/api/v1/namespaces/default/pods', {
       apiVersion: 'v1',
@@ -221,6 +268,7 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
   afterAll(async () => {
     runtime?.close();
     await kubelet?.close();
+    await spdyOnly?.close();
     await new Promise<void>((r) => (target ? target.close(() => r()) : r()));
     client?.close();
     await server?.kill();
@@ -373,6 +421,23 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
       },
     );
   }
+
+  describe('a kubelet without WebSocket support', () => {
+    it('kubectl 1.32 falls back to SPDY for exec and port-forward', async () => {
+      const r = await kubectl(server, ['exec', 'old', '--', 'sh', '-c', 'echo fallback; exit 4']);
+      expect(r).toMatchObject({ code: 4, stdout: 'fallback\n' });
+      expect(lastStart('exec')).toEqual(SPDY);
+      const k = spawnKubectl(server, KUBECTL, ['port-forward', 'pod/old', `:${targetPort}`]);
+      try {
+        const m = await k.until(/Forwarding from 127\.0\.0\.1:(\d+) ->/);
+        expect(await httpGet(Number(m[1]), '/old')).toEqual({ status: 200, body: 'hello from the pod /old' });
+        expect(lastStart('portForward')).toEqual(PF_SPDY);
+      } finally {
+        k.proc.kill('SIGTERM');
+        await k.exit;
+      }
+    });
+  });
 
   describe('errors and access', () => {
     it('exec on a missing pod is a 404, on an unscheduled pod a 400 with upstream words', async () => {

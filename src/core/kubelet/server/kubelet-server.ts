@@ -62,6 +62,11 @@ export interface KubeletServerOptions {
   pods?: () => Promise<unknown[]> | unknown[];
   /** How long a SPDY client may take to open its streams. Default 30 s. */
   streamCreationTimeoutMs?: number;
+  /**
+   * Refuse WebSocket upgrades (400), leaving SPDY/3.1 only, as a kubelet before WebSocket support;
+   * kubectl >= 1.30 then falls back to SPDY. Default false.
+   */
+  disableWebSockets?: boolean;
   /** Called for every upgraded connection (logging, metrics, tests). */
   onStreamStart?: (e: StreamStartEvent) => void;
 }
@@ -273,6 +278,13 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
     const kind = upgradeKind(req.headers);
     if (!kind) {
       rejectUpgrade(socket, errorBody(400, 'unable to upgrade: missing upgrade headers in request'));
+      return;
+    }
+    if (kind === 'websocket' && opts.disableWebSockets) {
+      rejectUpgrade(
+        socket,
+        errorBody(400, 'unable to upgrade: WebSocket upgrades are disabled on this kubelet'),
+      );
       return;
     }
     const started = (transport: StreamStartEvent['transport'], protocol: string) => {

@@ -10,8 +10,11 @@ export const SPDY_UPGRADE = 'SPDY/3.1';
 /** WebSocket subprotocol prefix of SPDY tunnelled over WebSocket (kubectl >= 1.31 port-forward). */
 export const SPDY_TUNNEL_PREFIX = 'SPDY/3.1+';
 export const PORT_FORWARD_PROTOCOL_V1 = 'portforward.k8s.io';
-/** Exec/attach versions served over SPDY; v5 only differs from v4 on WebSocket. */
-export const SPDY_EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
+/**
+ * Exec/attach versions served over SPDY: v4, as the kubelet (v5 exists for WebSocket's close
+ * signal; kubectl >= 1.30 offers it over SPDY too and settles on v4 with an upstream kubelet).
+ */
+export const SPDY_EXEC_PROTOCOLS = ['v4.channel.k8s.io'];
 
 export type UpgradeKind = 'websocket' | 'spdy';
 
