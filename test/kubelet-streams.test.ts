@@ -452,6 +452,20 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
       expect(JSON.parse(up.body).message).toBe('Upgrade request required');
     });
 
+    it('counts streaming requests as CONNECT in apiserver_request_total', async () => {
+      const m = await client.request('GET', '/metrics');
+      const line = m.body
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('apiserver_request_total{') &&
+            l.includes('verb="CONNECT"') &&
+            l.includes('subresource="exec"') &&
+            l.includes('code="101"'),
+        );
+      expect(line, m.body.slice(0, 500)).toBeDefined();
+    });
+
     it('nodes/proxy reaches the kubelet', async () => {
       expect(await kubectlOk(server, ['get', '--raw', `/api/v1/nodes/${NODE}/proxy/healthz`])).toBe('ok');
     });

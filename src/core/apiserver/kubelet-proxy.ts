@@ -65,7 +65,8 @@ export interface KubeletUpgrade {
 /** What the API server's router needs from the kubelet proxy. */
 export interface KubeletConnector {
   request(r: KubeletRequest): Promise<HandlerResult>;
-  upgrade(u: KubeletUpgrade): Promise<void>;
+  /** Resolves with the kubelet's status code (101 when upgraded) once the answer is relayed. */
+  upgrade(u: KubeletUpgrade): Promise<number>;
 }
 
 export interface KubeletProxyOptions {
@@ -257,7 +258,7 @@ export class KubeletProxy implements KubeletConnector {
   }
 
   /** exec, attach, portforward and nodes/proxy with an upgrade: relay the kubelet's answer, then splice. */
-  async upgrade(u: KubeletUpgrade): Promise<void> {
+  async upgrade(u: KubeletUpgrade): Promise<number> {
     const loc = await this.locate(u.req, u.query);
     if (!loc) throw badRequest(`pod ${u.req.name} does not have a host assigned`);
     const client = u.socket;
@@ -269,7 +270,7 @@ export class KubeletProxy implements KubeletConnector {
       path: loc.path,
       headers: forwardHeaders(u.raw.headers, loc),
     });
-    await new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       upstreamReq.once('upgrade', (res: IncomingMessage, kubelet: Duplex, kubeletHead: Buffer) => {
         client.write(responseHead(res));
         if (kubeletHead.length) client.write(kubeletHead);
@@ -284,7 +285,7 @@ export class KubeletProxy implements KubeletConnector {
         client.once('error', kill);
         kubelet.once('close', () => client.end());
         client.once('close', () => kubelet.destroy());
-        resolve();
+        resolve(res.statusCode ?? 101);
       });
       upstreamReq.once('response', (res: IncomingMessage) => {
         // The kubelet refused the upgrade: hand its answer to the client, which may fall back
@@ -304,7 +305,7 @@ export class KubeletProxy implements KubeletConnector {
               head += `${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`;
           head += `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
           client.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
-          resolve();
+          resolve(res.statusCode ?? 502);
         });
         res.once('error', (e) => reject(dialError(loc, e)));
       });

@@ -243,8 +243,11 @@ async function handleUpgrade(
   head: Buffer,
 ): Promise<void> {
   socket.on('error', () => socket.destroy());
+  const start = process.hrtime.bigint();
   const method = (req.method ?? 'GET').toUpperCase();
   const url = new URL(req.url ?? '/', 'https://apiserver');
+  let code = 500;
+  let observed: ResourceRequest | undefined;
   try {
     const user = opts.authn.authenticate({ headers: req.headers, socket: req.socket });
     if (!user) throw unauthorized();
@@ -279,11 +282,26 @@ async function handleUpgrade(
       });
     if (!opts.kubelet)
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
-    await opts.kubelet.upgrade({ req: info, query: url.searchParams, raw: req, socket, head });
+    observed = info;
+    code = await opts.kubelet.upgrade({ req: info, query: url.searchParams, raw: req, socket, head });
   } catch (e) {
     const err = toApiError(e);
+    code = err.httpCode;
     if (err.httpCode === 500) console.error(`k8ts apiserver: upgrade ${method} ${url.pathname}:`, e);
     writeRawStatus(socket, err);
+  } finally {
+    // Upstream counts streaming requests under the verb CONNECT; the time is to the kubelet's answer.
+    opts.metrics?.observeRequest({
+      verb: 'CONNECT',
+      group: observed?.group ?? '',
+      version: observed?.version ?? '',
+      resource: observed?.resource ?? '',
+      subresource: observed?.subresource ?? '',
+      scope: observed ? 'resource' : '',
+      code,
+      dryRun: false,
+      seconds: Number(process.hrtime.bigint() - start) / 1e9,
+    });
   }
 }
 
