@@ -6,7 +6,8 @@
  * would: the Node's InternalIP is 127.0.0.1 and its kubeletEndpoint port is the test kubelet's.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -421,6 +422,35 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
       },
     );
   }
+
+  describe('kubectl cp (tar over exec: binary stdin and stdout)', () => {
+    for (const v of VERSIONS.filter((x) => x.name === '1.32' || x.name === '1.27')) {
+      it(`copies a file in and out with kubectl ${v.name}`, async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'k8ts-cp-'));
+        try {
+          const data = randomBytes(512 * 1024);
+          writeFileSync(join(dir, 'src.bin'), data);
+          // The test runtime runs commands on this machine, so the "container" path is `dir` too.
+          const up = await kubectl(server, ['cp', join(dir, 'src.bin'), `web:${dir}/in.bin`, '-c', 'main'], {
+            bin: v.bin,
+          });
+          expect(up.code, up.stderr).toBe(0);
+          expect(readFileSync(join(dir, 'in.bin')).equals(data)).toBe(true);
+          const down = await kubectl(
+            server,
+            ['cp', `web:${dir}/src.bin`, join(dir, 'out.bin'), '-c', 'main'],
+            {
+              bin: v.bin,
+            },
+          );
+          expect(down.code, down.stderr).toBe(0);
+          expect(readFileSync(join(dir, 'out.bin')).equals(data)).toBe(true);
+        } finally {
+          cleanup(dir);
+        }
+      });
+    }
+  });
 
   describe('a kubelet without WebSocket support', () => {
     it('kubectl 1.32 falls back to SPDY for exec and port-forward', async () => {
