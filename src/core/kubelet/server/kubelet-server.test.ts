@@ -216,6 +216,20 @@ describe('exec over WebSocket', () => {
     });
   });
 
+  it('kills the process when the client goes away', async () => {
+    const ws = new WebSocket(
+      `wss://127.0.0.1:${kubelet.port}/exec/ns/p/c?command=sleep&command=30&output=1`,
+      ['v5.channel.k8s.io'],
+      tlsOpts(),
+    );
+    await new Promise<void>((r) => ws.once('message', () => r()));
+    expect(runtime.running.size).toBe(1);
+    ws.terminate();
+    const deadline = Date.now() + 5000;
+    while (runtime.running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(runtime.running.size).toBe(0);
+  });
+
   it('answers 404 with a Status for a pod the runtime does not know', async () => {
     const err = await new Promise<string>((resolve) => {
       const ws = new WebSocket(
@@ -335,6 +349,31 @@ describe('port-forward', () => {
       ),
     );
     session.close();
+  });
+
+  it('closes the pod connection when the client connection drops', async () => {
+    const net = await import('node:net');
+    const closed = new Promise<void>((resolve) => {
+      const srv = net.createServer((c) => {
+        c.resume();
+        c.on('close', () => {
+          srv.close();
+          resolve();
+        });
+      });
+      srv.listen(0, '127.0.0.1', async () => {
+        const port = (srv.address() as AddressInfo).port;
+        const { session } = await spdyConnect('/portForward/ns/p', 'portforward.k8s.io');
+        const headers = { port: [String(port)], requestid: ['0'] };
+        const error = session.createStream({ ...headers, streamtype: ['error'] });
+        await error.replied();
+        const data = session.createStream({ ...headers, streamtype: ['data'] });
+        await data.replied();
+        data.write('x');
+        setTimeout(() => session.destroy(), 100);
+      });
+    });
+    await closed;
   });
 });
 

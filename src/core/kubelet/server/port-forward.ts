@@ -150,7 +150,9 @@ async function forward(pair: PortForwardPair, opts: PortForwardOptions): Promise
   target.once('close', closeAll);
   // Client -> pod: the client's FIN half-closes the pod connection.
   data.pipe(target);
+  // The stream closes once both directions are done, or at once when reset or the connection
+  // drops (kubectl port-forward stopped): the pod connection goes with it.
   data.once('close', () => {
-    if (!target.destroyed) target.end();
+    if (!target.destroyed) target.destroy();
   });
 }
