@@ -74,6 +74,12 @@ program
   )
   .option('--rootless', 'run without root: host-network pods, userspace proxy, DNS on a high port', !isRoot())
   .option('--node-name <name>', "name of this machine's node (kubelet)")
+  .option(
+    '--kubelet-port <port>',
+    'kubelet API port (logs, exec, port-forward); 0 picks a free one',
+    port,
+    10250,
+  )
   .action(
     async (o: {
       dataDir: string;
@@ -87,6 +93,7 @@ program
       disable: Set<NodeComponent>;
       rootless: boolean;
       nodeName?: string;
+      kubeletPort: number;
     }) => {
       const started = Date.now();
       try {
@@ -111,6 +118,7 @@ program
               rootless: o.rootless,
               clusterCidr: o.clusterCidr,
               nodeName: o.nodeName,
+              port: o.kubeletPort,
             });
         if (kubelet) console.log(`k8ts: kubelet registered node ${kubelet.nodeName}`);
         let stopping = false;

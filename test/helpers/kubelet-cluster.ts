@@ -108,6 +108,8 @@ export async function startKubeletCluster(opts: ClusterOptions): Promise<Kubelet
       clusterCidr,
       '--node-name',
       nodeName,
+      '--kubelet-port',
+      '0',
       ...(opts.mode === 'rootless' ? ['--rootless'] : []),
     ]);
     const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -92,7 +92,8 @@ export function kubeletScenarios(cluster: () => KubeletCluster): void {
     });
     expect(node.status.conditions.find((x: KObj) => x.type === 'Ready').status).toBe('True');
     expect(node.status.capacity.pods).toBe('110');
-    expect(node.status.daemonEndpoints.kubeletEndpoint.Port).toBe(10250);
+    // The kubelet API really listens there (the logs/exec scenario goes through it); tests use --kubelet-port 0.
+    expect(node.status.daemonEndpoints.kubeletEndpoint.Port).toBeGreaterThan(0);
     expect(node.metadata.labels['kubernetes.io/hostname']).toBe(c.nodeName);
     const lease = await getJson(c, ['get', 'lease', '-n', 'kube-node-lease', c.nodeName]);
     expect(lease.spec.holderIdentity).toBe(c.nodeName);
@@ -139,6 +140,37 @@ export function kubeletScenarios(cluster: () => KubeletCluster): void {
       'utf8',
     );
     expect(log).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F listening on /);
+  }, 90_000);
+
+  it('kubectl logs, exec and port-forward reach the pods through the API server and the kubelet API', async () => {
+    const c = cluster();
+    const pods = (await getJson(c, ['get', 'pods', '-l', 'app=web'])).items as KObj[];
+    const p0 = pods[0]!;
+    const name: string = p0.metadata.name;
+    expect(await c.kubectlOk(['logs', name])).toContain(`listening on ${p0.status.podIP}`);
+    expect(await c.kubectlOk(['logs', `deployment/web`, '--tail=1'])).toMatch(/^listening on /);
+    const resolv = await c.kubectlOk(['exec', name, '--', 'cat', '/etc/resolv.conf']);
+    if (c.mode === 'netns') {
+      // The pod's own resolv.conf (ClusterFirst), seen from inside its mount namespace.
+      expect(resolv).toContain('nameserver 10.43.0.10');
+      expect(resolv).toContain('search default.svc.cluster.local svc.cluster.local cluster.local');
+    } else {
+      expect(resolv).toMatch(/nameserver /);
+    }
+    const failed = await c.kubectl(['exec', name, '--', 'sh', '-c', 'echo out; exit 3']);
+    expect(failed.code).toBe(3);
+    expect(failed.stdout).toBe('out\n');
+    // port-forward: kubectl listens on a local port, curl through it reaches the pod's server.
+    const local = 20_000 + Math.floor(Math.random() * 20_000);
+    const kubeconfig = join(c.dataDir, 'kubeconfig.yaml');
+    const r = await c.exec([
+      'sh',
+      '-c',
+      `KUBECONFIG=${kubeconfig} kubectl port-forward pod/${name} ${local}:8080 >/dev/null 2>&1 & pf=$!; ` +
+        `for i in $(seq 50); do out=$(curl -s -m 2 http://127.0.0.1:${local}/) && [ -n "$out" ] && break; sleep 0.2; done; ` +
+        `kill $pf; echo "$out"`,
+    ]);
+    expect(r.stdout.trim()).toBe(name);
   }, 90_000);
 
   it('a killed process is restarted with restartCount 1 and lastState 137', async () => {

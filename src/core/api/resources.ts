@@ -14,7 +14,7 @@ export interface ResourceInfo {
   namespaced: boolean;
   shortNames: string[];
   categories: string[];
-  /** Subresources served: `status`, `scale`, `binding`. */
+  /** Subresources served: `status`, `scale`, `binding`, and the kubelet's (`log`, `exec`, `proxy`, ...). */
   subresources: string[];
   /** Kind of the list type (`PodList`). */
   listKind: string;
@@ -52,10 +52,14 @@ function res(
 /** Every served resource, in discovery order. */
 export const RESOURCES: readonly ResourceInfo[] = [
   res('', 'v1', 'Namespace', { namespaced: false, shortNames: ['ns'], sub: ['status', 'finalize'] }),
-  res('', 'v1', 'Pod', { shortNames: ['po'], categories: all, sub: ['status', 'binding'] }),
+  res('', 'v1', 'Pod', {
+    shortNames: ['po'],
+    categories: all,
+    sub: ['status', 'binding', 'log', 'exec', 'attach', 'portforward'],
+  }),
   res('', 'v1', 'Service', { shortNames: ['svc'], categories: all, sub: ['status'] }),
   res('', 'v1', 'Endpoints', { plural: 'endpoints', shortNames: ['ep'] }),
-  res('', 'v1', 'Node', { namespaced: false, shortNames: ['no'], sub: ['status'] }),
+  res('', 'v1', 'Node', { namespaced: false, shortNames: ['no'], sub: ['status', 'proxy'] }),
   res('', 'v1', 'ConfigMap', { shortNames: ['cm'] }),
   res('', 'v1', 'Secret', {}),
   res('', 'v1', 'ServiceAccount', { shortNames: ['sa'] }),

@@ -16,10 +16,12 @@ import type { Storage } from '../storage/storage.js';
 import { NodePortAllocator } from './allocator/node-port-allocator.js';
 import { ServiceIpAllocator } from './allocator/service-ip-allocator.js';
 import { ensureBootstrapObjects } from './bootstrap.js';
+import { KubeletProxy } from './kubelet-proxy.js';
 import { meteredStorage } from './metered-storage.js';
 import { NamespaceCache } from './namespace-lifecycle.js';
 import { defaultServingHosts, ensurePki, issueClientCert, type Pki } from './pki/ensure-pki.js';
 import { writeKubeconfig } from './pki/kubeconfig.js';
+import { ensureKubeletClientCert } from './pki/kubelet-client.js';
 import { Registry } from './registry.js';
 import { createApiServer } from './server.js';
 import { repairAllocators, serviceAllocationHooks } from './service-allocation.js';
@@ -125,6 +127,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const namespaces = new NamespaceCache(registry);
   await namespaces.start();
   const auth = buildAuth(pki);
+  const kubeletClient = await ensureKubeletClientCert(pki);
   const server = await createApiServer({
     host: opts.bindAddress,
     port: opts.httpsPort,
@@ -139,6 +142,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ready: async () => {
       await storage.currentRevision();
     },
+    kubelet: new KubeletProxy({
+      registry,
+      tls: { cert: kubeletClient.certPem, key: kubeletClient.keyPem, ca: pki.caCertPem },
+    }),
   });
   try {
     await server.start();

@@ -23,6 +23,13 @@ function subresourceDocs(r: ResourceInfo): SubresourceDoc[] {
       return { name: s, kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: SUBRESOURCE_VERBS };
     if (s === 'binding') return { name: s, kind: 'Binding', verbs: ['create'] };
     if (s === 'finalize') return { name: s, kind: r.kind, verbs: ['update'] };
+    // The kubelet's subresources, with upstream's kinds and connect verbs.
+    if (s === 'log') return { name: s, kind: 'Pod', verbs: ['get'] };
+    if (s === 'exec') return { name: s, kind: 'PodExecOptions', verbs: ['create', 'get'] };
+    if (s === 'attach') return { name: s, kind: 'PodAttachOptions', verbs: ['create', 'get'] };
+    if (s === 'portforward') return { name: s, kind: 'PodPortForwardOptions', verbs: ['create', 'get'] };
+    if (s === 'proxy')
+      return { name: s, kind: 'NodeProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] };
     return { name: s, kind: r.kind, verbs: SUBRESOURCE_VERBS };
   });
 }

@@ -15,6 +15,8 @@ export interface ResourceRequest {
   namespace?: string | undefined;
   name?: string | undefined;
   subresource?: string | undefined;
+  /** The rest of the path after `proxy` (nodes/{name}/proxy/{subpath}), without its leading slash. */
+  subpath?: string | undefined;
 }
 
 export interface NonResourceRequest {
@@ -60,6 +62,13 @@ export function parseRequestInfo(
     namespace = rest[1];
     if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.has(rest[2]!)) rest = rest.slice(2);
   }
+  let subpath: string | undefined;
+  if (rest.length > 3 && rest[2] === 'proxy') {
+    // Keep the proxied path as sent (a trailing slash matters to the backend).
+    const idx = path.indexOf(`/${rest[1]}/proxy/`);
+    subpath = idx >= 0 ? path.slice(idx + rest[1]!.length + '/proxy/'.length + 1) : rest.slice(3).join('/');
+    rest = rest.slice(0, 3);
+  } else if (rest.length === 3 && rest[2] === 'proxy') subpath = '';
   if (rest.length === 0 || rest.length > 3) return nonResource;
   const resource = rest[0]!;
   let name = rest[1];
@@ -89,6 +98,7 @@ export function parseRequestInfo(
     namespace,
     name,
     subresource,
+    ...(subpath !== undefined ? { subpath } : {}),
   };
 }
 

@@ -3,6 +3,8 @@
  * paths, authorization, metrics, and Status errors. Resource verbs live in handlers.ts; this file
  * only decides which one runs and encodes the answer.
  */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Hapi from '@hapi/hapi';
 import { isOpenApiV2ProtobufType, OPENAPI_V2_PROTOBUF_CONTENT_TYPE } from '../api/openapi/v2-protobuf.js';
 import type { ResourceInfo } from '../api/resources.js';
@@ -33,10 +35,11 @@ import {
   handleWatch,
   type Query,
 } from './handlers.js';
+import { KUBELET_SUBRESOURCES, type KubeletConnector, UPGRADE_ONLY_SUBRESOURCES } from './kubelet-proxy.js';
 import { metricsVerb, type RequestObservation } from './metrics.js';
 import { encode, negotiateObject, parseAccept } from './negotiation.js';
 import { toApiError } from './registry.js';
-import { parseRequestInfo, type RequestInfo } from './request-info.js';
+import { parseRequestInfo, type RequestInfo, type ResourceRequest } from './request-info.js';
 
 export type { UserInfo } from './auth/authenticator.js';
 export type ServerAuthn = Authenticator;
@@ -72,6 +75,8 @@ export interface ApiServerOptions {
   version: VersionInfo;
   /** Largest accepted request body (upstream: 3 MiB). */
   maxBodyBytes?: number | undefined;
+  /** pods/log, pods/exec, pods/attach, pods/portforward and nodes/proxy; 404 without it. */
+  kubelet?: KubeletConnector | undefined;
 }
 
 export interface VersionInfo {
@@ -205,7 +210,99 @@ export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Serv
       }
     },
   });
+  // HTTP upgrades (SPDY/3.1 and WebSocket for exec, attach, port-forward, nodes/proxy) never reach
+  // hapi: they are authenticated and authorized here like any request, then spliced to the kubelet.
+  server.listener.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void handleUpgrade(opts, req, socket, head);
+  });
   return server;
+}
+
+/** The verb a kubelet subresource is authorized as (exec/attach/portforward need create even on GET, as upstream since 1.31). */
+function connectVerb(info: ResourceRequest): string {
+  if (info.subresource && UPGRADE_ONLY_SUBRESOURCES.has(info.subresource)) return 'create';
+  return info.verb === 'list' ? 'get' : info.verb;
+}
+
+function writeRawStatus(socket: Duplex, err: ApiError): void {
+  const body = JSON.stringify(err.toStatus());
+  if (socket.destroyed) return;
+  socket.end(
+    `HTTP/1.1 ${err.httpCode} ${err.reason}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}
+
+async function handleUpgrade(
+  opts: ApiServerOptions,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<void> {
+  socket.on('error', () => socket.destroy());
+  const start = process.hrtime.bigint();
+  const method = (req.method ?? 'GET').toUpperCase();
+  const url = new URL(req.url ?? '/', 'https://apiserver');
+  let code = 500;
+  let observed: ResourceRequest | undefined;
+  try {
+    const user = opts.authn.authenticate({ headers: req.headers, socket: req.socket });
+    if (!user) throw unauthorized();
+    const info = parseRequestInfo(method, url.pathname, {});
+    if (
+      info.type !== 'resource' ||
+      !info.name ||
+      !info.subresource ||
+      !KUBELET_SUBRESOURCES.has(info.subresource) ||
+      info.subresource === 'log'
+    )
+      throw new ApiError(400, 'BadRequest', `upgrade is not supported on ${url.pathname}`);
+    const res = resourceForPlural(info.group, info.version, info.resource);
+    if (!res?.subresources.includes(info.subresource) || res?.namespaced !== (info.namespace !== undefined))
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    const attrs = {
+      user,
+      verb: connectVerb(info),
+      apiGroup: info.group,
+      resource: info.resource,
+      subresource: info.subresource,
+      namespace: info.namespace,
+      name: info.name,
+      resourceRequest: true,
+    };
+    const decision = opts.authz.authorize(attrs);
+    if (!decision.allowed)
+      throw forbidden(forbiddenMessage(attrs, decision.reason), {
+        kind: info.resource,
+        group: info.group,
+        name: info.name,
+      });
+    if (!opts.kubelet)
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    observed = info;
+    code = await opts.kubelet.upgrade({ req: info, query: url.searchParams, raw: req, socket, head });
+  } catch (e) {
+    const err = toApiError(e);
+    code = err.httpCode;
+    if (err.httpCode === 500) console.error(`k8ts apiserver: upgrade ${method} ${url.pathname}:`, e);
+    writeRawStatus(socket, err);
+  } finally {
+    // Upstream counts streaming requests under the verb CONNECT; the time is to the kubelet's answer.
+    opts.metrics?.observeRequest({
+      verb: 'CONNECT',
+      group: observed?.group ?? '',
+      version: observed?.version ?? '',
+      resource: observed?.resource ?? '',
+      subresource: observed?.subresource ?? '',
+      scope: observed ? 'resource' : '',
+      code,
+      dryRun: false,
+      seconds: Number(process.hrtime.bigint() - start) / 1e9,
+    });
+  }
 }
 
 function hdr(request: Hapi.Request, name: string): string | undefined {
@@ -279,6 +376,18 @@ async function route(r: RouteInput): Promise<HandlerResult> {
       kind: info.resource,
       group: info.group,
       ...(info.name ? { name: info.name } : {}),
+    });
+  }
+  if (info.subresource && KUBELET_SUBRESOURCES.has(info.subresource)) {
+    if (!opts.kubelet || !info.name)
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    return opts.kubelet.request({
+      req: info,
+      method: request.method.toUpperCase(),
+      query: request.url.searchParams,
+      headers: request.raw.req.headers,
+      body: request.payload as Buffer | undefined,
+      onClose: (fn) => request.raw.res.once('close', fn),
     });
   }
   const input: HandlerInput = {

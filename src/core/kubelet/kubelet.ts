@@ -63,6 +63,7 @@ function hostResolv(): ReturnType<typeof parseResolvConf> {
 }
 
 export class Kubelet {
+  private readonly closers: (() => Promise<void> | void)[] = [];
   readonly nodeName: string;
   private readonly client: RestClient;
   private readonly opts: KubeletOptions;
@@ -311,9 +312,15 @@ export class Kubelet {
     return new KubeletStreamingRuntime(this, this.runtime);
   }
 
+  /** Run `fn` when the kubelet stops (e.g. close its API server). */
+  onStop(fn: () => Promise<void> | void): void {
+    this.closers.push(fn);
+  }
+
   /** Stop watching and writing; containers keep running (a restarted kubelet adopts them). */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const fn of this.closers.splice(0)) await fn();
     this.agent.stop();
     this.podInformer?.stop();
     this.serviceInformer?.stop();

@@ -14,6 +14,9 @@ import { Kubelet, type KubeletOptions } from './kubelet.js';
 import { BridgeNetwork } from './network/bridge-network.js';
 import { runCommand } from './network/exec-command.js';
 import { procStartTime } from './runtime/process-runtime.js';
+import { issueKubeletServingCert } from './server/kubelet-certs.js';
+import { KUBELET_PORT, startKubeletServer } from './server/kubelet-server.js';
+import { StreamError, type StreamingRuntime } from './streams.js';
 
 /** The first non-internal IPv4 address of this machine, else 127.0.0.1. */
 export function defaultNodeIp(): string {
@@ -54,7 +57,42 @@ export async function startServerKubelet(
     keyPem: cert.keyPem,
     userAgent: `kubelet/${nodeName}`,
   });
-  return startKubelet(client, { ...opts, nodeName, controlPlane: opts.controlPlane ?? true });
+  // The kubelet API (logs, exec, attach, port-forward) with a serving certificate from the
+  // cluster CA. It starts first so the Node advertises the port it really listens on (0 = any).
+  const nodeIp = opts.nodeIp ?? defaultNodeIp();
+  const serving = await issueKubeletServingCert(cp.pki, {
+    nodeName,
+    hosts: [...new Set([nodeIp, hostname(), '127.0.0.1', 'localhost'])],
+  });
+  let kubelet: Kubelet | undefined;
+  const streaming = (): StreamingRuntime => {
+    if (!kubelet) throw new StreamError('NotRunning', 'the kubelet is starting');
+    return kubelet.streaming();
+  };
+  const api = await startKubeletServer({
+    runtime: {
+      logs: (ref, o, signal) => streaming().logs(ref, o, signal),
+      exec: (ref, o) => streaming().exec(ref, o),
+      attach: (ref, o) => streaming().attach(ref, o),
+      portForward: (pod, port) => streaming().portForward(pod, port),
+    },
+    port: opts.port ?? KUBELET_PORT,
+    tls: { cert: serving.certPem, key: serving.keyPem, ca: cp.pki.caCertPem },
+  });
+  try {
+    kubelet = await startKubelet(client, {
+      ...opts,
+      nodeName,
+      nodeIp,
+      port: api.port,
+      controlPlane: opts.controlPlane ?? true,
+    });
+  } catch (e) {
+    await api.close();
+    throw e;
+  }
+  kubelet.onStop(() => api.close());
+  return kubelet;
 }
 
 /**

@@ -8,6 +8,9 @@
 import type { ResourceInfo } from '../resources.js';
 import { definitionName, type GroupVersionKind, META } from './schema.js';
 
+/** Subresources served by kubelets (no object body; not described yet). */
+const CONNECT_SUBRESOURCES = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
+
 export type ParamType = 'string' | 'boolean' | 'integer';
 
 export interface Param {
@@ -272,6 +275,8 @@ export function resourcePaths(r: ResourceInfo): PathItem[] {
   }
 
   for (const sub of r.subresources) {
+    // TODO(#4): connect operations (pods/exec, pods/log, nodes/proxy, ...) in the OpenAPI documents.
+    if (CONNECT_SUBRESOURCES.has(sub)) continue;
     const Sub = sub.charAt(0).toUpperCase() + sub.slice(1);
     const path = `${collection}/{name}/${sub}`;
     const params = [
