@@ -73,6 +73,13 @@ program
     new Set<NodeComponent>(),
   )
   .option('--rootless', 'run without root: host-network pods, userspace proxy, DNS on a high port', !isRoot())
+  .option(
+    '--cluster-dns-port <port>',
+    'rootless: loopback port of the cluster DNS (0: any free port)',
+    port,
+    10053,
+  )
+  .option('--cluster-domain <domain>', 'cluster DNS zone', 'cluster.local')
   .action(
     async (o: {
       dataDir: string;
@@ -85,6 +92,8 @@ program
       nodeMonitorGracePeriod: number;
       disable: Set<NodeComponent>;
       rootless: boolean;
+      clusterDnsPort: number;
+      clusterDomain: string;
     }) => {
       const started = Date.now();
       try {
@@ -101,11 +110,15 @@ program
         console.log(`k8ts: API server listening on ${cp.url} (ready in ${Date.now() - started} ms)`);
         console.log(`k8ts: kubeconfig written to ${cp.kubeconfigPath}`);
         console.log(`k8ts: try: KUBECONFIG=${cp.kubeconfigPath} kubectl get namespaces`);
+        const stops: (() => Promise<void>)[] = [];
+        if (!o.disable.has('dns'))
+          stops.push(await (await import('../dns/dns-component.js')).startDnsComponent(cp, o));
         let stopping = false;
         const shutdown = async (sig: string) => {
           if (stopping) return;
           stopping = true;
           console.log(`k8ts: ${sig}, shutting down`);
+          for (const stop of stops) await stop().catch(() => {});
           await cp.stop();
           process.exit(0);
         };
@@ -122,5 +135,6 @@ program
   );
 
 (await import('../core/hollow/hollow-nodes-command.js')).addHollowNodesCommand(program);
+(await import('../dns/dns-command.js')).addDnsCommand(program);
 
 await program.parseAsync(process.argv);
