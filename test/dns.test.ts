@@ -14,7 +14,8 @@ import { adminClient, type TestClient } from './helpers/rest.js';
 import { CLI, cleanup, kubectlOk, type RunningServer, requireTool, startServer } from './helpers/server.js';
 
 const hasDig = requireTool(DIG, 'apt-get install bind9-dnsutils');
-const SOA = /^cluster\.local\. 5 IN SOA ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\. \d+ 7200 1800 86400 5$/;
+const SOA =
+  /^cluster\.local\. 5 IN SOA ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\. \d+ 7200 1800 86400 5$/;
 
 interface DnsProcess {
   proc: ChildProcess;
@@ -59,7 +60,11 @@ async function startDnsProcess(args: string[]): Promise<DnsProcess> {
   };
 }
 
-function slice(name: string, service: string, endpoints: { ip: string; hostname?: string; ready?: boolean }[]) {
+function slice(
+  name: string,
+  service: string,
+  endpoints: { ip: string; hostname?: string; ready?: boolean }[],
+) {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
@@ -90,7 +95,11 @@ describe.skipIf(!hasDig)('cluster DNS with dig', () => {
       { name: 'www.example.test', type: 'AAAA', ttl: 300, data: '2001:db8::10' },
     ]);
     const svc = async (body: any) => {
-      const r = await api.json('POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', ...body });
+      const r = await api.json('POST', '/api/v1/namespaces/default/services', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        ...body,
+      });
       if (r.kind === 'Status') throw new Error(JSON.stringify(r));
       return r;
     };
@@ -100,9 +109,16 @@ describe.skipIf(!hasDig)('cluster DNS with dig', () => {
     });
     webIp = web.spec.clusterIP;
     await svc({ metadata: { name: 'db' }, spec: { clusterIP: 'None', ports: [{ name: 'pg', port: 5432 }] } });
-    await svc({ metadata: { name: 'ext' }, spec: { type: 'ExternalName', externalName: 'www.example.test' } });
-    await svc({ metadata: { name: 'many' }, spec: { clusterIP: 'None', ports: [{ name: 'pg', port: 5432 }] } });
-    const post = (b: any) => api.json('POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', b);
+    await svc({
+      metadata: { name: 'ext' },
+      spec: { type: 'ExternalName', externalName: 'www.example.test' },
+    });
+    await svc({
+      metadata: { name: 'many' },
+      spec: { clusterIP: 'None', ports: [{ name: 'pg', port: 5432 }] },
+    });
+    const post = (b: any) =>
+      api.json('POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', b);
     await post(
       slice('db-1', 'db', [
         { ip: '10.42.0.5', hostname: 'db-0' },
@@ -110,7 +126,13 @@ describe.skipIf(!hasDig)('cluster DNS with dig', () => {
         { ip: '10.42.0.7', hostname: 'db-2', ready: false },
       ]),
     );
-    await post(slice('many-1', 'many', Array.from({ length: 100 }, (_, i) => ({ ip: `10.42.1.${i + 1}` }))));
+    await post(
+      slice(
+        'many-1',
+        'many',
+        Array.from({ length: 100 }, (_, i) => ({ ip: `10.42.1.${i + 1}` })),
+      ),
+    );
     dns = await startDnsProcess([
       '--kubeconfig',
       server.kubeconfig,
@@ -141,7 +163,9 @@ describe.skipIf(!hasDig)('cluster DNS with dig', () => {
     expect(data(srv)).toEqual(['0 100 80 web.default.svc.cluster.local.']);
     const rev = webIp.split('.').reverse().join('.');
     expect(data(await dig(at, `${rev}.in-addr.arpa`, 'PTR'))).toEqual(['web.default.svc.cluster.local.']);
-    expect(data(await dig(at, `${rev}.in-addr.arpa`, 'PTR', ['+tcp']))).toEqual(['web.default.svc.cluster.local.']);
+    expect(data(await dig(at, `${rev}.in-addr.arpa`, 'PTR', ['+tcp']))).toEqual([
+      'web.default.svc.cluster.local.',
+    ]);
   });
 
   it('headless service: ready endpoints, hostnames, SRV per endpoint, PTR', async () => {
@@ -153,7 +177,9 @@ describe.skipIf(!hasDig)('cluster DNS with dig', () => {
       '0 50 5432 10-42-0-6.db.default.svc.cluster.local.',
       '0 50 5432 db-0.db.default.svc.cluster.local.',
     ]);
-    expect(data(await dig(at, '5.0.42.10.in-addr.arpa', 'PTR'))).toEqual(['db-0.db.default.svc.cluster.local.']);
+    expect(data(await dig(at, '5.0.42.10.in-addr.arpa', 'PTR'))).toEqual([
+      'db-0.db.default.svc.cluster.local.',
+    ]);
   });
 
   it('ExternalName is a CNAME, chased upstream for A/AAAA', async () => {
@@ -232,7 +258,11 @@ describe.skipIf(!hasDig)('cluster DNS with dig', () => {
 
   it('survives thousands of random and mutated packets and still answers correctly', async () => {
     const seedQueries = [
-      dnsPacket.encode({ type: 'query', id: 1, questions: [{ name: 'web.default.svc.cluster.local', type: 'A' }] }),
+      dnsPacket.encode({
+        type: 'query',
+        id: 1,
+        questions: [{ name: 'web.default.svc.cluster.local', type: 'A' }],
+      }),
       dnsPacket.encode({
         type: 'query',
         id: 2,
@@ -274,7 +304,11 @@ describe.skipIf(!hasDig)('cluster DNS with dig', () => {
     for (let c = 0; c < 20; c++) {
       const s = net.connect(at.port, '127.0.0.1');
       await new Promise<void>((r) => s.once('connect', () => r()));
-      s.end(packets[c * 7]!.length ? Buffer.concat([Buffer.from([0, packets[c * 7]!.length]), packets[c * 7]!]) : Buffer.from([0xff]));
+      s.end(
+        packets[c * 7]!.length
+          ? Buffer.concat([Buffer.from([0, packets[c * 7]!.length]), packets[c * 7]!])
+          : Buffer.from([0xff]),
+      );
       await new Promise<void>((r) => s.once('close', () => r()).resume());
     }
     sock.close();
@@ -301,12 +335,20 @@ describe.skipIf(!hasDig)('dns component of k8ts server (rootless)', () => {
   it('prints its port, answers cluster names and creates the kube-dns Service', async () => {
     const deadline = Date.now() + 20_000;
     let m: RegExpExecArray | null = null;
-    while (!(m = /cluster DNS listening on 127\.0\.0\.1:(\d+)/.exec(server.output())) && Date.now() < deadline)
+    while (
+      !(m = /cluster DNS listening on 127\.0\.0\.1:(\d+)/.exec(server.output())) &&
+      Date.now() < deadline
+    )
       await new Promise((r) => setTimeout(r, 50));
     const port = Number(m?.[1]);
     expect(port, server.output()).toBeGreaterThan(0);
     expect(data(await dig({ port }, 'kubernetes.default.svc.cluster.local'))).toEqual(['10.43.0.1']);
-    await digUntil({ port }, 'kube-dns.kube-system.svc.cluster.local', 'A', (r) => data(r).join() === '10.43.0.10');
+    await digUntil(
+      { port },
+      'kube-dns.kube-system.svc.cluster.local',
+      'A',
+      (r) => data(r).join() === '10.43.0.10',
+    );
     const ports = await kubectlOk(server, [
       'get',
       'service',

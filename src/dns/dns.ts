@@ -15,7 +15,7 @@ import { Forwarder, type Upstream } from './forwarder.js';
 import { startHttpEndpoints } from './http-endpoints.js';
 import { ensureKubeDnsService } from './kube-dns-service.js';
 import { DnsMetrics } from './metrics.js';
-import { DEFAULT_DNS_IFNAME, ensureDummyAddress, removeDummy } from './node-local.js';
+import { ensureDummyAddress, removeDummy } from './node-local.js';
 import { RecordSource } from './record-source.js';
 import { readResolvConf } from './resolv-conf.js';
 import { DnsServer } from './server.js';
@@ -69,7 +69,10 @@ export async function startDns(opts: DnsOptions): Promise<RunningDns> {
   if (net.isIP(opts.host) === 0) throw new DnsConfigError(`listen address must be an IP: ${opts.host}`);
   const log = opts.log ?? ((m: string) => console.log(`k8ts dns: ${m}`));
 
-  if (opts.dummyInterface) await ensureDummyAddress({ ifname: opts.dummyInterface.ifname, ip: opts.host });
+  const local = opts.dummyInterface
+    ? await ensureDummyAddress({ ifname: opts.dummyInterface.ifname, ip: opts.host })
+    : undefined;
+  if (local && !local.dummy) log(`no dummy interface driver in this kernel: ${opts.host} put on lo`);
 
   const factory = new InformerFactory(opts.client);
   const source = new RecordSource(
@@ -92,11 +95,11 @@ export async function startDns(opts: DnsOptions): Promise<RunningDns> {
   const forwarder = new Forwarder({ upstreams, stubDomains: opts.stubDomains, cache });
   const metrics = new DnsMetrics({ server: `dns://${opts.host}:${opts.port}`, zone });
   const server = new DnsServer({ host: opts.host, port: opts.port, source, forwarder, metrics });
-  await server.start();
   let httpServer: http.Server | undefined;
   let httpPort: number | undefined;
   const abort = new AbortController();
   try {
+    await server.start();
     if (opts.http) {
       const h = await startHttpEndpoints({
         host: opts.http.host,
@@ -122,6 +125,7 @@ export async function startDns(opts: DnsOptions): Promise<RunningDns> {
     factory.stop();
     await server.stop();
     httpServer?.close();
+    if (local) await removeDummy(local);
     throw e;
   }
   return {
@@ -139,8 +143,7 @@ export async function startDns(opts: DnsOptions): Promise<RunningDns> {
       forwarder.close();
       await server.stop();
       await new Promise<void>((r) => (httpServer ? httpServer.close(() => r()) : r()));
-      if (opts.dummyInterface)
-        await removeDummy({ ifname: opts.dummyInterface.ifname ?? DEFAULT_DNS_IFNAME });
+      if (local) await removeDummy(local);
     },
   };
 }

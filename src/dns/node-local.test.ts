@@ -15,7 +15,11 @@ function runner(results: Record<string, CommandResult>) {
 describe('node-local dummy interface', () => {
   it('creates the link, brings it up and adds a /32', async () => {
     const r = runner({});
-    await ensureDummyAddress({ ip: '10.43.0.10', runner: r.run });
+    expect(await ensureDummyAddress({ ip: '10.43.0.10', runner: r.run })).toEqual({
+      dev: 'k8ts-dns0',
+      ip: '10.43.0.10',
+      dummy: true,
+    });
     expect(r.calls).toEqual([
       'ip link add k8ts-dns0 type dummy',
       'ip link set k8ts-dns0 up',
@@ -37,9 +41,20 @@ describe('node-local dummy interface', () => {
     await expect(ensureDummyAddress({ ip: '10.43.0.10', runner: r.run })).rejects.toThrow(DnsInterfaceError);
   });
 
+  it('falls back to lo on a kernel without the dummy driver', async () => {
+    const r = runner({
+      'ip link add k8ts-dns0 type dummy': { code: 2, stdout: '', stderr: 'Error: Unknown device type.' },
+    });
+    const addr = await ensureDummyAddress({ ip: '10.43.0.10', runner: r.run });
+    expect(addr).toEqual({ dev: 'lo', ip: '10.43.0.10', dummy: false });
+    expect(r.calls.slice(1)).toEqual(['ip link set lo up', 'ip addr add 10.43.0.10/32 dev lo']);
+    await removeDummy(addr, r.run);
+    expect(r.calls.at(-1)).toBe('ip addr del 10.43.0.10/32 dev lo');
+  });
+
   it('removes the link', async () => {
     const r = runner({});
-    await removeDummy({ runner: r.run });
+    await removeDummy({ dev: 'k8ts-dns0', ip: '10.43.0.10', dummy: true }, r.run);
     expect(r.calls).toEqual(['ip link del k8ts-dns0']);
   });
 });

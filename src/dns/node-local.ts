@@ -1,8 +1,9 @@
 /**
  * The node-local address of the cluster DNS (root mode): a dummy interface carrying the cluster
  * DNS IP (10.43.0.10/32) in this network namespace, so a pod's query is delivered locally and
- * never crosses the network or conntrack-DNATed service rules. Commands go through an injected
- * runner so the logic is tested without touching a kernel.
+ * never crosses the network or conntrack-DNATed service rules. A kernel built without the dummy
+ * driver ("Unknown device type") gets the address on `lo` instead: local delivery is the same.
+ * Commands go through an injected runner so the logic is tested without touching a kernel.
  */
 import { execFile } from 'node:child_process';
 import { DnsInterfaceError } from './errors.js';
@@ -33,30 +34,39 @@ export interface DummyAddressOptions {
 
 export const DEFAULT_DNS_IFNAME = 'k8ts-dns0';
 
-/** Create the dummy interface (if missing), bring it up and put `ip` on it (idempotent). */
-export async function ensureDummyAddress(opts: DummyAddressOptions): Promise<void> {
-  const run = opts.runner ?? execRunner;
-  const dev = opts.ifname ?? DEFAULT_DNS_IFNAME;
-  const prefix = opts.ip.includes(':') ? 128 : 32;
-  const steps: [string[], (r: CommandResult) => boolean][] = [
-    [['link', 'add', dev, 'type', 'dummy'], (r) => r.code === 0 || /File exists/i.test(r.stderr)],
-    [['link', 'set', dev, 'up'], (r) => r.code === 0],
-    [
-      ['addr', 'add', `${opts.ip}/${prefix}`, 'dev', dev],
-      (r) => r.code === 0 || /File exists/i.test(r.stderr),
-    ],
-  ];
-  for (const [args, ok] of steps) {
-    const r = await run('ip', args);
-    if (!ok(r)) throw new DnsInterfaceError(`ip ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
-  }
+/** Where the address went: the dummy interface, or `lo` when the kernel has no dummy driver. */
+export interface NodeLocalAddress {
+  dev: string;
+  ip: string;
+  dummy: boolean;
 }
 
-/** Remove the dummy interface (missing is fine). */
-export async function removeDummy(opts: {
-  ifname?: string | undefined;
-  runner?: CommandRunner | undefined;
-}): Promise<void> {
+/** Create the dummy interface (if missing), bring it up and put `ip` on it (idempotent). */
+export async function ensureDummyAddress(opts: DummyAddressOptions): Promise<NodeLocalAddress> {
   const run = opts.runner ?? execRunner;
-  await run('ip', ['link', 'del', opts.ifname ?? DEFAULT_DNS_IFNAME]);
+  let dev = opts.ifname ?? DEFAULT_DNS_IFNAME;
+  const cidr = `${opts.ip}/${opts.ip.includes(':') ? 128 : 32}`;
+  const fail = (args: string[], r: CommandResult) =>
+    new DnsInterfaceError(`ip ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  const add = ['link', 'add', dev, 'type', 'dummy'];
+  const r = await run('ip', add);
+  let dummy = true;
+  if (r.code !== 0 && /Unknown device type/i.test(r.stderr)) {
+    dev = 'lo';
+    dummy = false;
+  } else if (r.code !== 0 && !/File exists/i.test(r.stderr)) throw fail(add, r);
+  for (const args of [
+    ['link', 'set', dev, 'up'],
+    ['addr', 'add', cidr, 'dev', dev],
+  ]) {
+    const res = await run('ip', args);
+    if (res.code !== 0 && !(args[0] === 'addr' && /File exists/i.test(res.stderr))) throw fail(args, res);
+  }
+  return { dev, ip: opts.ip, dummy };
+}
+
+/** Undo `ensureDummyAddress`: delete the dummy interface, or the address from `lo`. */
+export async function removeDummy(addr: NodeLocalAddress, runner: CommandRunner = execRunner): Promise<void> {
+  if (addr.dummy) await runner('ip', ['link', 'del', addr.dev]);
+  else await runner('ip', ['addr', 'del', `${addr.ip}/${addr.ip.includes(':') ? 128 : 32}`, 'dev', addr.dev]);
 }
