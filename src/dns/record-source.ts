@@ -32,6 +32,8 @@ export class RecordSource {
   index: RecordIndex;
   /** Called after each swap (metrics, the update-latency bench). */
   onSwap: ((index: RecordIndex, eventsCoalesced: number) => void) | undefined;
+  /** Called on every watch event, before the rebuild is scheduled (the update-latency bench). */
+  onEvent: (() => void) | undefined;
   private readonly inf: RecordSourceInformers;
   private readonly opts: RecordSourceOptions;
   private readonly now: () => number;
@@ -68,6 +70,7 @@ export class RecordSource {
   }
 
   private dirty(): void {
+    this.onEvent?.();
     if (this.pending++ > 0 || this.stopped) return;
     this.schedule(() => this.rebuild());
   }
