@@ -143,9 +143,13 @@ export function renderCached(
   return out;
 }
 
-/** Bounded map of cached answers; expired entries are dropped when read. */
+/**
+ * Bounded map of cached answers: name key -> type -> answer (the name key is the string the
+ * index lookup already hashed, so a hit costs no new string). Expired entries are dropped when
+ * read; past `maxEntries` names, the oldest name goes first.
+ */
 export class DnsCache {
-  private readonly map = new Map<string, CachedAnswer>();
+  private readonly map = new Map<string, Map<number, CachedAnswer>>();
   private readonly max: number;
   private readonly maxTtlMs: number;
   private readonly maxNegMs: number;
@@ -156,31 +160,39 @@ export class DnsCache {
     this.maxNegMs = (opts.maxNegativeTtl ?? 1800) * 1000;
   }
 
+  /** Names cached. */
   get size(): number {
     return this.map.size;
   }
 
   /** A live entry, or undefined (an expired one is removed). */
-  get(key: string, now: number): CachedAnswer | undefined {
-    const e = this.map.get(key);
-    if (!e) return undefined;
+  get(key: string, qtype: number, now: number): CachedAnswer | undefined {
+    const byType = this.map.get(key);
+    if (byType === undefined) return undefined;
+    const e = byType.get(qtype);
+    if (e === undefined) return undefined;
     if (now - e.storedAt >= Math.min(e.lifetimeMs, e.negative ? this.maxNegMs : this.maxTtlMs)) {
-      this.map.delete(key);
+      byType.delete(qtype);
+      if (byType.size === 0) this.map.delete(key);
       return undefined;
     }
     return e;
   }
 
   /** Keep an answer if it is cacheable (a lifetime above zero, not truncated, NOERROR/NXDOMAIN). */
-  put(key: string, e: CachedAnswer): void {
+  put(key: string, qtype: number, e: CachedAnswer): void {
     if (e.lifetimeMs <= 0 || (e.flags & 0x0200) !== 0) return;
     if (e.rcode !== RCODE.NOERROR && e.rcode !== RCODE.NXDOMAIN) return;
-    if (this.map.size >= this.max && !this.map.has(key)) {
-      const oldest = this.map.keys().next().value;
-      if (oldest !== undefined) this.map.delete(oldest);
+    let byType = this.map.get(key);
+    if (!byType) {
+      if (this.map.size >= this.max) {
+        const oldest = this.map.keys().next().value;
+        if (oldest !== undefined) this.map.delete(oldest);
+      }
+      byType = new Map();
+      this.map.set(key, byType);
     }
-    this.map.delete(key);
-    this.map.set(key, e);
+    byType.set(qtype, e);
   }
 
   clear(): void {

@@ -81,14 +81,14 @@ export class Forwarder {
   }
 
   /** A cached answer, if any (synchronous: the hot path of cached external names). */
-  cached(cacheKey: string): CachedAnswer | undefined {
-    return this.cache?.get(cacheKey, this.now());
+  cached(key: string, qtype: number): CachedAnswer | undefined {
+    return this.cache?.get(key, qtype, this.now());
   }
 
   /** The answer for (key, type): from the cache or upstream; undefined when no server answered. */
   resolve(key: string, qtype: number): Promise<CachedAnswer | undefined> {
+    const hit = this.cached(key, qtype);
     const cacheKey = `${qtype}/${key}`;
-    const hit = this.cached(cacheKey);
     if (hit) return Promise.resolve(hit);
     let p = this.inflight.get(cacheKey);
     if (!p) {
@@ -111,7 +111,7 @@ export class Forwarder {
       if (!res) continue;
       const e = parseUpstreamAnswer(res, question.length, this.now());
       if (!e) continue;
-      this.cache?.put(`${qtype}/${key}`, e);
+      this.cache?.put(key, qtype, e);
       return e;
     }
     this.failures++;

@@ -49,6 +49,8 @@ export interface DnsServerOptions {
 type Reply = (b: Buffer) => void;
 
 const TCP_MAX = 65535;
+const VIA_UDP4 = { tcp: false, v6: false } as const;
+const VIA_UDP6 = { tcp: false, v6: true } as const;
 
 /** A listening DNS server; `handle` is the protocol logic, usable without sockets in tests. */
 export class DnsServer {
@@ -60,6 +62,8 @@ export class DnsServer {
   private tcp: net.Server | undefined;
   private readonly conns = new Set<net.Socket>();
   private readonly loggedErrors = new Set<string>();
+  /** Reused for cache hits (no allocation on the hot path). */
+  private readonly renderOpts = { qlen: 0, hasOpt: false, maxSize: 0, now: 0 };
 
   constructor(opts: DnsServerOptions) {
     this.opts = opts;
@@ -107,7 +111,7 @@ export class DnsServer {
         // the kernel's limits apply
       }
       udp.on('message', (msg, rinfo) => {
-        this.handle(msg, { tcp: false, v6: rinfo.family === 'IPv6' }, (b) =>
+        this.handle(msg, rinfo.family === 'IPv6' ? VIA_UDP6 : VIA_UDP4, (b) =>
           udp.send(b, rinfo.port, rinfo.address),
         );
       });
@@ -181,27 +185,37 @@ export class DnsServer {
         this.chase(a, msg, { qtype: q.qtype, qlen: q.qlen, hasOpt: q.hasOpt, maxSize }, reply, t0);
         return;
       }
-      reply(renderAnswer(a, msg, { qlen: q.qlen, hasOpt: q.hasOpt, maxSize }));
+      const r = this.renderOpts;
+      r.qlen = q.qlen;
+      r.hasOpt = q.hasOpt;
+      r.maxSize = maxSize;
+      reply(renderAnswer(a, msg, r));
       m?.response(ZONE_CLUSTER, PLUGIN_KUBERNETES, a.rcode, q.qtype, (performance.now() - t0) / 1000);
       return;
     }
     m?.request(ZONE_OTHER, via.tcp, via.v6, q.qtype);
     const fwd = this.opts.forwarder;
     const qtype = q.qtype;
-    const shape = { qlen: q.qlen, hasOpt: q.hasOpt, maxSize };
     if (!fwd) {
+      const shape = { qlen: q.qlen, hasOpt: q.hasOpt, maxSize };
       reply(errorResponse(msg, shape, RCODE.REFUSED));
       m?.response(ZONE_OTHER, PLUGIN_NONE, RCODE.REFUSED, qtype, (performance.now() - t0) / 1000);
       return;
     }
-    const hit = fwd.cached(`${qtype}/${q.key}`);
+    const hit = fwd.cached(q.key, qtype);
     if (hit) {
       m?.cacheHit(hit.negative);
-      reply(renderCached(hit, msg, { ...shape, now: this.now() }));
+      const r = this.renderOpts;
+      r.qlen = q.qlen;
+      r.hasOpt = q.hasOpt;
+      r.maxSize = maxSize;
+      r.now = this.now();
+      reply(renderCached(hit, msg, r));
       m?.response(ZONE_OTHER, PLUGIN_CACHE, hit.rcode, qtype, (performance.now() - t0) / 1000);
       return;
     }
     m?.cacheMiss();
+    const shape = { qlen: q.qlen, hasOpt: q.hasOpt, maxSize };
     fwd.resolve(q.key, qtype).then(
       (e) => {
         const rcode = e ? e.rcode : RCODE.SERVFAIL;
