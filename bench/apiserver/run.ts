@@ -112,7 +112,20 @@ async function startServer(dataDir: string) {
   const t0 = performance.now();
   const proc = spawn(
     process.execPath,
-    [CLI, 'server', '--data-dir', dataDir, '--https-port', '0', '--bind-address', '127.0.0.1'],
+    [
+      CLI,
+      'server',
+      '--data-dir',
+      dataDir,
+      '--https-port',
+      '0',
+      '--bind-address',
+      '127.0.0.1',
+      // No node components: a benchmark must not touch the host's network (cluster DNS as root
+      // would put 10.43.0.10 on this host and bind port 53).
+      '--disable',
+      'kubelet,service-proxy,dns,ingress,cloud-controller',
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

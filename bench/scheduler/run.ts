@@ -130,6 +130,9 @@ async function startServer(dataDir: string): Promise<{ proc: ChildProcess; log: 
       '0',
       '--bind-address',
       '127.0.0.1',
+      // No node components: a benchmark must not touch the host's network.
+      '--disable',
+      'kubelet,service-proxy,dns,ingress,cloud-controller',
       '--node-monitor-grace-period',
       '3600',
       // Room for a /24 per node (the default /16 holds 256 nodes).

@@ -80,6 +80,13 @@ program
     port,
     10250,
   )
+  .option(
+    '--cluster-dns-port <port>',
+    'rootless: loopback port of the cluster DNS (0: any free port)',
+    port,
+    10053,
+  )
+  .option('--cluster-domain <domain>', 'cluster DNS zone', 'cluster.local')
   .action(
     async (o: {
       dataDir: string;
@@ -94,6 +101,8 @@ program
       rootless: boolean;
       nodeName?: string;
       kubeletPort: number;
+      clusterDnsPort: number;
+      clusterDomain: string;
     }) => {
       const started = Date.now();
       try {
@@ -121,12 +130,16 @@ program
               port: o.kubeletPort,
             });
         if (kubelet) console.log(`k8ts: kubelet registered node ${kubelet.nodeName}`);
+        const stops: (() => Promise<void>)[] = [];
+        if (!o.disable.has('dns'))
+          stops.push(await (await import('../dns/dns-component.js')).startDnsComponent(cp, o));
         let stopping = false;
         const shutdown = async (sig: string) => {
           if (stopping) return;
           stopping = true;
           console.log(`k8ts: ${sig}, shutting down`);
           await kubelet?.stop();
+          for (const stop of stops) await stop().catch(() => {});
           await cp.stop();
           process.exit(0);
         };
@@ -145,5 +158,6 @@ program
 (await import('../core/hollow/hollow-nodes-command.js')).addHollowNodesCommand(program);
 (await import('../core/controllers/controller-manager-command.js')).addControllerManagerCommand(program);
 (await import('../core/kubelet/kubelet-command.js')).addKubeletCommand(program);
+(await import('../dns/dns-command.js')).addDnsCommand(program);
 
 await program.parseAsync(process.argv);

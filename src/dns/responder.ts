@@ -1,0 +1,51 @@
+/**
+ * Turn a prebuilt answer into the response to one query: copy the header template, patch the
+ * query's ID, RD and CD bits, copy the query's question bytes (so the name's exact case is
+ * echoed, which 0x20-randomising resolvers check), then the prebuilt sections and our OPT record
+ * when the client used EDNS. A response larger than the client can take is sent truncated (TC).
+ */
+import type { Answer } from './record-index.js';
+import { OPT_RR } from './wire.js';
+
+/** The response bytes for `query` (whose question is `qlen` bytes at offset 12). */
+export function renderAnswer(
+  a: Answer,
+  query: Buffer,
+  opts: { qlen: number; hasOpt: boolean; maxSize: number },
+): Buffer {
+  const { qlen, hasOpt } = opts;
+  const qend = 12 + qlen;
+  const optLen = hasOpt ? OPT_RR.length : 0;
+  const size = qend + a.tail.length + optLen;
+  if (size > opts.maxSize) return truncated(a.head, query, qlen, hasOpt);
+  const out = Buffer.allocUnsafe(size);
+  a.head.copy(out, 0, 0, 12);
+  out[0] = query[0]!;
+  out[1] = query[1]!;
+  out[2] = (out[2]! & 0xfe) | (query[2]! & 0x01);
+  out[3] = (out[3]! & 0xef) | (query[3]! & 0x10);
+  query.copy(out, 12, 12, qend);
+  a.tail.copy(out, qend);
+  if (hasOpt) {
+    OPT_RR.copy(out, qend + a.tail.length);
+    out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
+  }
+  return out;
+}
+
+/** Header (TC set, no records) + question (+ OPT): the client retries over TCP. */
+export function truncated(head: Buffer, query: Buffer, qlen: number, hasOpt: boolean): Buffer {
+  const qend = 12 + qlen;
+  const out = Buffer.allocUnsafe(qend + (hasOpt ? OPT_RR.length : 0));
+  head.copy(out, 0, 0, 4);
+  out[0] = query[0]!;
+  out[1] = query[1]!;
+  out[2] = (out[2]! & 0xfe) | (query[2]! & 0x01) | 0x02;
+  out[3] = (out[3]! & 0xef) | (query[3]! & 0x10);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt32BE(0, 6);
+  out.writeUInt16BE(hasOpt ? 1 : 0, 10);
+  query.copy(out, 12, 12, qend);
+  if (hasOpt) OPT_RR.copy(out, qend);
+  return out;
+}
