@@ -173,6 +173,24 @@ export function kubeletScenarios(cluster: () => KubeletCluster): void {
     expect(r.stdout.trim()).toBe(name);
   }, 90_000);
 
+  it('inside a pod, service names resolve through the cluster DNS and the search path', async () => {
+    const c = cluster();
+    if (c.mode !== 'netns') return; // rootless pods use the host resolver (no cluster DNS IP to reach)
+    await c.kubectlOk(['expose', 'deployment', 'web', '--port=80', '--target-port=8080']);
+    const svc = await getJson(c, ['get', 'service', 'web']);
+    const pod = ((await getJson(c, ['get', 'pods', '-l', 'app=web'])).items as KObj[])[0]!;
+    for (const name of ['web', 'web.default', 'web.default.svc.cluster.local']) {
+      const out = await waitFor(`getent hosts ${name} in a pod`, async () => {
+        const r = await c.kubectl(['exec', pod.metadata.name, '--', 'getent', 'hosts', name]);
+        return r.code === 0 ? r.stdout : undefined;
+      });
+      expect(out.split(/\s+/)[0]).toBe(svc.spec.clusterIP);
+    }
+    const k = await c.kubectlOk(['exec', pod.metadata.name, '--', 'getent', 'hosts', 'kubernetes.default']);
+    expect(k.split(/\s+/)[0]).toBe('10.43.0.1');
+    await c.kubectlOk(['delete', 'service', 'web']);
+  }, 90_000);
+
   it('a killed process is restarted with restartCount 1 and lastState 137', async () => {
     const c = cluster();
     await applyPod(c, { metadata: { name: 'crash' }, spec: { containers: [httpContainer()] } });
