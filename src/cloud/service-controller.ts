@@ -1,0 +1,204 @@
+/**
+ * The service controller of the cloud controller manager: for every `type: LoadBalancer` Service
+ * of the default class, add the finalizer, ensure the provider's load balancer for the eligible
+ * nodes, publish status.loadBalancer.ingress, follow node changes with updateLoadBalancer, and on
+ * delete or type change remove the load balancer, then the status and the finalizer.
+ *
+ * Services and nodes (informers) -> queue of service keys (rate limited, per-key backoff as
+ * upstream: 5 s .. 300 s) -> sync. Every step is an Event on the Service.
+ */
+import type { Node, Service } from 'kubernetes-types/core/v1.js';
+import { resourceForPlural } from '../core/api/resources.js';
+import type { EventRecorder } from '../core/client/events.js';
+import type { KObj } from '../core/client/informer.js';
+import type { SharedInformer } from '../core/client/informer-factory.js';
+import { objectPath } from '../core/client/paths.js';
+import type { RestClient } from '../core/client/rest-client.js';
+import { ApiStatusError } from '../core/client/rest-client.js';
+import { logRetry, RateLimitedQueue } from '../core/client/workqueue.js';
+import type { CloudController, CloudControllerContext } from './context.js';
+import type { LoadBalancer, LoadBalancerStatus } from './provider.js';
+import {
+  eligibleNodes,
+  hasLbFinalizer,
+  LB_FINALIZER,
+  lbStatusEqual,
+  needsCleanup,
+  nodeSetKey,
+  serviceLbKey,
+  wantsLoadBalancer,
+} from './service-lb-plan.js';
+
+const SERVICES = resourceForPlural('', 'v1', 'services')!;
+const NODES = resourceForPlural('', 'v1', 'nodes')!;
+export const SERVICE_CONTROLLER_NAME = 'service-controller';
+
+export interface ServiceControllerOptions {
+  /** First retry delay of a failed service (ms, default 5000 as upstream). */
+  baseDelayMs?: number | undefined;
+  /** Longest retry delay (ms, default 300000 as upstream). */
+  maxDelayMs?: number | undefined;
+  /** Services reconciled concurrently (default 1, as --concurrent-service-syncs). */
+  workers?: number | undefined;
+}
+
+/** What was last applied to one service's load balancer. */
+interface Applied {
+  specKey: string;
+  nodeKey: string;
+}
+
+export class ServiceController implements CloudController {
+  private readonly client: RestClient;
+  private readonly lb: LoadBalancer;
+  private readonly clusterName: string;
+  private readonly recorder: EventRecorder;
+  private readonly services: SharedInformer;
+  private readonly nodes: SharedInformer;
+  private readonly queue: RateLimitedQueue;
+  private readonly applied = new Map<string, Applied>();
+  private lastNodeKey = '';
+
+  constructor(ctx: CloudControllerContext, opts: ServiceControllerOptions = {}) {
+    const lb = ctx.provider.loadBalancer();
+    if (!lb) throw new Error(`cloud provider ${ctx.provider.name} has no load balancers`);
+    this.lb = lb;
+    this.client = ctx.client;
+    this.clusterName = ctx.clusterName;
+    this.recorder = ctx.recorder(SERVICE_CONTROLLER_NAME);
+    this.services = ctx.factory.informer(SERVICES);
+    this.nodes = ctx.factory.informer(NODES);
+    this.queue = new RateLimitedQueue((key) => this.sync(key), {
+      name: SERVICE_CONTROLLER_NAME,
+      workers: opts.workers ?? 1,
+      baseDelayMs: opts.baseDelayMs ?? 5000,
+      maxDelayMs: opts.maxDelayMs ?? 300_000,
+      qps: 0,
+      clock: ctx.clock,
+      onError: (key, err) => logRetry(SERVICE_CONTROLLER_NAME, key, err),
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.services.waitForSync(), this.nodes.waitForSync()]);
+    const existing = this.services.list().filter((s) => wantsLoadBalancer(s as Service)) as Service[];
+    this.lb.restore?.(this.clusterName, existing);
+    this.lastNodeKey = nodeSetKey(this.currentNodes());
+    this.services.addHandlers({
+      add: (s) => this.serviceChanged(s),
+      update: (s) => this.serviceChanged(s),
+      delete: (s) => this.applied.delete(key(s)),
+    });
+    const onNode = () => this.nodesChanged();
+    this.nodes.addHandlers({ add: onNode, update: onNode, delete: onNode });
+  }
+
+  stop(): void {
+    this.queue.stop();
+  }
+
+  private serviceChanged(s: KObj): void {
+    const svc = s as Service;
+    const stale = svc.spec?.type !== 'LoadBalancer' && svc.status?.loadBalancer?.ingress?.length;
+    if (wantsLoadBalancer(svc) || hasLbFinalizer(svc) || stale) this.queue.add(key(s));
+  }
+
+  /** The eligible node set changed: every load balancer service gets its hosts updated. */
+  private nodesChanged(): void {
+    const k = nodeSetKey(this.currentNodes());
+    if (k === this.lastNodeKey) return;
+    this.lastNodeKey = k;
+    for (const s of this.services.list()) this.serviceChanged(s);
+  }
+
+  private currentNodes(): Node[] {
+    return eligibleNodes(this.nodes.list() as Node[]);
+  }
+
+  private async sync(k: string): Promise<void> {
+    const [ns, name] = k.split('/') as [string, string];
+    const svc = this.services.get(ns, name) as Service | undefined;
+    if (!svc) {
+      this.applied.delete(k);
+      return;
+    }
+    try {
+      if (needsCleanup(svc)) await this.cleanup(k, svc);
+      else if (wantsLoadBalancer(svc)) await this.ensure(k, svc);
+      else if (svc.status?.loadBalancer?.ingress?.length && !svc.spec?.loadBalancerClass)
+        await this.writeStatus(svc, { ingress: [] }); // left over by a cleanup that failed halfway
+    } catch (e) {
+      if (e instanceof ApiStatusError && e.httpStatus === 404) return;
+      const verb = needsCleanup(svc) ? 'deleting' : 'syncing';
+      this.recorder.event(svc, 'Warning', 'SyncLoadBalancerFailed', `Error ${verb} load balancer: ${msg(e)}`);
+      throw e;
+    }
+  }
+
+  private async ensure(k: string, svc: Service): Promise<void> {
+    if (!hasLbFinalizer(svc)) svc = await this.setFinalizer(svc, true);
+    const nodes = this.currentNodes();
+    const specKey = serviceLbKey(svc);
+    const nodeKey = nodeSetKey(nodes);
+    const prev = this.applied.get(k);
+    if (prev && prev.specKey === specKey) {
+      if (prev.nodeKey === nodeKey) return;
+      await this.lb.updateLoadBalancer(this.clusterName, svc, nodes);
+      this.applied.set(k, { specKey, nodeKey });
+      this.recorder.event(svc, 'Normal', 'UpdatedLoadBalancer', `Updated load balancer with new hosts`);
+      return;
+    }
+    this.recorder.event(svc, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
+    const status = await this.lb.ensureLoadBalancer(this.clusterName, svc, nodes);
+    await this.writeStatus(svc, status);
+    this.applied.set(k, { specKey, nodeKey });
+    this.recorder.event(svc, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
+  }
+
+  private async cleanup(k: string, svc: Service): Promise<void> {
+    this.recorder.event(svc, 'Normal', 'DeletingLoadBalancer', 'Deleting load balancer');
+    await this.lb.ensureLoadBalancerDeleted(this.clusterName, svc);
+    this.applied.delete(k);
+    this.recorder.event(svc, 'Normal', 'DeletedLoadBalancer', 'Deleted load balancer');
+    // Finalizer first: once it is gone no later event of this service queues another cleanup.
+    const after = await this.setFinalizer(svc, false);
+    if (!svc.metadata?.deletionTimestamp) await this.writeStatus(after, { ingress: [] });
+  }
+
+  private async writeStatus(svc: Service, status: LoadBalancerStatus): Promise<void> {
+    const cur = svc.status?.loadBalancer as LoadBalancerStatus | undefined;
+    if (lbStatusEqual(cur, status)) return;
+    await this.client.request(
+      'PATCH',
+      objectPath(SERVICES, svc.metadata?.namespace, svc.metadata!.name!, 'status'),
+      {
+        body: {
+          status: { loadBalancer: status.ingress.length ? { ingress: status.ingress } : { ingress: null } },
+        },
+        contentType: 'application/merge-patch+json',
+      },
+    );
+  }
+
+  /** Add or remove our finalizer (resourceVersion-guarded: a conflict is retried with backoff). */
+  private async setFinalizer(svc: Service, present: boolean): Promise<Service> {
+    const cur = svc.metadata?.finalizers ?? [];
+    const next = present ? [...cur, LB_FINALIZER] : cur.filter((f) => f !== LB_FINALIZER);
+    return this.client.request<Service>(
+      'PATCH',
+      objectPath(SERVICES, svc.metadata?.namespace, svc.metadata!.name!),
+      {
+        body: { metadata: { finalizers: next, resourceVersion: svc.metadata?.resourceVersion } },
+        contentType: 'application/merge-patch+json',
+      },
+    );
+  }
+}
+
+function key(o: KObj): string {
+  return `${o.metadata?.namespace}/${o.metadata?.name}`;
+}
+
+function msg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
