@@ -40,6 +40,8 @@ export interface LoadBalancer {
    * a provider that allocates addresses itself (local) keeps the ones already published.
    */
   restore?(clusterName: string, services: Service[]): void;
+  /** Optional: the service belongs to another controller (e.g. AWS type `external`); skip it. */
+  implementedElsewhere?(service: Service): boolean;
 }
 
 export interface NodeAddress {
@@ -77,8 +79,10 @@ export interface Zones {
 export interface Route {
   /** Provider's name of the route. */
   name: string;
-  /** The node whose pods the route leads to. */
+  /** The node whose pods the route leads to ('' when the provider knows only the instance). */
   targetNode: string;
+  /** The instance the route leads to: the last segment of the node's providerID (id or name). */
+  targetInstance: string;
   destinationCIDR: string;
 }
 

@@ -71,6 +71,7 @@ export class RouteController implements CloudController {
       for (const c of plan.create)
         await this.routes.createRoute(this.clusterName, c.nameHint, {
           targetNode: c.targetNode,
+          targetInstance: c.targetInstance,
           destinationCIDR: c.destinationCIDR,
         });
       for (const name of plan.routed) await this.markNetworkAvailable(name, nodes);

@@ -5,6 +5,7 @@ import type { Route } from './provider.js';
 export interface RouteToCreate {
   nameHint: string;
   targetNode: string;
+  targetInstance: string;
   destinationCIDR: string;
 }
 
@@ -33,7 +34,16 @@ export function cidrWithin(inner: string, outer: string): boolean {
   return (a[0] & mask) >>> 0 === (b[0] & mask) >>> 0;
 }
 
-/** Routes to create and delete so that each node's podCIDRs route to that node. */
+/** The instance a node runs on: the last segment of its providerID, else its name. */
+export function nodeInstance(n: Node): string {
+  const id = n.spec?.providerID;
+  return id ? id.slice(id.lastIndexOf('/') + 1) : (n.metadata?.name ?? '');
+}
+
+/**
+ * Routes to create and delete so that each node's podCIDRs lead to that node's instance. Routes
+ * outside the cluster CIDR are never planned for deletion (not ours to judge).
+ */
 export function planRoutes(
   nodes: Node[],
   existing: Route[],
@@ -46,9 +56,10 @@ export function planRoutes(
     const cidrs = n.spec?.podCIDRs?.length ? n.spec.podCIDRs : n.spec?.podCIDR ? [n.spec.podCIDR] : [];
     for (const c of cidrs) {
       if (opts.clusterCidr && !cidrWithin(c, opts.clusterCidr)) continue;
-      desired.set(`${name}|${c}`, {
+      desired.set(`${nodeInstance(n)}|${c}`, {
         nameHint: n.metadata?.uid ?? name,
         targetNode: name,
+        targetInstance: nodeInstance(n),
         destinationCIDR: c,
       });
     }
@@ -56,7 +67,8 @@ export function planRoutes(
   const have = new Set<string>();
   const remove: Route[] = [];
   for (const r of existing) {
-    const k = `${r.targetNode}|${r.destinationCIDR}`;
+    if (opts.clusterCidr && !cidrWithin(r.destinationCIDR, opts.clusterCidr)) continue;
+    const k = `${r.targetInstance}|${r.destinationCIDR}`;
     if (desired.has(k) && !have.has(k)) have.add(k);
     else remove.push(r);
   }

@@ -122,8 +122,10 @@ export class ServiceController implements CloudController {
       this.applied.delete(k);
       return;
     }
+    const elsewhere = this.lb.implementedElsewhere?.(svc) === true;
     try {
-      if (needsCleanup(svc)) await this.cleanup(k, svc);
+      if (needsCleanup(svc) || (elsewhere && hasLbFinalizer(svc))) await this.cleanup(k, svc);
+      else if (elsewhere) return;
       else if (wantsLoadBalancer(svc)) await this.ensure(k, svc);
       else if (svc.status?.loadBalancer?.ingress?.length && !svc.spec?.loadBalancerClass)
         await this.writeStatus(svc, { ingress: [] }); // left over by a cleanup that failed halfway
