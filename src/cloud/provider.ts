@@ -90,7 +90,11 @@ export interface Route {
 export interface Routes {
   /** Routes of this cluster only (owned by it). */
   listRoutes(clusterName: string): Promise<Route[]>;
-  createRoute(clusterName: string, nameHint: string, route: Omit<Route, 'name'>): Promise<void>;
+  createRoute(
+    clusterName: string,
+    nameHint: string,
+    route: Omit<Route, 'name'> & { targetProviderID?: string | undefined },
+  ): Promise<void>;
   deleteRoute(clusterName: string, route: Route): Promise<void>;
 }
 

@@ -72,6 +72,7 @@ export class RouteController implements CloudController {
         await this.routes.createRoute(this.clusterName, c.nameHint, {
           targetNode: c.targetNode,
           targetInstance: c.targetInstance,
+          targetProviderID: c.targetProviderID,
           destinationCIDR: c.destinationCIDR,
         });
       for (const name of plan.routed) await this.markNetworkAvailable(name, nodes);

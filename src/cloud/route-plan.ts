@@ -6,6 +6,7 @@ export interface RouteToCreate {
   nameHint: string;
   targetNode: string;
   targetInstance: string;
+  targetProviderID?: string | undefined;
   destinationCIDR: string;
 }
 
@@ -60,6 +61,7 @@ export function planRoutes(
         nameHint: n.metadata?.uid ?? name,
         targetNode: name,
         targetInstance: nodeInstance(n),
+        targetProviderID: n.spec?.providerID,
         destinationCIDR: c,
       });
     }

@@ -127,7 +127,7 @@ export class FakeComputeServer {
     });
   }
 
-  private route(method: string, path: string, body: any, res: ServerResponse): void {
+  private route(method: string, path: string, body: any, res: ServerResponse): true {
     const parts = path.split('/');
     const scopeLen = parts[0] === 'global' ? 1 : 2;
     const scope = parts.slice(0, scopeLen).join('/');
@@ -250,9 +250,9 @@ export class FakeComputeServer {
     return this.error(res, 400, 'badRequest', `unsupported ${method} ${path}`);
   }
 
-  private op(res: ServerResponse, type: string, scope: string, target: string): void {
+  private op(res: ServerResponse, type: string, scope: string, target: string): true {
     const name = `operation-${++this.seq}`;
-    this.json(res, {
+    return this.json(res, {
       kind: 'compute#operation',
       id: String(this.seq),
       name,
@@ -266,13 +266,15 @@ export class FakeComputeServer {
     });
   }
 
-  private json(res: ServerResponse, body: unknown): void {
+  private json(res: ServerResponse, body: unknown): true {
     res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
     res.end(JSON.stringify(body));
+    return true;
   }
 
-  private error(res: ServerResponse, code: number, reason: string, message: string): void {
+  private error(res: ServerResponse, code: number, reason: string, message: string): true {
     res.writeHead(code, { 'content-type': 'application/json; charset=UTF-8' });
     res.end(JSON.stringify({ error: { code, message, errors: [{ message, domain: 'global', reason }] } }));
+    return true;
   }
 }

@@ -40,7 +40,6 @@ export class GceApi {
   private readonly zoneOps: ZoneOperationsClient;
 
   constructor(opts: GceClientOptions = {}) {
-    // biome-ignore lint/suspicious/noExplicitAny: gax ClientOptions is a loose bag of settings
     const o: Record<string, any> = { fallback: true };
     if (opts.apiEndpoint) o.apiEndpoint = opts.apiEndpoint;
     if (opts.port) o.port = opts.port;
