@@ -40,6 +40,11 @@ export interface LoadBalancer {
    * a provider that allocates addresses itself (local) keeps the ones already published.
    */
   restore?(clusterName: string, services: Service[]): void;
+  /**
+   * Optional: the published status depends on the nodes (the local provider without a pool), so a
+   * node change re-ensures and rewrites the status instead of only updating hosts.
+   */
+  readonly nodesInStatus?: boolean;
   /** Optional: the service belongs to another controller (e.g. AWS type `external`); skip it. */
   implementedElsewhere?(service: Service): boolean;
 }

@@ -145,7 +145,9 @@ export class ServiceController implements CloudController {
     const prev = this.applied.get(k);
     if (prev && prev.specKey === specKey) {
       if (prev.nodeKey === nodeKey) return;
-      await this.lb.updateLoadBalancer(this.clusterName, svc, nodes);
+      if (this.lb.nodesInStatus)
+        await this.writeStatus(svc, await this.lb.ensureLoadBalancer(this.clusterName, svc, nodes));
+      else await this.lb.updateLoadBalancer(this.clusterName, svc, nodes);
       this.applied.set(k, { specKey, nodeKey });
       this.recorder.event(svc, 'Normal', 'UpdatedLoadBalancer', `Updated load balancer with new hosts`);
       return;
@@ -165,6 +167,9 @@ export class ServiceController implements CloudController {
     // Finalizer first: once it is gone no later event of this service queues another cleanup.
     const after = await this.setFinalizer(svc, false);
     if (!svc.metadata?.deletionTimestamp) await this.writeStatus(after, { ingress: [] });
+    // Services still waiting (e.g. for a pool address) may succeed now: retry them at once.
+    for (const s of this.services.list() as Service[])
+      if (wantsLoadBalancer(s) && !this.applied.has(key(s))) this.queue.add(key(s));
   }
 
   private async writeStatus(svc: Service, status: LoadBalancerStatus): Promise<void> {
