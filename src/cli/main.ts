@@ -101,11 +101,15 @@ program
         console.log(`k8ts: API server listening on ${cp.url} (ready in ${Date.now() - started} ms)`);
         console.log(`k8ts: kubeconfig written to ${cp.kubeconfigPath}`);
         console.log(`k8ts: try: KUBECONFIG=${cp.kubeconfigPath} kubectl get namespaces`);
+        const cloud = o.disable.has('cloud-controller')
+          ? undefined
+          : await (await import('../cloud/server-cloud.js')).startServerCloud(cp, o as never);
         let stopping = false;
         const shutdown = async (sig: string) => {
           if (stopping) return;
           stopping = true;
           console.log(`k8ts: ${sig}, shutting down`);
+          cloud?.stop();
           await cp.stop();
           process.exit(0);
         };
@@ -121,6 +125,10 @@ program
     },
   );
 
+(await import('../cloud/cloud-command.js')).addCloudOptions(
+  program.commands.find((c) => c.name() === 'server')!,
+);
 (await import('../core/hollow/hollow-nodes-command.js')).addHollowNodesCommand(program);
+(await import('../cloud/cloud-command.js')).addCloudControllerManagerCommand(program);
 
 await program.parseAsync(process.argv);
