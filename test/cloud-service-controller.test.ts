@@ -10,7 +10,12 @@ import {
   type RunningCloudControllers,
   startCloudControllerManager,
 } from '../src/cloud/cloud-controller-manager.js';
-import type { CloudProvider, LoadBalancer, LoadBalancerStatus } from '../src/cloud/provider.js';
+import type {
+  CloudProvider,
+  EndpointSource,
+  LoadBalancer,
+  LoadBalancerStatus,
+} from '../src/cloud/provider.js';
 import { LB_FINALIZER } from '../src/cloud/service-lb-plan.js';
 import { loadKubeconfig, RestClient } from '../src/core/client/rest-client.js';
 import { createReadyNode, eventReasons, lbService, setNodeReady, waitFor } from './helpers/cloud.js';
@@ -21,11 +26,19 @@ interface Call {
   svc: string;
   nodes: string[];
   ports: number[];
+  endpoints?: string[];
 }
 
 class RecordingLb implements LoadBalancer {
   calls: Call[] = [];
   failNext = 0;
+  private source: EndpointSource | undefined;
+  usesEndpoints(s: Service): boolean {
+    return s.metadata?.annotations?.['test.k8ts.io/pod-targets'] === 'true';
+  }
+  setEndpointSource(src: EndpointSource): void {
+    this.source = src;
+  }
   private readonly live = new Map<string, LoadBalancerStatus>();
   getLoadBalancerName(_c: string, s: Service): string {
     return `a${s.metadata!.uid!.replace(/-/g, '')}`.slice(0, 32);
@@ -44,6 +57,9 @@ class RecordingLb implements LoadBalancer {
       svc: s.metadata!.name!,
       nodes: nodes.map((n) => n.metadata!.name!),
       ports: (s.spec?.ports ?? []).map((p) => p.port),
+      ...(this.usesEndpoints(s)
+        ? { endpoints: (this.source?.(s, 'http') ?? []).map((e) => `${e.ip}:${e.port}`) }
+        : {}),
     });
   }
   async ensureLoadBalancer(_c: string, s: Service, nodes: Node[]): Promise<LoadBalancerStatus> {
@@ -166,6 +182,46 @@ describe('service controller', () => {
     });
     expect(reasons).toContain('SyncLoadBalancerFailed');
     expect(callsFor('flaky', 'ensure')).toHaveLength(1);
+  });
+
+  it('for providers that target pods, EndpointSlice changes update the load balancer', async () => {
+    await client.request('POST', '/api/v1/namespaces/default/services', {
+      body: lbService('pods', { annotations: { 'test.k8ts.io/pod-targets': 'true' } }),
+    });
+    await waitFor('ensure', async () => callsFor('pods', 'ensure')[0]);
+    expect(callsFor('pods', 'ensure')[0]!.endpoints).toEqual([]);
+    const slice = (ips: string[]) => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'pods-abc', namespace: 'default', labels: { 'kubernetes.io/service-name': 'pods' } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+    });
+    await client.request('POST', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', {
+      body: slice(['10.42.0.5']),
+    });
+    await waitFor(
+      'update with one pod',
+      async () => callsFor('pods', 'update').at(-1)?.endpoints?.join() === '10.42.0.5:8080' || undefined,
+    );
+    const cur = await client.request<any>(
+      'GET',
+      '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/pods-abc',
+    );
+    await client.request('PUT', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/pods-abc', {
+      body: {
+        ...slice(['10.42.0.5', '10.42.1.7']),
+        metadata: { ...slice([]).metadata, resourceVersion: cur.metadata.resourceVersion },
+      },
+    });
+    await waitFor(
+      'update with two pods',
+      async () =>
+        callsFor('pods', 'update').at(-1)?.endpoints?.join() === '10.42.0.5:8080,10.42.1.7:8080' || undefined,
+    );
+    // Services without pod targets are not touched by slice changes.
+    expect(callsFor('web', 'update').every((c) => c.endpoints === undefined)).toBe(true);
   });
 
   it('ignores services with a loadBalancerClass', async () => {

@@ -23,6 +23,9 @@ export interface ExistingLoadBalancer {
   status?: LoadBalancerStatus | undefined;
 }
 
+/** Ready endpoints (pod IP and port) of one port of a service, by the service port's name. */
+export type EndpointSource = (service: Service, servicePortName: string) => { ip: string; port: number }[];
+
 /** Load balancers for `type: LoadBalancer` Services (cloudprovider.LoadBalancer). */
 export interface LoadBalancer {
   /** Whether the service's load balancer exists and, if so, its status. */
@@ -45,6 +48,13 @@ export interface LoadBalancer {
    * node change re-ensures and rewrites the status instead of only updating hosts.
    */
   readonly nodesInStatus?: boolean;
+  /**
+   * Optional: the provider targets pods directly for some services (AWS nlb-target-type ip). The
+   * service controller then installs a source of ready endpoints and treats their changes like
+   * node changes.
+   */
+  usesEndpoints?(service: Service): boolean;
+  setEndpointSource?(source: EndpointSource): void;
   /** Optional: the service belongs to another controller (e.g. AWS type `external`); skip it. */
   implementedElsewhere?(service: Service): boolean;
 }

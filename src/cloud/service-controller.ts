@@ -31,6 +31,9 @@ import {
 
 const SERVICES = resourceForPlural('', 'v1', 'services')!;
 const NODES = resourceForPlural('', 'v1', 'nodes')!;
+const SLICES = resourceForPlural('discovery.k8s.io', 'v1', 'endpointslices')!;
+const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
+const BY_SERVICE = 'cloud-service';
 export const SERVICE_CONTROLLER_NAME = 'service-controller';
 
 export interface ServiceControllerOptions {
@@ -55,6 +58,8 @@ export class ServiceController implements CloudController {
   private readonly recorder: EventRecorder;
   private readonly services: SharedInformer;
   private readonly nodes: SharedInformer;
+  /** EndpointSlices, only when the provider can target pods (AWS nlb-target-type ip). */
+  private readonly slices: SharedInformer | undefined;
   private readonly queue: RateLimitedQueue;
   private readonly applied = new Map<string, Applied>();
   private lastNodeKey = '';
@@ -68,6 +73,15 @@ export class ServiceController implements CloudController {
     this.recorder = ctx.recorder(SERVICE_CONTROLLER_NAME);
     this.services = ctx.factory.informer(SERVICES);
     this.nodes = ctx.factory.informer(NODES);
+    if (lb.setEndpointSource) {
+      const slices = ctx.factory.informer(SLICES);
+      slices.addIndex(BY_SERVICE, (o) => {
+        const svc = o.metadata?.labels?.[LABEL_SERVICE_NAME];
+        return svc ? [`${o.metadata.namespace}/${svc}`] : [];
+      });
+      this.slices = slices;
+      lb.setEndpointSource((svc, portName) => this.readyEndpoints(svc, portName));
+    }
     this.queue = new RateLimitedQueue((key) => this.sync(key), {
       name: SERVICE_CONTROLLER_NAME,
       workers: opts.workers ?? 1,
@@ -91,6 +105,14 @@ export class ServiceController implements CloudController {
     });
     const onNode = () => this.nodesChanged();
     this.nodes.addHandlers({ add: onNode, update: onNode, delete: onNode });
+    const onSlice = (o: KObj) => {
+      const svcName = o.metadata?.labels?.[LABEL_SERVICE_NAME];
+      const svc = svcName
+        ? (this.services.get(o.metadata?.namespace, svcName) as Service | undefined)
+        : undefined;
+      if (svc && this.lb.usesEndpoints?.(svc)) this.queue.add(key(svc));
+    };
+    this.slices?.addHandlers({ add: onSlice, update: onSlice, delete: onSlice });
   }
 
   stop(): void {
@@ -109,6 +131,31 @@ export class ServiceController implements CloudController {
     if (k === this.lastNodeKey) return;
     this.lastNodeKey = k;
     for (const s of this.services.list()) this.serviceChanged(s);
+  }
+
+  /** Ready endpoints of one service port from its EndpointSlices, sorted, without duplicates. */
+  private readyEndpoints(svc: Service, portName: string): { ip: string; port: number }[] {
+    const out = new Map<string, { ip: string; port: number }>();
+    for (const sl of this.slices?.byIndex(BY_SERVICE, key(svc)) ?? []) {
+      const port = (sl.ports ?? []).find((p: KObj) => (p.name ?? '') === portName)?.port;
+      if (typeof port !== 'number') continue;
+      for (const ep of sl.endpoints ?? [])
+        if (ep.conditions?.ready !== false)
+          for (const ip of ep.addresses ?? []) out.set(`${ip}:${port}`, { ip, port });
+    }
+    return [...out.values()].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : a.port - b.port));
+  }
+
+  /** What the provider's targets depend on besides the spec: nodes, and pods if it targets them. */
+  private targetKey(svc: Service, nodes: Node[]): string {
+    const base = nodeSetKey(nodes);
+    if (!this.lb.usesEndpoints?.(svc)) return base;
+    const eps = (svc.spec?.ports ?? []).map((p) =>
+      this.readyEndpoints(svc, p.name ?? '')
+        .map((e) => `${e.ip}:${e.port}`)
+        .join(','),
+    );
+    return `${base}#${eps.join('|')}`;
   }
 
   private currentNodes(): Node[] {
@@ -141,7 +188,7 @@ export class ServiceController implements CloudController {
     if (!hasLbFinalizer(svc)) svc = await this.setFinalizer(svc, true);
     const nodes = this.currentNodes();
     const specKey = serviceLbKey(svc);
-    const nodeKey = nodeSetKey(nodes);
+    const nodeKey = this.targetKey(svc, nodes);
     const prev = this.applied.get(k);
     if (prev && prev.specKey === specKey) {
       if (prev.nodeKey === nodeKey) return;

@@ -48,6 +48,8 @@ export interface HealthCheck {
 export interface PortMapping {
   /** The service port's name (or its number), for messages. */
   portName: string;
+  /** The service port's name ('' if unnamed): how EndpointSlice ports refer to it. */
+  servicePortName: string;
   frontendPort: number;
   frontendProtocol: ElbProtocol;
   /** NodePort for instance targets, the pod port for ip targets. */
@@ -178,17 +180,15 @@ export function awsLbConfig(svc: Service): AwsLbConfig {
     const tls = proto === 'TCP' && !!cert && isSslPort(p, sslPorts);
     let trafficPort: number;
     if (targetType === 'ip') {
-      if (typeof p.targetPort === 'string')
-        throw new CloudConfigError(
-          `port ${p.name ?? p.port}: ip targets need a numeric targetPort, got "${p.targetPort}"`,
-        );
-      trafficPort = p.targetPort ?? p.port;
+      // The target group's default port; each pod target carries its own (named targetPorts too).
+      trafficPort = typeof p.targetPort === 'number' ? p.targetPort : p.port;
     } else {
       if (!p.nodePort) throw new CloudConfigError(`port ${p.name ?? p.port} has no nodePort yet`);
       trafficPort = p.nodePort;
     }
     mappings.push({
       portName: p.name || String(p.port),
+      servicePortName: p.name ?? '',
       frontendPort: p.port,
       frontendProtocol: tls ? 'TLS' : (proto as ElbProtocol),
       trafficPort,

@@ -381,3 +381,21 @@ describe('AWS NLB reconcile', () => {
     expect(aws.tgs.has(foreign.TargetGroupArn!)).toBe(true);
   });
 });
+
+describe('AWS NLB with pod IP targets', () => {
+  it('nlb-target-type ip: an ip target group with the ready pod endpoints, following them', async () => {
+    let eps = [{ ip: '10.42.0.5', port: 8080 }];
+    lb.setEndpointSource((_s, port) => (port === 'http' ? eps : []));
+    const s = svc({ ann: { 'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'ip' } });
+    expect(lb.usesEndpoints(s)).toBe(true);
+    await ensure(s);
+    const m = aws.takeMutations();
+    expect(cmds(m)).toEqual(['CreateLoadBalancer', 'CreateTargetGroup', 'RegisterTargets', 'CreateListener']);
+    expect(m[1]!.input).toMatchObject({ TargetType: 'ip', Port: 80 });
+    expect(m[2]!.input.Targets).toEqual([{ Id: '10.42.0.5', Port: 8080 }]);
+    eps = [{ ip: '10.42.1.9', port: 8080 }];
+    await lb.updateLoadBalancer(CLUSTER, s, NODES);
+    expect(cmds(aws.takeMutations())).toEqual(['RegisterTargets', 'DeregisterTargets']);
+    await expectNoop(s);
+  });
+});

@@ -36,7 +36,12 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Node, Service } from 'kubernetes-types/core/v1.js';
 import { CloudConfigError, ForeignResourceError } from '../../errors.js';
-import type { ExistingLoadBalancer, LoadBalancer, LoadBalancerStatus } from '../../provider.js';
+import type {
+  EndpointSource,
+  ExistingLoadBalancer,
+  LoadBalancer,
+  LoadBalancerStatus,
+} from '../../provider.js';
 import { AWS_ANNOTATIONS, type AwsLbConfig, awsLbConfig, type PortMapping } from './aws-annotations.js';
 import {
   clusterTagKey,
@@ -54,8 +59,8 @@ export interface AwsLoadBalancerOptions {
   ec2: EC2Client;
   /** The cluster's VPC (default: the VPC of the first target node's instance). */
   vpcId?: string | undefined;
-  /** Pod IPs serving a service port, for nlb-target-type ip (TODO(#8): wired from EndpointSlices). */
-  endpoints?: ((svc: Service, port: PortMapping) => string[]) | undefined;
+  /** Ready pod endpoints of a service port, for nlb-target-type ip (else installed by the controller). */
+  endpoints?: EndpointSource | undefined;
 }
 
 function errName(e: unknown): string {
@@ -68,12 +73,22 @@ export class AwsLoadBalancer implements LoadBalancer {
   private readonly ec2: EC2Client;
   private readonly opts: AwsLoadBalancerOptions;
   private vpcId: string | undefined;
+  private endpoints: EndpointSource | undefined;
 
   constructor(opts: AwsLoadBalancerOptions) {
     this.elb = opts.elb;
     this.ec2 = opts.ec2;
     this.opts = opts;
     this.vpcId = opts.vpcId;
+    this.endpoints = opts.endpoints;
+  }
+
+  usesEndpoints(svc: Service): boolean {
+    return svc.metadata?.annotations?.[AWS_ANNOTATIONS.nlbTargetType] === 'ip';
+  }
+
+  setEndpointSource(source: EndpointSource): void {
+    this.endpoints ??= source;
   }
 
   getLoadBalancerName(_clusterName: string, svc: Service): string {
@@ -127,7 +142,7 @@ export class AwsLoadBalancer implements LoadBalancer {
       const tg = await this.ensureTargetGroup(clusterName, { name: tgName, m, cfg, tags, vpcId, attached });
       const targets =
         cfg.targetType === 'ip'
-          ? (this.opts.endpoints?.(svc, m) ?? []).map((ip) => ({ Id: ip, Port: m.trafficPort }))
+          ? (this.endpoints?.(svc, m.servicePortName) ?? []).map((e) => ({ Id: e.ip, Port: e.port }))
           : instances.map((id) => ({ Id: id, Port: m.trafficPort }));
       await this.syncTargets(tg.TargetGroupArn!, targets);
       await this.ensureListener(lbArn, m, tg.TargetGroupArn!, listeners, tags);
