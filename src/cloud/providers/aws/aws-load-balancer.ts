@@ -71,14 +71,12 @@ function errName(e: unknown): string {
 export class AwsLoadBalancer implements LoadBalancer {
   private readonly elb: ElasticLoadBalancingV2Client;
   private readonly ec2: EC2Client;
-  private readonly opts: AwsLoadBalancerOptions;
   private vpcId: string | undefined;
   private endpoints: EndpointSource | undefined;
 
   constructor(opts: AwsLoadBalancerOptions) {
     this.elb = opts.elb;
     this.ec2 = opts.ec2;
-    this.opts = opts;
     this.vpcId = opts.vpcId;
     this.endpoints = opts.endpoints;
   }
