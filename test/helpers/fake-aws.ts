@@ -16,7 +16,7 @@ export interface Call {
   input: any;
 }
 
-const MUTATING = /^(Create|Delete|Modify|Register|Deregister|Add|Remove|Set)/;
+const MUTATING = /^(Create|Delete|Modify|Register|Deregister|Add|Remove|Set|Authorize|Revoke)/;
 
 export interface FakeInstance {
   InstanceId: string;
@@ -27,6 +27,7 @@ export interface FakeInstance {
   AvailabilityZone: string;
   VpcId: string;
   state?: 'running' | 'stopped' | 'terminated';
+  SecurityGroupIds?: string[];
 }
 
 export class FakeAws {
@@ -51,6 +52,8 @@ export class FakeAws {
   subnets: ec2sdk.Subnet[] = [];
   instances: FakeInstance[] = [];
   routeTables: ec2sdk.RouteTable[] = [];
+  securityGroups: ec2sdk.SecurityGroup[] = [];
+  vpcs: ec2sdk.Vpc[] = [{ VpcId: 'vpc-1', CidrBlock: '10.0.0.0/16' }];
   /** Command name -> how many next calls of it fail. */
   private failures = new Map<string, number>();
   private seq = 0;
@@ -74,6 +77,10 @@ export class FakeAws {
       'CreateRoute',
       'DeleteRoute',
       'ModifyInstanceAttribute',
+      'DescribeSecurityGroups',
+      'DescribeVpcs',
+      'AuthorizeSecurityGroupIngress',
+      'RevokeSecurityGroupIngress',
     ]) {
       const impl = (this as any)[`ec2${op}`];
       this.ec2Mock
@@ -99,7 +106,8 @@ export class FakeAws {
     this.ec2Mock.restore();
   }
 
-  private run(op: string, input: any, fn: () => unknown): unknown {
+  /** Async like the real client's send: errors arrive as rejections, never synchronously. */
+  private async run(op: string, input: any, fn: () => unknown): Promise<unknown> {
     this.calls.push({ cmd: op, input: structuredClone(input) });
     const f = this.failures.get(op) ?? 0;
     if (f > 0) {
@@ -385,6 +393,7 @@ export class FakeAws {
                 Placement: { AvailabilityZone: x.AvailabilityZone },
                 VpcId: x.VpcId,
                 State: { Name: x.state ?? 'running' },
+                SecurityGroups: (x.SecurityGroupIds ?? []).map((GroupId) => ({ GroupId })),
               })),
             },
           ]
@@ -411,6 +420,63 @@ export class FakeAws {
       ...(rt.Routes ?? []),
       { DestinationCidrBlock: i.DestinationCidrBlock, InstanceId: i.InstanceId, State: 'active' },
     ];
+    return { Return: true };
+  }
+  ec2DescribeVpcs(i: ec2sdk.DescribeVpcsCommandInput) {
+    return { Vpcs: this.vpcs.filter((v) => !i.VpcIds || i.VpcIds.includes(v.VpcId!)) };
+  }
+  ec2DescribeSecurityGroups(i: ec2sdk.DescribeSecurityGroupsCommandInput) {
+    return {
+      SecurityGroups: structuredClone(
+        this.filtered(this.securityGroups, i.Filters, (g, n) => (n === 'vpc-id' ? g.VpcId : undefined)),
+      ),
+    };
+  }
+  private sg(id: string): ec2sdk.SecurityGroup {
+    const g = this.securityGroups.find((x) => x.GroupId === id);
+    if (!g)
+      throw new ec2sdk.EC2ServiceException({
+        name: 'InvalidGroup.NotFound',
+        $fault: 'client',
+        $metadata: {},
+        message: id,
+      });
+    return g;
+  }
+  ec2AuthorizeSecurityGroupIngress(i: ec2sdk.AuthorizeSecurityGroupIngressCommandInput) {
+    const g = this.sg(i.GroupId!);
+    const add: ec2sdk.IpPermission[] = [];
+    for (const p of i.IpPermissions ?? [])
+      for (const r of p.IpRanges ?? []) {
+        const same = (x: ec2sdk.IpPermission) =>
+          x.IpProtocol === p.IpProtocol &&
+          x.FromPort === p.FromPort &&
+          (x.IpRanges ?? []).some((y) => y.CidrIp === r.CidrIp);
+        // All or nothing, as AWS: one duplicate fails the whole call.
+        if ((g.IpPermissions ?? []).some(same) || add.some(same))
+          throw new ec2sdk.EC2ServiceException({
+            name: 'InvalidPermission.Duplicate',
+            $fault: 'client',
+            $metadata: {},
+            message: 'duplicate rule',
+          });
+        add.push({ IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort, IpRanges: [r] });
+      }
+    g.IpPermissions = [...(g.IpPermissions ?? []), ...add];
+    return { Return: true };
+  }
+  ec2RevokeSecurityGroupIngress(i: ec2sdk.RevokeSecurityGroupIngressCommandInput) {
+    const g = this.sg(i.GroupId!);
+    for (const p of i.IpPermissions ?? [])
+      for (const r of p.IpRanges ?? [])
+        g.IpPermissions = (g.IpPermissions ?? []).filter(
+          (x) =>
+            !(
+              x.IpProtocol === p.IpProtocol &&
+              x.FromPort === p.FromPort &&
+              (x.IpRanges ?? []).some((y) => y.CidrIp === r.CidrIp)
+            ),
+        );
     return { Return: true };
   }
   ec2ModifyInstanceAttribute(_i: ec2sdk.ModifyInstanceAttributeCommandInput) {

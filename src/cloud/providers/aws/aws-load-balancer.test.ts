@@ -53,6 +53,7 @@ beforeEach(() => {
       InstanceType: 'm5.large',
       AvailabilityZone: 'eu-west-1a',
       VpcId: 'vpc-1',
+      SecurityGroupIds: ['sg-nodes', 'sg-untagged'],
     },
     {
       InstanceId: 'i-0000000000000002',
@@ -61,6 +62,29 @@ beforeEach(() => {
       InstanceType: 'm5.large',
       AvailabilityZone: 'eu-west-1b',
       VpcId: 'vpc-1',
+      SecurityGroupIds: ['sg-nodes'],
+    },
+  ];
+  aws.securityGroups = [
+    {
+      GroupId: 'sg-nodes',
+      VpcId: 'vpc-1',
+      Tags: [tag('kubernetes.io/cluster/prod', 'owned')],
+      IpPermissions: [
+        {
+          IpProtocol: 'tcp',
+          FromPort: 22,
+          ToPort: 22,
+          IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'ssh' }],
+        },
+      ],
+    },
+    { GroupId: 'sg-untagged', VpcId: 'vpc-1', Tags: [], IpPermissions: [] },
+    {
+      GroupId: 'sg-other',
+      VpcId: 'vpc-1',
+      Tags: [tag('kubernetes.io/cluster/other', 'owned')],
+      IpPermissions: [],
     },
   ];
   aws.subnets = [
@@ -127,6 +151,7 @@ describe('AWS NLB reconcile', () => {
       'CreateTargetGroup',
       'RegisterTargets',
       'CreateListener',
+      'AuthorizeSecurityGroupIngress',
     ]);
     const create = m[0]!.input;
     expect(create).toMatchObject({ Name: LB_NAME, Type: 'network', Scheme: 'internet-facing' });
@@ -189,12 +214,28 @@ describe('AWS NLB reconcile', () => {
       ],
     });
     await ensure(two);
-    expect(cmds(aws.takeMutations())).toEqual(['CreateTargetGroup', 'RegisterTargets', 'CreateListener']);
+    expect(cmds(aws.takeMutations())).toEqual([
+      'CreateTargetGroup',
+      'RegisterTargets',
+      'CreateListener',
+      'AuthorizeSecurityGroupIngress',
+    ]);
     await ensure(svc({ ports: [{ port: 8443, nodePort: 30443, name: 'alt' }] }));
-    expect(cmds(aws.takeMutations())).toEqual(['DeleteListener', 'DeleteTargetGroup']);
+    expect(cmds(aws.takeMutations())).toEqual([
+      'DeleteListener',
+      'DeleteTargetGroup',
+      'RevokeSecurityGroupIngress',
+    ]);
     await ensure(svc({ ports: [{ port: 8443, nodePort: 31443, name: 'alt' }] }));
     const m = aws.takeMutations();
-    expect(cmds(m)).toEqual(['CreateTargetGroup', 'RegisterTargets', 'ModifyListener', 'DeleteTargetGroup']);
+    expect(cmds(m)).toEqual([
+      'CreateTargetGroup',
+      'RegisterTargets',
+      'ModifyListener',
+      'DeleteTargetGroup',
+      'RevokeSecurityGroupIngress',
+      'AuthorizeSecurityGroupIngress',
+    ]);
     expect(aws.tgs.size).toBe(1);
     expect([...aws.tgs.values()][0]!.Port).toBe(31443);
     await expectNoop(svc({ ports: [{ port: 8443, nodePort: 31443, name: 'alt' }] }));
@@ -207,7 +248,14 @@ describe('AWS NLB reconcile', () => {
     await ensure(local);
     let m = aws.takeMutations();
     // Health check protocol is immutable on a target group: a new one replaces it.
-    expect(cmds(m)).toEqual(['CreateTargetGroup', 'RegisterTargets', 'ModifyListener', 'DeleteTargetGroup']);
+    expect(cmds(m)).toEqual([
+      'CreateTargetGroup',
+      'RegisterTargets',
+      'ModifyListener',
+      'DeleteTargetGroup',
+      'RevokeSecurityGroupIngress',
+      'AuthorizeSecurityGroupIngress',
+    ]);
     expect(m[0]!.input).toMatchObject({
       HealthCheckProtocol: 'HTTP',
       HealthCheckPort: '32000',
@@ -260,6 +308,8 @@ describe('AWS NLB reconcile', () => {
       'CreateTargetGroup',
       'RegisterTargets',
       'CreateListener',
+      'RevokeSecurityGroupIngress',
+      'AuthorizeSecurityGroupIngress',
     ]);
     expect(m[3]!.input).toMatchObject({
       Scheme: 'internal',
@@ -309,7 +359,7 @@ describe('AWS NLB reconcile', () => {
     ]);
     await ensure(svc());
     // The target group is found again by its name: no second CreateTargetGroup, no re-registration.
-    expect(cmds(aws.takeMutations())).toEqual(['CreateListener']);
+    expect(cmds(aws.takeMutations())).toEqual(['CreateListener', 'AuthorizeSecurityGroupIngress']);
     expect(aws.tgs.size).toBe(1);
     await expectNoop(svc());
   });
@@ -331,6 +381,7 @@ describe('AWS NLB reconcile', () => {
       'DeleteLoadBalancer',
       'DeleteTargetGroup',
       'DeleteTargetGroup',
+      'RevokeSecurityGroupIngress',
     ]);
     expect(aws.lbs.size + aws.tgs.size + aws.listeners.size).toBe(0);
     await lb.ensureLoadBalancerDeleted(CLUSTER, svc());
@@ -397,5 +448,52 @@ describe('AWS NLB with pod IP targets', () => {
     await lb.updateLoadBalancer(CLUSTER, s, NODES);
     expect(cmds(aws.takeMutations())).toEqual(['RegisterTargets', 'DeregisterTargets']);
     await expectNoop(s);
+  });
+});
+
+describe('AWS node security group rules', () => {
+  const rules = (id: string) =>
+    (aws.securityGroups.find((g) => g.GroupId === id)!.IpPermissions ?? [])
+      .map((p) => `${p.IpProtocol}/${p.FromPort} ${p.IpRanges![0]!.CidrIp} ${p.IpRanges![0]!.Description}`)
+      .sort();
+
+  it('admits clients on the NodePorts and health checks from the VPC, only in cluster-tagged groups', async () => {
+    const s = svc({
+      ports: [
+        { port: 80, nodePort: 30080, name: 'http' },
+        { port: 53, nodePort: 30053, name: 'dns', protocol: 'UDP' },
+      ],
+      spec: { loadBalancerSourceRanges: ['198.51.100.0/24'] },
+    });
+    await ensure(s);
+    expect(rules('sg-nodes')).toEqual([
+      `tcp/22 0.0.0.0/0 ssh`,
+      `tcp/30053 10.0.0.0/16 kubernetes.io/rule/nlb/health=${LB_NAME}`,
+      `tcp/30080 10.0.0.0/16 kubernetes.io/rule/nlb/health=${LB_NAME}`,
+      `tcp/30080 198.51.100.0/24 kubernetes.io/rule/nlb/client=${LB_NAME}`,
+      `udp/30053 198.51.100.0/24 kubernetes.io/rule/nlb/client=${LB_NAME}`,
+    ]);
+    expect(rules('sg-untagged')).toEqual([]);
+    expect(rules('sg-other')).toEqual([]);
+    await expectNoop(s);
+    await lb.ensureLoadBalancerDeleted(CLUSTER, s);
+    expect(rules('sg-nodes')).toEqual(['tcp/22 0.0.0.0/0 ssh']);
+  });
+
+  it("keeps a user's own rule that already admits the same port, and leaves it on delete", async () => {
+    aws.securityGroups[0]!.IpPermissions!.push({
+      IpProtocol: 'tcp',
+      FromPort: 30080,
+      ToPort: 30080,
+      IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'mine' }],
+    });
+    await ensure(svc());
+    expect(rules('sg-nodes')).toEqual([
+      'tcp/22 0.0.0.0/0 ssh',
+      `tcp/30080 0.0.0.0/0 mine`,
+      `tcp/30080 10.0.0.0/16 kubernetes.io/rule/nlb/health=${LB_NAME}`,
+    ]);
+    await lb.ensureLoadBalancerDeleted(CLUSTER, svc());
+    expect(rules('sg-nodes')).toEqual(['tcp/22 0.0.0.0/0 ssh', 'tcp/30080 0.0.0.0/0 mine']);
   });
 });

@@ -53,6 +53,7 @@ import {
   targetGroupName,
   toTagList,
 } from './aws-naming.js';
+import { AwsSecurityGroups } from './aws-security-groups.js';
 
 export interface AwsLoadBalancerOptions {
   elb: ElasticLoadBalancingV2Client;
@@ -72,6 +73,7 @@ export class AwsLoadBalancer implements LoadBalancer {
   private readonly elb: ElasticLoadBalancingV2Client;
   private readonly ec2: EC2Client;
   private vpcId: string | undefined;
+  private readonly securityGroups: AwsSecurityGroups;
   private endpoints: EndpointSource | undefined;
 
   constructor(opts: AwsLoadBalancerOptions) {
@@ -79,6 +81,7 @@ export class AwsLoadBalancer implements LoadBalancer {
     this.ec2 = opts.ec2;
     this.vpcId = opts.vpcId;
     this.endpoints = opts.endpoints;
+    this.securityGroups = new AwsSecurityGroups(opts.ec2);
   }
 
   usesEndpoints(svc: Service): boolean {
@@ -161,6 +164,13 @@ export class AwsLoadBalancer implements LoadBalancer {
       await this.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: tg.TargetGroupArn! }));
     }
     await this.ensureLbAttributes(lbArn, cfg);
+    await this.securityGroups.ensure(clusterName, {
+      lb: name,
+      vpcId,
+      cfg,
+      instanceIds: cfg.targetType === 'instance' ? instances : [],
+      sourceRanges: [...(svc.spec?.loadBalancerSourceRanges ?? [])].sort(),
+    });
     return statusOf(lb);
   }
 
@@ -174,6 +184,7 @@ export class AwsLoadBalancer implements LoadBalancer {
     if (lb) {
       if (!ownedBy(await this.tagsOf(lb.LoadBalancerArn!), clusterName)) return; // not ours: leave it
       await this.deleteOwned(clusterName, svc, lb);
+      await this.securityGroups.remove(clusterName, { lb: lb.LoadBalancerName!, vpcId: lb.VpcId! });
     }
     // Target groups left by a create that failed before the listener existed.
     let cfg: AwsLbConfig | undefined;
