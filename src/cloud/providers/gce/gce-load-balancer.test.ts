@@ -183,17 +183,37 @@ describe('GCE L4 load balancer reconcile', () => {
       `DELETE global/firewalls/k8s-${LB}-http-hc`,
     ]);
     const internal = svc({ ann: { 'networking.gke.io/load-balancer-type': 'Internal' } });
+    const externalIp = res(R, 'forwardingRules', LB)!.IPAddress;
     await ensure(internal);
     expect(fake.takeMutations()).toEqual([
       `PATCH ${R}/backendServices/${LB}`,
       `DELETE ${R}/forwardingRules/${LB}`,
       `POST ${R}/forwardingRules`,
     ]);
+    // An external address cannot become internal: the internal rule gets its own.
+    expect(res(R, 'forwardingRules', LB)!.IPAddress).not.toBe(externalIp);
     expect(res(R, 'forwardingRules', LB)).toMatchObject({
       loadBalancingScheme: 'INTERNAL',
       network: expect.stringContaining('/global/networks/default'),
     });
     await expectNoop(internal);
+    // A port change keeps the internal address too (reserved as INTERNAL for the moment).
+    const internalIp = res(R, 'forwardingRules', LB)!.IPAddress;
+    const internal2 = svc({
+      ann: { 'networking.gke.io/load-balancer-type': 'Internal' },
+      ports: [{ port: 80 }, { port: 443 }],
+    });
+    await ensure(internal2);
+    expect(fake.takeMutations()).toEqual([
+      `PATCH global/firewalls/k8s-fw-${LB}`,
+      `POST ${R}/addresses`,
+      `DELETE ${R}/forwardingRules/${LB}`,
+      `POST ${R}/forwardingRules`,
+      `DELETE ${R}/addresses/${LB}`,
+    ]);
+    expect(res(R, 'forwardingRules', LB)!.IPAddress).toBe(internalIp);
+    await ensure(internal);
+    fake.takeMutations();
     // The legacy annotation name works too.
     await expectNoop(svc({ ann: { 'cloud.google.com/load-balancer-type': 'internal' } }));
   });

@@ -177,7 +177,8 @@ export class GceLoadBalancer implements LoadBalancer {
     let ip = svc.spec?.loadBalancerIP || undefined;
     const sharedAddress = !ip && groups.length > 1;
     if (sharedAddress) ip = await this.ensureAddress(clusterName, { name: lb, description: desc, internal });
-    else if (!ip && existingFirst?.IPAddress) ip = existingFirst.IPAddress;
+    else if (!ip && existingFirst?.IPAddress && existingFirst.loadBalancingScheme === scheme)
+      ip = existingFirst.IPAddress;
 
     let published: string | undefined;
     for (const [i, [proto, ps]] of groups.entries()) {
@@ -620,17 +621,19 @@ export class GceLoadBalancer implements LoadBalancer {
         JSON.stringify(portsOf(cur)) === JSON.stringify(wantPorts) &&
         (!a.ip || cur.IPAddress === a.ip);
       if (same) return cur.IPAddress;
-      // Keep an ephemeral external IP across the re-creation by reserving it for the moment.
-      if (a.ephemeral && !a.internal && cur.IPAddress) {
+      // Keep an ephemeral address across the re-creation by reserving it for the moment (not
+      // across a scheme change: an external address cannot become internal, nor back).
+      const sameScheme = cur.loadBalancingScheme === a.scheme;
+      if (a.ephemeral && sameScheme && cur.IPAddress) {
         await this.ensureAddress(clusterName, {
           name: lastSegment(a.name),
           description: a.description,
-          internal: false,
+          internal: a.internal,
           ip: cur.IPAddress,
         });
         promoted = true;
       }
-      a.ip ??= cur.IPAddress;
+      if (sameScheme) a.ip ??= cur.IPAddress;
       await this.api.waitOp(
         this.api.forwardingRules.delete({
           project: this.project,
