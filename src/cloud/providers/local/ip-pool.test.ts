@@ -92,4 +92,25 @@ describe('LocalLoadBalancer', () => {
     });
     expect(lb.nodesInStatus).toBe(true);
   });
+
+  it('node-address mode: a port is held by one service at a time', async () => {
+    const lb = new LocalLoadBalancer();
+    const withPort = (uid: string, port: number, ip?: string) => ({
+      ...svc(uid, { ports: [{ port, protocol: 'TCP' as const }] }, ip),
+    });
+    await lb.ensureLoadBalancer('c', withPort('a', 80), []);
+    await expect(lb.ensureLoadBalancer('c', withPort('b', 80), [])).rejects.toThrow(
+      /port TCP\/80 is already used by service default\/a/,
+    );
+    await lb.ensureLoadBalancer('c', withPort('b', 81), []);
+    // A port change of a frees its old port.
+    await lb.ensureLoadBalancer('c', withPort('a', 82), []);
+    await lb.ensureLoadBalancer('c', withPort('cc', 80), []);
+    await lb.ensureLoadBalancerDeleted('c', withPort('cc', 80));
+    await lb.ensureLoadBalancer('c', withPort('dd', 80), []);
+    // After a restart the published services keep their ports.
+    const again = new LocalLoadBalancer();
+    again.restore('c', [withPort('dd', 80, '10.1.0.2')]);
+    await expect(again.ensureLoadBalancer('c', withPort('ee', 80), [])).rejects.toThrow(/already used/);
+  });
 });

@@ -33,6 +33,8 @@ export class LocalLoadBalancer implements LoadBalancer {
   /** service uid -> address, and the reverse. */
   private readonly byService = new Map<string, string>();
   private readonly byIp = new Map<string, string>();
+  /** Node-address mode: `PROTO/port` -> service uid (two services cannot share a node port). */
+  private readonly ports = new Map<string, { uid: string; name: string }>();
   /** Without a pool the status is the node set, so node changes must rewrite it. */
   readonly nodesInStatus: boolean;
 
@@ -46,11 +48,15 @@ export class LocalLoadBalancer implements LoadBalancer {
   }
 
   restore(_clusterName: string, services: Service[]): void {
-    if (!this.pool) return;
-    // Oldest first, so that of two services claiming one address the older keeps it.
+    // Oldest first, so that of two services claiming one address (or port) the older keeps it.
     const sorted = [...services].sort((a, b) =>
       (a.metadata?.creationTimestamp ?? '') < (b.metadata?.creationTimestamp ?? '') ? -1 : 1,
     );
+    if (!this.pool) {
+      for (const s of sorted)
+        if (s.status?.loadBalancer?.ingress?.length && this.portsFree(s)) this.claimPorts(s);
+      return;
+    }
     for (const s of sorted) {
       const ip = s.status?.loadBalancer?.ingress?.[0]?.ip;
       if (ip && this.pool.contains(ip) && !this.byIp.has(ip)) this.claim(uidOf(s), ip);
@@ -64,6 +70,13 @@ export class LocalLoadBalancer implements LoadBalancer {
 
   async ensureLoadBalancer(_clusterName: string, svc: Service, nodes: Node[]): Promise<LoadBalancerStatus> {
     if (!this.pool) {
+      const busy = this.portsFree(svc);
+      if (busy !== true)
+        throw new AddressUnavailableError(
+          'the node addresses',
+          `port ${busy.port} is already used by service ${busy.name} (use --lb-pool to give each service its own address)`,
+        );
+      this.claimPorts(svc);
       const ips = [...new Set(nodes.map(nodePublicAddress).filter((x): x is string => !!x))].sort();
       return { ingress: ips.map((ip) => ({ ip, ipMode: 'VIP' as const })) };
     }
@@ -99,6 +112,32 @@ export class LocalLoadBalancer implements LoadBalancer {
 
   async ensureLoadBalancerDeleted(_clusterName: string, svc: Service): Promise<void> {
     this.release(uidOf(svc));
+    this.releasePorts(uidOf(svc));
+  }
+
+  private portKeys(svc: Service): string[] {
+    return (svc.spec?.ports ?? []).map((p) => `${p.protocol ?? 'TCP'}/${p.port}`);
+  }
+
+  /** True, or the first port another service holds. */
+  private portsFree(svc: Service): true | { port: string; name: string } {
+    const uid = uidOf(svc);
+    for (const k of this.portKeys(svc)) {
+      const h = this.ports.get(k);
+      if (h && h.uid !== uid) return { port: k, name: h.name };
+    }
+    return true;
+  }
+
+  /** Hold exactly this service's current ports (a port change frees the old ones). */
+  private claimPorts(svc: Service): void {
+    const uid = uidOf(svc);
+    this.releasePorts(uid);
+    for (const k of this.portKeys(svc)) this.ports.set(k, { uid, name: nameOf(svc) });
+  }
+
+  private releasePorts(uid: string): void {
+    for (const [k, h] of this.ports) if (h.uid === uid) this.ports.delete(k);
   }
 
   /** Addresses in use, for tests and diagnostics. */
