@@ -74,6 +74,17 @@ describe('cloud controller wiring', () => {
     ccm.stderr!.on('data', (d) => (out += d));
     expect(await externalIp(server, 'api')).toBe('192.0.2.60');
     expect(out).toMatch(/cloud controllers running \(provider local: service\)/);
+    // It holds the leader Lease (a second instance would wait on it).
+    const holder = await kubectlOk(server, [
+      'get',
+      'lease',
+      '-n',
+      'kube-system',
+      'cloud-controller-manager',
+      '-o',
+      'jsonpath={.spec.holderIdentity}',
+    ]);
+    expect(holder).toMatch(/_[0-9a-f]{8}$/);
     const fin = await kubectlOk(server, ['get', 'svc', 'api', '-o', 'jsonpath={.metadata.finalizers}']);
     expect(fin).toContain('service.kubernetes.io/load-balancer-cleanup');
     await kubectlOk(server, ['delete', 'svc', 'api', '--timeout=20s']);

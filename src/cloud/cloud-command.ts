@@ -3,7 +3,11 @@
  * (`--cloud-provider aws|gce|local|none`, auto-detected when absent), the in-server start used by
  * `k8ts server`, and the standalone `k8ts cloud-controller-manager --kubeconfig FILE` command.
  */
+
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { runLeaderElection } from '../core/client/leader-election.js';
 import { loadKubeconfig, RestClient } from '../core/client/rest-client.js';
 import {
   CLOUD_CONTROLLERS,
@@ -136,8 +140,12 @@ export function addCloudControllerManagerCommand(program: Command): void {
     .option(
       '--controllers <list>',
       `controllers to run (default all the provider supports: ${CLOUD_CONTROLLERS.join(', ')})`,
+    )
+    .option(
+      '--no-leader-elect',
+      'run without the kube-system/cloud-controller-manager Lease (one instance only)',
     );
-  addCloudOptions(cmd).action(async (o: CloudOptions & { kubeconfig?: string }) => {
+  addCloudOptions(cmd).action(async (o: CloudOptions & { kubeconfig?: string; leaderElect?: boolean }) => {
     if (!o.kubeconfig) {
       console.error('k8ts cloud-controller-manager: --kubeconfig (or KUBECONFIG) is required');
       process.exit(1);
@@ -155,25 +163,51 @@ export function addCloudControllerManagerCommand(program: Command): void {
       process.exit(1);
     }
     let running: Awaited<ReturnType<typeof startCloud>>;
-    try {
-      running = await startCloud(client, o);
-    } catch (e) {
-      console.error(`k8ts cloud-controller-manager: ${(e as Error).message}`);
-      process.exit(1);
+    const run = async () => {
+      try {
+        running = await startCloud(client, o);
+      } catch (e) {
+        console.error(`k8ts cloud-controller-manager: ${(e as Error).message}`);
+        process.exit(1);
+      }
+      if (!running) {
+        console.log('k8ts: cloud provider none: nothing to run');
+        process.exit(0);
+      }
+      console.log(
+        `k8ts: cloud controllers running (provider ${running.provider}: ${running.controllers.join(', ')})`,
+      );
+    };
+    let elector: { stop(): Promise<void> } | undefined;
+    let stopping = false;
+    if (o.leaderElect === false) await run();
+    else {
+      // As upstream: one active instance per cluster, the others wait on the Lease.
+      elector = runLeaderElection(
+        client,
+        {
+          name: 'cloud-controller-manager',
+          namespace: 'kube-system',
+          identity: `${hostname()}_${randomBytes(4).toString('hex')}`,
+        },
+        {
+          onStartedLeading: () => run(),
+          onStoppedLeading: () => {
+            if (stopping) return;
+            console.error('k8ts cloud-controller-manager: lost the leader Lease, exiting');
+            process.exit(1);
+          },
+        },
+      );
     }
-    if (!running) {
-      console.log('k8ts: cloud provider none: nothing to run');
-      process.exit(0);
-    }
-    console.log(
-      `k8ts: cloud controllers running (provider ${running.provider}: ${running.controllers.join(', ')})`,
-    );
-    const shutdown = () => {
+    const shutdown = async () => {
+      stopping = true;
       running?.stop();
+      await elector?.stop();
       client.close();
       process.exit(0);
     };
-    process.on('SIGINT', shutdown);
-    process.on('SIGTERM', shutdown);
+    process.on('SIGINT', () => void shutdown());
+    process.on('SIGTERM', () => void shutdown());
   });
 }
