@@ -55,6 +55,7 @@ export class RouteController implements CloudController {
     await this.nodes.waitForSync();
     const kick = () => this.queue.add(KEY);
     this.nodes.addHandlers({ add: kick, update: kick, delete: kick });
+    kick(); // also with no nodes at all: stale routes of this cluster still go
   }
 
   stop(): void {
