@@ -10,7 +10,7 @@ import {
   wantsLoadBalancer,
 } from './service-lb-plan.js';
 
-function svc(spec: Service['spec'], meta: Service['metadata'] = {}): Service {
+function svc(spec: NonNullable<Service['spec']>, meta: Service['metadata'] = {}): Service {
   return { metadata: { name: 's', namespace: 'default', ...meta }, spec };
 }
 function node(
@@ -31,7 +31,7 @@ describe('service LB plan', () => {
     [{ type: 'NodePort' }, {}, false],
     [{ type: 'LoadBalancer' }, { deletionTimestamp: '2026-01-01T00:00:00Z' }, false],
   ] as const)('wantsLoadBalancer(%j, %j) = %s', (spec, meta, want) => {
-    expect(wantsLoadBalancer(svc(spec as Service['spec'], meta))).toBe(want);
+    expect(wantsLoadBalancer(svc(spec as NonNullable<Service['spec']>, meta))).toBe(want);
   });
 
   it('needs cleanup once the finalizer is there and the LB is no longer wanted', () => {
@@ -79,7 +79,7 @@ describe('service LB plan', () => {
     ).not.toBe(k);
     expect(
       serviceLbKey(
-        svc(base.spec, { annotations: { 'service.beta.kubernetes.io/aws-load-balancer-internal': 'true' } }),
+        svc(base.spec!, { annotations: { 'service.beta.kubernetes.io/aws-load-balancer-internal': 'true' } }),
       ),
     ).not.toBe(k);
   });
