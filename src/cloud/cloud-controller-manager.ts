@@ -55,7 +55,15 @@ export async function startCloudControllerManager(
   const want = (n: CloudControllerName) => !opts.controllers || opts.controllers.includes(n);
   const started: { name: string; c: CloudController }[] = [];
   if (want('service') && opts.provider.loadBalancer())
-    started.push({ name: 'service', c: new ServiceController(ctx, opts.service) });
+    started.push({
+      name: 'service',
+      c: new ServiceController(ctx, {
+        // Cloud APIs rate-limit, so one sync at a time as upstream's --concurrent-service-syncs;
+        // the local provider only does API-server writes and allocates synchronously.
+        workers: opts.provider.name === 'local' ? 8 : 1,
+        ...opts.service,
+      }),
+    });
   if ((want('cloud-node') || want('cloud-node-lifecycle')) && opts.provider.instances())
     started.push({
       name: 'cloud-node',
