@@ -47,6 +47,7 @@ export interface ServiceControllerOptions {
 
 /** What was last applied to one service's load balancer. */
 interface Applied {
+  uid: string | undefined;
   specKey: string;
   nodeKey: string;
 }
@@ -62,6 +63,8 @@ export class ServiceController implements CloudController {
   private readonly slices: SharedInformer | undefined;
   private readonly queue: RateLimitedQueue;
   private readonly applied = new Map<string, Applied>();
+  /** UIDs whose load balancer was deleted and finalizer removed (until they want one again). */
+  private readonly cleaned = new Set<string>();
   private lastNodeKey = '';
 
   constructor(ctx: CloudControllerContext, opts: ServiceControllerOptions = {}) {
@@ -101,7 +104,10 @@ export class ServiceController implements CloudController {
     this.services.addHandlers({
       add: (s) => this.serviceChanged(s),
       update: (s) => this.serviceChanged(s),
-      delete: (s) => this.applied.delete(key(s)),
+      delete: (s) => {
+        this.applied.delete(key(s));
+        this.cleaned.delete(s.metadata?.uid ?? '');
+      },
     });
     const onNode = () => this.nodesChanged();
     this.nodes.addHandlers({ add: onNode, update: onNode, delete: onNode });
@@ -185,38 +191,51 @@ export class ServiceController implements CloudController {
   }
 
   private async ensure(k: string, svc: Service): Promise<void> {
-    if (!hasLbFinalizer(svc)) svc = await this.setFinalizer(svc, true);
     const nodes = this.currentNodes();
     const specKey = serviceLbKey(svc);
     const nodeKey = this.targetKey(svc, nodes);
     const prev = this.applied.get(k);
-    if (prev && prev.specKey === specKey) {
-      if (prev.nodeKey === nodeKey) return;
+    // Checked before the finalizer: a sync over a cache that has not yet seen our own finalizer
+    // patch must not patch again (it would conflict on the stale resourceVersion).
+    if (prev && prev.uid === svc.metadata?.uid && prev.specKey === specKey && prev.nodeKey === nodeKey)
+      return;
+    this.cleaned.delete(svc.metadata?.uid ?? '');
+    if (!hasLbFinalizer(svc)) svc = await this.setFinalizer(svc, true);
+    if (prev && prev.uid === svc.metadata?.uid && prev.specKey === specKey) {
       if (this.lb.nodesInStatus)
         await this.writeStatus(svc, await this.lb.ensureLoadBalancer(this.clusterName, svc, nodes));
       else await this.lb.updateLoadBalancer(this.clusterName, svc, nodes);
-      this.applied.set(k, { specKey, nodeKey });
+      this.applied.set(k, { uid: svc.metadata?.uid, specKey, nodeKey });
       this.recorder.event(svc, 'Normal', 'UpdatedLoadBalancer', `Updated load balancer with new hosts`);
       return;
     }
     this.recorder.event(svc, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
     const status = await this.lb.ensureLoadBalancer(this.clusterName, svc, nodes);
     await this.writeStatus(svc, status);
-    this.applied.set(k, { specKey, nodeKey });
+    this.applied.set(k, { uid: svc.metadata?.uid, specKey, nodeKey });
     this.recorder.event(svc, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
   }
 
   private async cleanup(k: string, svc: Service): Promise<void> {
+    // Already cleaned up: this is a sync over a cache that has not seen our finalizer removal yet.
+    if (this.cleaned.has(svc.metadata?.uid ?? '')) return;
     this.recorder.event(svc, 'Normal', 'DeletingLoadBalancer', 'Deleting load balancer');
     await this.lb.ensureLoadBalancerDeleted(this.clusterName, svc);
     this.applied.delete(k);
     this.recorder.event(svc, 'Normal', 'DeletedLoadBalancer', 'Deleted load balancer');
     // Finalizer first: once it is gone no later event of this service queues another cleanup.
     const after = await this.setFinalizer(svc, false);
+    this.remember(svc.metadata?.uid);
     if (!svc.metadata?.deletionTimestamp) await this.writeStatus(after, { ingress: [] });
     // Services still waiting (e.g. for a pool address) may succeed now: retry them at once.
     for (const s of this.services.list() as Service[])
       if (wantsLoadBalancer(s) && !this.applied.has(key(s))) this.queue.add(key(s));
+  }
+
+  private remember(uid: string | undefined): void {
+    if (!uid) return;
+    this.cleaned.add(uid);
+    if (this.cleaned.size > 10_000) this.cleaned.delete(this.cleaned.values().next().value!);
   }
 
   private async writeStatus(svc: Service, status: LoadBalancerStatus): Promise<void> {
