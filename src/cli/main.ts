@@ -133,6 +133,9 @@ program
         const stops: (() => Promise<void>)[] = [];
         if (!o.disable.has('dns'))
           stops.push(await (await import('../dns/dns-component.js')).startDnsComponent(cp, o));
+        const cloud = o.disable.has('cloud-controller')
+          ? undefined
+          : await (await import('../cloud/server-cloud.js')).startServerCloud(cp, o as never);
         let stopping = false;
         const shutdown = async (sig: string) => {
           if (stopping) return;
@@ -140,6 +143,7 @@ program
           console.log(`k8ts: ${sig}, shutting down`);
           await kubelet?.stop();
           for (const stop of stops) await stop().catch(() => {});
+          cloud?.stop();
           await cp.stop();
           process.exit(0);
         };
@@ -155,9 +159,13 @@ program
     },
   );
 
+(await import('../cloud/cloud-command.js')).addCloudOptions(
+  program.commands.find((c) => c.name() === 'server')!,
+);
 (await import('../core/hollow/hollow-nodes-command.js')).addHollowNodesCommand(program);
 (await import('../core/controllers/controller-manager-command.js')).addControllerManagerCommand(program);
 (await import('../core/kubelet/kubelet-command.js')).addKubeletCommand(program);
 (await import('../dns/dns-command.js')).addDnsCommand(program);
+(await import('../cloud/cloud-command.js')).addCloudControllerManagerCommand(program);
 
 await program.parseAsync(process.argv);
