@@ -14,7 +14,7 @@
  * - Signals go to the whole process group; an exec runs through nsenter into the wrapper's
  *   namespaces (root) or as a plain process with the container's environment (rootless).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -33,6 +33,7 @@ import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CriLogWriter, LineSplitter } from '../cri-log.js';
 import { KubeletError } from '../errors.js';
+import { FifoMaker } from './fifo-maker.js';
 import type {
   AttachHandle,
   ContainerConfig,
@@ -113,6 +114,7 @@ function readExitFile(dir: string): { code: number; atMs: number } | undefined {
 export class ProcessRuntime implements ContainerRuntime {
   private readonly opts: ProcessRuntimeOptions;
   private readonly instances = new Map<string, Instance>();
+  private readonly fifos = new FifoMaker();
   private poller: NodeJS.Timeout | undefined;
 
   constructor(opts: ProcessRuntimeOptions) {
@@ -162,8 +164,7 @@ export class ProcessRuntime implements ContainerRuntime {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     mkdirSync(dirname(cfg.logPath), { recursive: true });
     const fifos = ['stdout', 'stderr', ...(cfg.stdin ? ['stdin'] : [])].map((f) => join(dir, f));
-    const mk = spawnSync('mkfifo', ['-m', '600', ...fifos]);
-    if (mk.status !== 0) throw new KubeletError('RUNTIME', `mkfifo failed: ${String(mk.stderr)}`);
+    await this.fifos.make(fifos);
     // Our read ends first (non-blocking opens), then the child's read-write ends.
     const readOut = openSync(fifos[0]!, constants.O_RDONLY | constants.O_NONBLOCK);
     const readErr = openSync(fifos[1]!, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -381,6 +382,7 @@ export class ProcessRuntime implements ContainerRuntime {
   }
 
   close(): void {
+    this.fifos.close();
     if (this.poller) clearInterval(this.poller);
     this.poller = undefined;
     for (const inst of this.instances.values()) {
