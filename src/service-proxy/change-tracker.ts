@@ -119,7 +119,8 @@ export class EndpointsChangeTracker {
       if (!bySlice) this.slices.set(service, (bySlice = new Map()));
       bySlice.set(name, slim);
       if (slim.triggerTime !== undefined)
-        c.triggerTime = c.triggerTime === undefined ? slim.triggerTime : Math.min(c.triggerTime, slim.triggerTime);
+        c.triggerTime =
+          c.triggerTime === undefined ? slim.triggerTime : Math.min(c.triggerTime, slim.triggerTime);
     } else if (bySlice) {
       bySlice.delete(name);
       if (bySlice.size === 0) this.slices.delete(service);
@@ -134,7 +135,12 @@ export class EndpointsChangeTracker {
   /** Fold pending changes into `applied` (called from the sync loop only). */
   checkout(state: ProxyState): EndpointsChanges {
     const applied = state.endpoints;
-    const out: EndpointsChanges = { changed: new Set(), staleEndpoints: [], newlyActiveUdp: [], triggerTimes: [] };
+    const out: EndpointsChanges = {
+      changed: new Set(),
+      staleEndpoints: [],
+      newlyActiveUdp: [],
+      triggerTimes: [],
+    };
     for (const [service, c] of this.pending) {
       const current = mergeSlices(this.slices.get(service)?.values() ?? []);
       let same = current.size === c.previous.size;
@@ -154,7 +160,8 @@ export class EndpointsChangeTracker {
         if (!current.has(k)) applied.delete(k);
         if (!k.endsWith('/UDP')) continue;
         const now = new Set(cur.map(endpointString));
-        for (const e of prev) if (!now.has(endpointString(e))) out.staleEndpoints.push({ servicePortKey: k, endpoint: e });
+        for (const e of prev)
+          if (!now.has(endpointString(e))) out.staleEndpoints.push({ servicePortKey: k, endpoint: e });
       }
       for (const [k, eps] of current) {
         applied.set(k, eps);

@@ -10,11 +10,18 @@
  * inserts the jumps from the built-in chains that are missing. Rules and chains we do not own are
  * never touched: only KUBE-* chains are declared, and built-in chains only get `-I` of our jumps.
  */
-import type { StaleEndpoint } from './change-tracker.js';
-import { isOwnedServiceChain } from './chain-names.js';
-import { CommandFailedError } from './errors.js';
-import { baseRules, JUMP_RULES, type RenderConfig, type RenderedServicePort, renderServicePort } from './iptables-render.js';
+
 import type { ProxyBackend, SyncRequest, SyncResult } from './backend.js';
+import { isOwnedServiceChain } from './chain-names.js';
+import type { StaleEndpoint } from './change-tracker.js';
+import { CommandFailedError } from './errors.js';
+import {
+  baseRules,
+  JUMP_RULES,
+  type RenderConfig,
+  type RenderedServicePort,
+  renderServicePort,
+} from './iptables-render.js';
 import { ipFamilyOf, type ServicePortInfo } from './model.js';
 import type { CommandRunner } from './runner.js';
 
@@ -32,7 +39,12 @@ export interface IptablesProxierOptions extends RenderConfig {
 }
 
 const SHARED_NAT = ['KUBE-SERVICES', 'KUBE-NODEPORTS'] as const;
-const SHARED_FILTER = ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL'] as const;
+const SHARED_FILTER = [
+  'KUBE-SERVICES',
+  'KUBE-EXTERNAL-SERVICES',
+  'KUBE-NODEPORTS',
+  'KUBE-PROXY-FIREWALL',
+] as const;
 
 function sameLines(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
@@ -140,10 +152,17 @@ export class IptablesProxier implements ProxyBackend {
       filter.set('KUBE-NODEPORTS', fNp);
       filter.set('KUBE-PROXY-FIREWALL', fFw);
       for (const [c, rules] of nat)
-        if (full || ((SHARED_NAT as readonly string[]).includes(c) && this.applied.nat.get(c) !== rules.join('\n')))
+        if (
+          full ||
+          ((SHARED_NAT as readonly string[]).includes(c) && this.applied.nat.get(c) !== rules.join('\n'))
+        )
           natWrite.set(c, rules);
       for (const [c, rules] of filter)
-        if (full || ((SHARED_FILTER as readonly string[]).includes(c) && this.applied.filter.get(c) !== rules.join('\n')))
+        if (
+          full ||
+          ((SHARED_FILTER as readonly string[]).includes(c) &&
+            this.applied.filter.get(c) !== rules.join('\n'))
+        )
           filterWrite.set(c, rules);
     }
     for (const c of natWrite.keys()) natDelete.delete(c);
@@ -190,7 +209,9 @@ export class IptablesProxier implements ProxyBackend {
   async stop(): Promise<void> {}
 
   private localhostNodePorts(): boolean {
-    return this.opts.family === 'IPv4' && this.opts.localhostNodePorts !== false && !this.opts.nodePortAddresses;
+    return (
+      this.opts.family === 'IPv4' && this.opts.localhostNodePorts !== false && !this.opts.nodePortAddresses
+    );
   }
 
   private commit(table: Table, write: Map<string, string[]>, del: Set<string>): void {
@@ -220,20 +241,30 @@ export class IptablesProxier implements ProxyBackend {
     for (const st of req.staleEndpoints as StaleEndpoint[]) {
       if (ipFamilyOf(st.endpoint.ip) !== fam) continue;
       const sp = infoOf(st.servicePortKey);
-      if (!sp || sp.protocol !== 'UDP') continue;
+      if (sp?.protocol !== 'UDP') continue;
       for (const ip of destinations(sp))
         cmds.push([...famArgs, '-D', '-p', 'udp', '--orig-dst', ip, '--dst-nat', st.endpoint.ip]);
       if (sp.nodePort)
-        cmds.push([...famArgs, '-D', '-p', 'udp', '--orig-port-dst', String(sp.nodePort), '--dst-nat', st.endpoint.ip]);
+        cmds.push([
+          ...famArgs,
+          '-D',
+          '-p',
+          'udp',
+          '--orig-port-dst',
+          String(sp.nodePort),
+          '--dst-nat',
+          st.endpoint.ip,
+        ]);
     }
+    const inFamily = (sp: ServicePortInfo) => sp.clusterIPs.some((ip) => ipFamilyOf(ip) === fam);
     for (const key of req.newlyActiveUdp) {
       const sp = req.state.services.get(key);
-      if (!sp || sp.protocol !== 'UDP') continue;
+      if (sp?.protocol !== 'UDP' || !inFamily(sp)) continue;
       for (const ip of destinations(sp)) cmds.push([...famArgs, '-D', '-p', 'udp', '--orig-dst', ip]);
       if (sp.nodePort) cmds.push([...famArgs, '-D', '-p', 'udp', '--orig-port-dst', String(sp.nodePort)]);
     }
     for (const sp of req.removedServicePorts) {
-      if (sp.protocol !== 'UDP') continue;
+      if (sp.protocol !== 'UDP' || !inFamily(sp)) continue;
       for (const ip of destinations(sp)) cmds.push([...famArgs, '-D', '-p', 'udp', '--orig-dst', ip]);
     }
     // conntrack exits 1 when no flow matched: that is not an error worth reporting.

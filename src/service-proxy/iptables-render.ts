@@ -13,7 +13,13 @@
  * and hairpin (an endpoint reaching itself) get the masquerade mark.
  */
 import { extChain, fwChain, sepChain, svcChain, svlChain } from './chain-names.js';
-import { type EndpointInfo, endpointString, type IpFamily, ipFamilyOf, type ServicePortInfo } from './model.js';
+import {
+  type EndpointInfo,
+  endpointString,
+  type IpFamily,
+  ipFamilyOf,
+  type ServicePortInfo,
+} from './model.js';
 
 /** Node-wide settings of one family's rendering. */
 export interface RenderConfig {
@@ -260,7 +266,9 @@ export function baseRules(cfg: RenderConfig): {
   filter: Map<string, string[]>;
 } {
   const localhost = cfg.family === 'IPv4' ? '127.0.0.0/8' : '::1/128';
-  const nodePortsLast = comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
+  const nodePortsLast = comment(
+    'kubernetes service nodeports; NOTE: this must be the last rule in this chain',
+  );
   const localhostOk = cfg.family === 'IPv4' && cfg.localhostNodePorts !== false && !cfg.nodePortAddresses;
   const nodePortJumps = cfg.nodePortAddresses
     ? cfg.nodePortAddresses
@@ -321,13 +329,21 @@ export interface JumpRule {
 export const JUMP_RULES: readonly JumpRule[] = [
   { table: 'nat', chain: 'PREROUTING', spec: `${comment('kubernetes service portals')} -j KUBE-SERVICES` },
   { table: 'nat', chain: 'OUTPUT', spec: `${comment('kubernetes service portals')} -j KUBE-SERVICES` },
-  { table: 'nat', chain: 'POSTROUTING', spec: `${comment('kubernetes postrouting rules')} -j KUBE-POSTROUTING` },
+  {
+    table: 'nat',
+    chain: 'POSTROUTING',
+    spec: `${comment('kubernetes postrouting rules')} -j KUBE-POSTROUTING`,
+  },
   {
     table: 'filter',
     chain: 'INPUT',
     spec: `-m conntrack --ctstate NEW ${comment('kubernetes load balancer firewall')} -j KUBE-PROXY-FIREWALL`,
   },
-  { table: 'filter', chain: 'INPUT', spec: `${comment('kubernetes health check service ports')} -j KUBE-NODEPORTS` },
+  {
+    table: 'filter',
+    chain: 'INPUT',
+    spec: `${comment('kubernetes health check service ports')} -j KUBE-NODEPORTS`,
+  },
   {
     table: 'filter',
     chain: 'INPUT',

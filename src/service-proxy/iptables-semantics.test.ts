@@ -36,7 +36,11 @@ const cases: Case[] = [
     svc: {},
     eps: EP,
     pkt: { src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' },
-    want: { 'ACCEPT 10.42.0.11:8080': third, 'ACCEPT 10.42.0.12:8080': third, 'ACCEPT 10.42.0.13:8080': third },
+    want: {
+      'ACCEPT 10.42.0.11:8080': third,
+      'ACCEPT 10.42.0.12:8080': third,
+      'ACCEPT 10.42.0.13:8080': third,
+    },
   },
   {
     name: 'ClusterIP from the node itself is masqueraded (source outside the cluster CIDR)',
@@ -54,7 +58,11 @@ const cases: Case[] = [
     svc: {},
     eps: EP,
     pkt: { src: EP[0]!, dst: '10.43.0.10', dport: 80, origin: 'remote' },
-    want: { 'ACCEPT 10.42.0.11:8080 masq': third, 'ACCEPT 10.42.0.12:8080': third, 'ACCEPT 10.42.0.13:8080': third },
+    want: {
+      'ACCEPT 10.42.0.11:8080 masq': third,
+      'ACCEPT 10.42.0.12:8080': third,
+      'ACCEPT 10.42.0.13:8080': third,
+    },
   },
   {
     name: 'a port the service does not have is left alone',
@@ -152,7 +160,11 @@ const cases: Case[] = [
     svc: { ...np, etpLocal: true },
     eps: remoteEps,
     pkt: { src: POD, dst: NODE_IP, dport: 30080, origin: 'remote' },
-    want: { 'ACCEPT 10.42.0.11:8080': third, 'ACCEPT 10.42.0.12:8080': third, 'ACCEPT 10.42.0.13:8080': third },
+    want: {
+      'ACCEPT 10.42.0.11:8080': third,
+      'ACCEPT 10.42.0.12:8080': third,
+      'ACCEPT 10.42.0.13:8080': third,
+    },
   },
   {
     name: 'externalTrafficPolicy Local: the node itself reaching its NodePort uses every endpoint, masqueraded',
@@ -308,7 +320,9 @@ describe('iptables semantics (packet tracer)', () => {
   it('localhost NodePorts can be turned off', async () => {
     const h = new Harness({ localhostNodePorts: false }).apply(svc(np), slice([EP[0]!]));
     await h.sync();
-    expect(h.reach({ src: '127.0.0.1', dst: '127.0.0.1', dport: 30080, origin: 'local' })).toEqual({ ACCEPT: 1 });
+    expect(h.reach({ src: '127.0.0.1', dst: '127.0.0.1', dport: 30080, origin: 'local' })).toEqual({
+      ACCEPT: 1,
+    });
     expect(h.reach({ src: OUTSIDE, dst: NODE_IP, dport: 30080, origin: 'remote' })).toEqual({
       'ACCEPT 10.42.0.11:8080 masq': 1,
     });
@@ -330,8 +344,18 @@ describe('iptables semantics (packet tracer)', () => {
 
   it('two ports of one service, each to its own target port', async () => {
     const h = new Harness().apply(
-      svc({ ports: [{ name: 'http', port: 80 }, { name: 'metrics', port: 9090 }] }),
-      slice([EP[0]!], { ports: [{ name: 'http', port: 8080 }, { name: 'metrics', port: 9100 }] }),
+      svc({
+        ports: [
+          { name: 'http', port: 80 },
+          { name: 'metrics', port: 9090 },
+        ],
+      }),
+      slice([EP[0]!], {
+        ports: [
+          { name: 'http', port: 8080 },
+          { name: 'metrics', port: 9100 },
+        ],
+      }),
     );
     await h.sync();
     expect(h.reach({ src: POD, dst: '10.43.0.10', dport: 9090, origin: 'remote' })).toEqual({

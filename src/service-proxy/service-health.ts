@@ -46,12 +46,20 @@ export class ServiceHealthServer {
         e.localEndpoints = w.localEndpoints;
         continue;
       }
-      const entry: Entry = { hcnp: w.port, localEndpoints: w.localEndpoints, server: undefined as never, port: 0 };
+      const entry: Entry = {
+        hcnp: w.port,
+        localEndpoints: w.localEndpoints,
+        server: undefined as never,
+        port: 0,
+      };
       const [namespace, name] = svc.split('/') as [string, string];
       entry.server = http.createServer((_req, res) => {
         const healthy = this.opts.proxyHealthy?.() ?? true;
         const ok = entry.localEndpoints > 0 && healthy;
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' });
+        res.writeHead(ok ? 200 : 503, {
+          'content-type': 'application/json',
+          'x-content-type-options': 'nosniff',
+        });
         res.end(
           JSON.stringify({
             service: { namespace, name },
@@ -64,7 +72,9 @@ export class ServiceHealthServer {
         entry.port = await listen(entry.server, this.opts.portFor?.(w.port) ?? w.port, this.opts.host);
         this.entries.set(svc, entry);
       } catch (e) {
-        console.error(`k8ts service-proxy: health check node port ${w.port} of ${svc}: ${(e as Error).message}`);
+        console.error(
+          `k8ts service-proxy: health check node port ${w.port} of ${svc}: ${(e as Error).message}`,
+        );
       }
     }
   }

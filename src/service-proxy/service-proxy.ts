@@ -87,7 +87,8 @@ export class ServiceProxy {
       minIntervalMs: minMs,
       maxIntervalMs: opts.syncPeriodMs ?? 30_000,
       clock: this.clock,
-      onError: (err) => this.log(`k8ts service-proxy: sync failed (retrying with a full sync): ${(err as Error).message}`),
+      onError: (err) =>
+        this.log(`k8ts service-proxy: sync failed (retrying with a full sync): ${(err as Error).message}`),
     });
   }
 

@@ -68,6 +68,15 @@ export class SyncRunner {
   }
 
   private schedule(delay: number): void {
+    if (delay <= 0) {
+      // Due now: run on the next microtask (not a clock timer), so a change after a quiet period is
+      // applied at once, with the events of the same tick batched.
+      if (this.timer) this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      queueMicrotask(() => void this.runOnce());
+      return;
+    }
     const at = this.clock.now() + delay;
     if (this.timer && this.timerAt <= at) return;
     if (this.timer) this.clock.clearTimeout(this.timer);

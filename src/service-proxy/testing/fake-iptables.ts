@@ -19,7 +19,8 @@ export class FakeIptables {
   restores = 0;
 
   constructor() {
-    for (const [t, chains] of Object.entries(BUILTIN)) this.tables.set(t, new Map(chains.map((c) => [c, []])));
+    for (const [t, chains] of Object.entries(BUILTIN))
+      this.tables.set(t, new Map(chains.map((c) => [c, []])));
   }
 
   /** Apply a restore input (--noflush); throws (leaving the tables unchanged) on an error. */
@@ -88,7 +89,8 @@ export class FakeIptables {
     const out: string[] = [];
     for (const [t, chains] of this.tables) {
       out.push(`*${t}`);
-      for (const c of chains.keys()) out.push(BUILTIN[t]?.includes(c) ? `:${c} ACCEPT [0:0]` : `:${c} - [0:0]`);
+      for (const c of chains.keys())
+        out.push(BUILTIN[t]?.includes(c) ? `:${c} ACCEPT [0:0]` : `:${c} - [0:0]`);
       for (const [c, rules] of chains) for (const r of rules) out.push(`-A ${c} ${r}`);
       out.push('COMMIT');
     }

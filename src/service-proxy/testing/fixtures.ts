@@ -92,7 +92,9 @@ export function slice(
       name: opts.name ?? `${service}-abc`,
       namespace: opts.namespace ?? 'default',
       labels: { 'kubernetes.io/service-name': service },
-      ...(opts.triggerTime ? { annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': opts.triggerTime } } : {}),
+      ...(opts.triggerTime
+        ? { annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': opts.triggerTime } }
+        : {}),
     },
     addressType: opts.addressType ?? 'IPv4',
     ports: (opts.ports ?? [{ name: 'http', port: 8080 }]).map((p) => ({
@@ -129,7 +131,12 @@ export class Harness {
   lastStale: StaleEndpoint[] = [];
 
   constructor(opts: Partial<IptablesProxierOptions> = {}) {
-    const base = { runner: this.runner, nodeName: NODE, onRestore: (t: string) => this.restores.push(t), ...opts };
+    const base = {
+      runner: this.runner,
+      nodeName: NODE,
+      onRestore: (t: string) => this.restores.push(t),
+      ...opts,
+    };
     this.v4 = new IptablesProxier({ family: 'IPv4', clusterCidr: CLUSTER_CIDR, ...base });
     this.v6 = new IptablesProxier({ family: 'IPv6', clusterCidr: 'fd42::/48', ...base });
   }

@@ -49,7 +49,17 @@ interface State {
   prob: number;
 }
 
-const MODULES = new Set(['tcp', 'udp', 'sctp', 'comment', 'addrtype', 'statistic', 'recent', 'mark', 'conntrack']);
+const MODULES = new Set([
+  'tcp',
+  'udp',
+  'sctp',
+  'comment',
+  'addrtype',
+  'statistic',
+  'recent',
+  'mark',
+  'conntrack',
+]);
 const RECENT_OPTS = new Set(['--mask', '--rsource', '--rcheck', '--seconds', '--reap', '--set']);
 
 type Term = 'ACCEPT' | 'DROP' | 'REJECT' | 'RETURN' | 'END';
@@ -206,7 +216,8 @@ export function trace(ipt: FakeIptables, pkt: Packet, ctx: TraceContext): Outcom
           case 'MARK': {
             const or = tokens.indexOf('--or-mark');
             const xor = tokens.indexOf('--xor-mark');
-            const mark = or >= 0 ? branch.mark | Number(tokens[or + 1]) : branch.mark ^ Number(tokens[xor + 1]);
+            const mark =
+              or >= 0 ? branch.mark | Number(tokens[or + 1]) : branch.mark ^ Number(tokens[xor + 1]);
             next.push({ ...branch, mark });
             break;
           }
@@ -226,7 +237,15 @@ export function trace(ipt: FakeIptables, pkt: Packet, ctx: TraceContext): Outcom
     return done;
   };
 
-  const start: State = { dst: pkt.dst, dport: pkt.dport, mark: 0, dnat: undefined, masquerade: false, recentSet: [], prob: 1 };
+  const start: State = {
+    dst: pkt.dst,
+    dport: pkt.dport,
+    mark: 0,
+    dnat: undefined,
+    masquerade: false,
+    recentSet: [],
+    prob: 1,
+  };
   const results: Outcome[] = [];
   for (const n of walk('nat', pkt.origin === 'local' ? 'OUTPUT' : 'PREROUTING', start, 0)) {
     if (n.term === 'DROP' || n.term === 'REJECT') {
@@ -254,7 +273,14 @@ export function trace(ipt: FakeIptables, pkt: Packet, ctx: TraceContext): Outcom
 }
 
 function outcome(st: State, verdict: Outcome['verdict'], path: Outcome['path']): Outcome {
-  return { verdict, dnat: st.dnat, masquerade: st.masquerade, path, recentSet: st.recentSet, probability: st.prob };
+  return {
+    verdict,
+    dnat: st.dnat,
+    masquerade: st.masquerade,
+    path,
+    recentSet: st.recentSet,
+    probability: st.prob,
+  };
 }
 
 function merge(list: Outcome[]): Outcome[] {
