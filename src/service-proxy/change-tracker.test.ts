@@ -24,7 +24,12 @@ describe('ServiceChangeTracker', () => {
   it('checkout folds ports in and reports removed ones', () => {
     const t = new ServiceChangeTracker();
     const state = new ProxyState();
-    const two = svc({ ports: [{ name: 'a', port: 1 }, { name: 'b', port: 2 }] });
+    const two = svc({
+      ports: [
+        { name: 'a', port: 1 },
+        { name: 'b', port: 2 },
+      ],
+    });
     t.update(undefined, two);
     expect([...t.checkout(state).changed]).toEqual(['default/web']);
     expect([...state.portsOf('default/web')]).toEqual(['default/web:a/TCP', 'default/web:b/TCP']);
