@@ -35,10 +35,12 @@ async function tcpBackends(ips: string[]): Promise<number> {
         port = (s.address() as net.AddressInfo).port;
         servers.push(s);
       }
-      closers.push(() => servers.forEach((s) => s.close()));
+      closers.push(() => {
+        for (const s of servers) s.close();
+      });
       return port;
     } catch (e) {
-      servers.forEach((s) => s.close());
+      for (const s of servers) s.close();
       if (attempt > 5) throw e;
     }
   }
