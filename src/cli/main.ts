@@ -101,11 +101,22 @@ program
         console.log(`k8ts: API server listening on ${cp.url} (ready in ${Date.now() - started} ms)`);
         console.log(`k8ts: kubeconfig written to ${cp.kubeconfigPath}`);
         console.log(`k8ts: try: KUBECONFIG=${cp.kubeconfigPath} kubectl get namespaces`);
+        let serviceProxy: { stop(): Promise<void> } | undefined;
+        if (!o.disable.has('service-proxy')) {
+          const { startServiceProxyComponent } = await import('../service-proxy/server-component.js');
+          const sp = await startServiceProxyComponent(cp, {
+            rootless: o.rootless,
+            clusterCidr: o.clusterCidr,
+          });
+          serviceProxy = sp;
+          console.log(`k8ts: service proxy running (${sp.mode} mode, health on port ${sp.healthPort})`);
+        }
         let stopping = false;
         const shutdown = async (sig: string) => {
           if (stopping) return;
           stopping = true;
           console.log(`k8ts: ${sig}, shutting down`);
+          await serviceProxy?.stop();
           await cp.stop();
           process.exit(0);
         };
@@ -122,5 +133,6 @@ program
   );
 
 (await import('../core/hollow/hollow-nodes-command.js')).addHollowNodesCommand(program);
+(await import('../service-proxy/command.js')).addServiceProxyCommand(program);
 
 await program.parseAsync(process.argv);
