@@ -73,8 +73,11 @@ export class IptablesProxier implements ProxyBackend {
   private readonly now: () => number;
   /** service port key -> its rendering (insertion order = order in the dispatch chains). */
   private readonly rendered = new Map<string, RenderedServicePort>();
-  /** What we believe is in the kernel: table -> chain -> rules joined by newlines. */
-  private readonly applied = { nat: new Map<string, string>(), filter: new Map<string, string>() };
+  /** What we believe is in the kernel: table -> chain -> its rules. */
+  private readonly applied = {
+    nat: new Map<string, readonly string[]>(),
+    filter: new Map<string, readonly string[]>(),
+  };
   private readonly ruleCounts = { nat: 0, filter: 0 };
   private needFull = true;
   private routeLocalnetDone = false;
@@ -119,7 +122,8 @@ export class IptablesProxier implements ProxyBackend {
         else this.rendered.delete(k);
         if (!sameShared(old, r)) sharedChanged = true;
         for (const [c, rules] of r?.chains ?? []) {
-          if (this.applied.nat.get(c) !== rules.join('\n')) natWrite.set(c, rules);
+          const old = this.applied.nat.get(c);
+          if (!old || !sameLines(old, rules)) natWrite.set(c, rules);
         }
         for (const c of old?.chains.keys() ?? []) if (!r?.chains.has(c)) natDelete.add(c);
       }
@@ -154,14 +158,14 @@ export class IptablesProxier implements ProxyBackend {
       for (const [c, rules] of nat)
         if (
           full ||
-          ((SHARED_NAT as readonly string[]).includes(c) && this.applied.nat.get(c) !== rules.join('\n'))
+          ((SHARED_NAT as readonly string[]).includes(c) && !sameLines(this.applied.nat.get(c) ?? [], rules))
         )
           natWrite.set(c, rules);
       for (const [c, rules] of filter)
         if (
           full ||
           ((SHARED_FILTER as readonly string[]).includes(c) &&
-            this.applied.filter.get(c) !== rules.join('\n'))
+            !sameLines(this.applied.filter.get(c) ?? [], rules))
         )
           filterWrite.set(c, rules);
     }
@@ -217,14 +221,11 @@ export class IptablesProxier implements ProxyBackend {
   private commit(table: Table, write: Map<string, string[]>, del: Set<string>): void {
     const m = this.applied[table];
     for (const [c, rules] of write) {
-      const old = m.get(c);
-      if (old !== undefined) this.ruleCounts[table] -= old === '' ? 0 : old.split('\n').length;
-      m.set(c, rules.join('\n'));
-      this.ruleCounts[table] += rules.length;
+      this.ruleCounts[table] += rules.length - (m.get(c)?.length ?? 0);
+      m.set(c, rules);
     }
     for (const c of del) {
-      const old = m.get(c);
-      if (old !== undefined) this.ruleCounts[table] -= old === '' ? 0 : old.split('\n').length;
+      this.ruleCounts[table] -= m.get(c)?.length ?? 0;
       m.delete(c);
     }
   }
@@ -315,11 +316,11 @@ export function buildRestore(parts: {
     out.push(`*${name}`);
     for (const c of write.keys()) out.push(`:${c} - [0:0]`);
     for (const c of del) out.push(`:${c} - [0:0]`);
-    for (const rules of write.values())
-      for (const r of rules) {
-        out.push(r);
-        written[name]++;
-      }
+    for (const rules of write.values()) {
+      if (rules.length === 0) continue;
+      out.push(rules.join('\n'));
+      written[name] += rules.length;
+    }
     for (const c of del) out.push(`-X ${c}`);
     // Inserted in reverse so that they end up first and in JUMP_RULES order.
     for (let i = jumps.length - 1; i >= 0; i--) out.push(`-I ${jumps[i]!.chain} 1 ${jumps[i]!.spec}`);
