@@ -9,7 +9,7 @@
  * Run as root (namespaces are created and removed by the bench; nothing touches the host's rules).
  * `--write` replaces the service-proxy section of bench/RESULTS.md.
  *
- *   npm run bench:service-proxy [-- --write] [-- --services 1000,10000]
+ *   npm run bench:service-proxy [-- --write] [-- --services 1000,2000]
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,7 +26,8 @@ const REPO = resolve(import.meta.dirname, '..', '..', '..');
 const { values } = parseArgs({
   options: { write: { type: 'boolean' }, services: { type: 'string' }, changes: { type: 'string' } },
 });
-const SIZES = (values.services ?? '1000,10000').split(',').map(Number);
+// 10,000 is possible with --services but iptables-nft needs more than 14 min to restore it here (RESULTS.md).
+const SIZES = (values.services ?? '1000,2000').split(',').map(Number);
 const EPS = 10;
 const CHANGES = Number(values.changes ?? 7);
 
