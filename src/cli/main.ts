@@ -136,6 +136,16 @@ program
         const cloud = o.disable.has('cloud-controller')
           ? undefined
           : await (await import('../cloud/server-cloud.js')).startServerCloud(cp, o as never);
+        let serviceProxy: { stop(): Promise<void> } | undefined;
+        if (!o.disable.has('service-proxy')) {
+          const { startServiceProxyComponent } = await import('../service-proxy/server-component.js');
+          const sp = await startServiceProxyComponent(cp, {
+            rootless: o.rootless,
+            clusterCidr: o.clusterCidr,
+          });
+          serviceProxy = sp;
+          console.log(`k8ts: service proxy running (${sp.mode} mode, health on port ${sp.healthPort})`);
+        }
         let stopping = false;
         const shutdown = async (sig: string) => {
           if (stopping) return;
@@ -144,6 +154,7 @@ program
           await kubelet?.stop();
           for (const stop of stops) await stop().catch(() => {});
           cloud?.stop();
+          await serviceProxy?.stop();
           await cp.stop();
           process.exit(0);
         };
@@ -167,5 +178,6 @@ program
 (await import('../core/kubelet/kubelet-command.js')).addKubeletCommand(program);
 (await import('../dns/dns-command.js')).addDnsCommand(program);
 (await import('../cloud/cloud-command.js')).addCloudControllerManagerCommand(program);
+(await import('../service-proxy/command.js')).addServiceProxyCommand(program);
 
 await program.parseAsync(process.argv);

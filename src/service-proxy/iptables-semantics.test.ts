@@ -1,0 +1,378 @@
+/**
+ * kube-proxy's iptables semantics, checked by tracing packets through the generated rules (a
+ * FakeIptables holding exactly what iptables-restore would): which endpoints a connection can
+ * reach and how often, whether it is masqueraded, rejected or dropped.
+ */
+import { describe, expect, it } from 'vitest';
+import { sepChain } from './chain-names.js';
+import { CLUSTER_CIDR, Harness, NODE_IP, NODE_IP6, type SvcSpec, slice, svc } from './testing/fixtures.js';
+import type { Packet } from './testing/packet-tracer.js';
+
+const POD = '10.42.0.50';
+const OUTSIDE = '203.0.113.5';
+const EP = ['10.42.0.11', '10.42.0.12', '10.42.0.13'];
+const third = 0.3333;
+
+interface Case {
+  name: string;
+  svc: SvcSpec;
+  eps: Parameters<typeof slice>[0];
+  pkt: Packet;
+  recent?: Record<string, string[]>;
+  want: Record<string, number>;
+}
+
+const lb = { type: 'LoadBalancer' as const, ports: [{ name: 'http', port: 80, nodePort: 30080 }] };
+const np = { type: 'NodePort' as const, ports: [{ name: 'http', port: 80, nodePort: 30080 }] };
+const remoteEps = [
+  { ip: EP[0]!, node: 'node-a' },
+  { ip: EP[1]!, node: 'node-a' },
+  { ip: EP[2]!, node: 'node-b' },
+];
+
+const cases: Case[] = [
+  {
+    name: 'ClusterIP from a pod spreads evenly over 3 endpoints, no masquerade',
+    svc: {},
+    eps: EP,
+    pkt: { src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' },
+    want: {
+      'ACCEPT 10.42.0.11:8080': third,
+      'ACCEPT 10.42.0.12:8080': third,
+      'ACCEPT 10.42.0.13:8080': third,
+    },
+  },
+  {
+    name: 'ClusterIP from the node itself is masqueraded (source outside the cluster CIDR)',
+    svc: {},
+    eps: EP,
+    pkt: { src: NODE_IP, dst: '10.43.0.10', dport: 80, origin: 'local' },
+    want: {
+      'ACCEPT 10.42.0.11:8080 masq': third,
+      'ACCEPT 10.42.0.12:8080 masq': third,
+      'ACCEPT 10.42.0.13:8080 masq': third,
+    },
+  },
+  {
+    name: 'hairpin: an endpoint reaching itself through its service is masqueraded, the others are not',
+    svc: {},
+    eps: EP,
+    pkt: { src: EP[0]!, dst: '10.43.0.10', dport: 80, origin: 'remote' },
+    want: {
+      'ACCEPT 10.42.0.11:8080 masq': third,
+      'ACCEPT 10.42.0.12:8080': third,
+      'ACCEPT 10.42.0.13:8080': third,
+    },
+  },
+  {
+    name: 'a port the service does not have is left alone',
+    svc: {},
+    eps: EP,
+    pkt: { src: POD, dst: '10.43.0.10', dport: 81, origin: 'remote' },
+    want: { ACCEPT: 1 },
+  },
+  {
+    name: 'no endpoints: ClusterIP REJECTed (fails at once)',
+    svc: {},
+    eps: [],
+    pkt: { src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' },
+    want: { REJECT: 1 },
+  },
+  {
+    name: 'no endpoints: REJECTed from the node too',
+    svc: {},
+    eps: [],
+    pkt: { src: NODE_IP, dst: '10.43.0.10', dport: 80, origin: 'local' },
+    want: { REJECT: 1 },
+  },
+  {
+    name: 'only unready endpoints count as none',
+    svc: {},
+    eps: [{ ip: EP[0]!, ready: false, serving: false }],
+    pkt: { src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' },
+    want: { REJECT: 1 },
+  },
+  {
+    name: 'terminating endpoints are not used while a ready one exists',
+    svc: {},
+    eps: [{ ip: EP[0]!, ready: false, serving: true, terminating: true }, EP[1]!],
+    pkt: { src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' },
+    want: { 'ACCEPT 10.42.0.12:8080': 1 },
+  },
+  {
+    name: 'serving terminating endpoints are used when no ready one exists',
+    svc: {},
+    eps: [
+      { ip: EP[0]!, ready: false, serving: true, terminating: true },
+      { ip: EP[1]!, ready: false, serving: false, terminating: true },
+    ],
+    pkt: { src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' },
+    want: { 'ACCEPT 10.42.0.11:8080': 1 },
+  },
+  {
+    name: 'NodePort from outside: spread, masqueraded',
+    svc: np,
+    eps: EP,
+    pkt: { src: OUTSIDE, dst: NODE_IP, dport: 30080, origin: 'remote' },
+    want: {
+      'ACCEPT 10.42.0.11:8080 masq': third,
+      'ACCEPT 10.42.0.12:8080 masq': third,
+      'ACCEPT 10.42.0.13:8080 masq': third,
+    },
+  },
+  {
+    name: 'NodePort on localhost (IPv4) works and is masqueraded',
+    svc: np,
+    eps: [EP[0]!],
+    pkt: { src: '127.0.0.1', dst: '127.0.0.1', dport: 30080, origin: 'local' },
+    want: { 'ACCEPT 10.42.0.11:8080 masq': 1 },
+  },
+  {
+    name: 'NodePort on an address that is not the node is ignored',
+    svc: np,
+    eps: EP,
+    pkt: { src: OUTSIDE, dst: '198.51.100.7', dport: 30080, origin: 'remote' },
+    want: { ACCEPT: 1 },
+  },
+  {
+    name: 'NodePort without endpoints is REJECTed',
+    svc: np,
+    eps: [],
+    pkt: { src: OUTSIDE, dst: NODE_IP, dport: 30080, origin: 'remote' },
+    want: { REJECT: 1 },
+  },
+  {
+    name: 'externalTrafficPolicy Local: outside traffic reaches only local endpoints, source preserved',
+    svc: { ...lb, etpLocal: true, lbIPs: ['198.51.100.1'] },
+    eps: remoteEps,
+    pkt: { src: OUTSIDE, dst: NODE_IP, dport: 30080, origin: 'remote' },
+    want: { 'ACCEPT 10.42.0.11:8080': 0.5, 'ACCEPT 10.42.0.12:8080': 0.5 },
+  },
+  {
+    name: 'externalTrafficPolicy Local: LB IP from outside, local endpoints only, no masquerade',
+    svc: { ...lb, etpLocal: true, lbIPs: ['198.51.100.1'] },
+    eps: remoteEps,
+    pkt: { src: OUTSIDE, dst: '198.51.100.1', dport: 80, origin: 'remote' },
+    want: { 'ACCEPT 10.42.0.11:8080': 0.5, 'ACCEPT 10.42.0.12:8080': 0.5 },
+  },
+  {
+    name: 'externalTrafficPolicy Local: pods reaching the NodePort use every endpoint (short-circuit)',
+    svc: { ...np, etpLocal: true },
+    eps: remoteEps,
+    pkt: { src: POD, dst: NODE_IP, dport: 30080, origin: 'remote' },
+    want: {
+      'ACCEPT 10.42.0.11:8080': third,
+      'ACCEPT 10.42.0.12:8080': third,
+      'ACCEPT 10.42.0.13:8080': third,
+    },
+  },
+  {
+    name: 'externalTrafficPolicy Local: the node itself reaching its NodePort uses every endpoint, masqueraded',
+    svc: { ...np, etpLocal: true },
+    eps: remoteEps,
+    pkt: { src: NODE_IP, dst: NODE_IP, dport: 30080, origin: 'local' },
+    want: {
+      'ACCEPT 10.42.0.11:8080 masq': third,
+      'ACCEPT 10.42.0.12:8080 masq': third,
+      'ACCEPT 10.42.0.13:8080 masq': third,
+    },
+  },
+  {
+    name: 'externalTrafficPolicy Local: a node without local endpoints drops outside traffic',
+    svc: { ...np, etpLocal: true },
+    eps: [{ ip: EP[2]!, node: 'node-b' }],
+    pkt: { src: OUTSIDE, dst: NODE_IP, dport: 30080, origin: 'remote' },
+    want: { DROP: 1 },
+  },
+  {
+    name: 'externalTrafficPolicy Local does not change ClusterIP traffic',
+    svc: { ...np, etpLocal: true },
+    eps: [{ ip: EP[2]!, node: 'node-b' }],
+    pkt: { src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' },
+    want: { 'ACCEPT 10.42.0.13:8080': 1 },
+  },
+  {
+    name: 'internalTrafficPolicy Local: ClusterIP reaches only local endpoints',
+    svc: { itpLocal: true },
+    eps: remoteEps,
+    pkt: { src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' },
+    want: { 'ACCEPT 10.42.0.11:8080': 0.5, 'ACCEPT 10.42.0.12:8080': 0.5 },
+  },
+  {
+    name: 'internalTrafficPolicy Local without local endpoints drops (endpoints exist elsewhere)',
+    svc: { itpLocal: true },
+    eps: [{ ip: EP[2]!, node: 'node-b' }],
+    pkt: { src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' },
+    want: { DROP: 1 },
+  },
+  {
+    name: 'externalIPs: outside traffic is DNATed and masqueraded',
+    svc: { externalIPs: ['198.51.100.9'] },
+    eps: [EP[0]!],
+    pkt: { src: OUTSIDE, dst: '198.51.100.9', dport: 80, origin: 'remote' },
+    want: { 'ACCEPT 10.42.0.11:8080 masq': 1 },
+  },
+  {
+    name: 'externalIPs without endpoints are REJECTed',
+    svc: { externalIPs: ['198.51.100.9'] },
+    eps: [],
+    pkt: { src: OUTSIDE, dst: '198.51.100.9', dport: 80, origin: 'remote' },
+    want: { REJECT: 1 },
+  },
+  {
+    name: 'LoadBalancer ingress IP without source ranges: any client',
+    svc: { ...lb, lbIPs: ['198.51.100.1'] },
+    eps: [EP[0]!],
+    pkt: { src: OUTSIDE, dst: '198.51.100.1', dport: 80, origin: 'remote' },
+    want: { 'ACCEPT 10.42.0.11:8080 masq': 1 },
+  },
+  {
+    name: 'loadBalancerSourceRanges: an allowed client gets through',
+    svc: { ...lb, lbIPs: ['198.51.100.1'], sourceRanges: ['203.0.113.0/24'] },
+    eps: [EP[0]!],
+    pkt: { src: OUTSIDE, dst: '198.51.100.1', dport: 80, origin: 'remote' },
+    want: { 'ACCEPT 10.42.0.11:8080 masq': 1 },
+  },
+  {
+    name: 'loadBalancerSourceRanges: any other client is dropped',
+    svc: { ...lb, lbIPs: ['198.51.100.1'], sourceRanges: ['192.0.2.0/24'] },
+    eps: [EP[0]!],
+    pkt: { src: OUTSIDE, dst: '198.51.100.1', dport: 80, origin: 'remote' },
+    want: { DROP: 1 },
+  },
+  {
+    name: 'UDP service: DNATed for UDP, not for TCP on the same port',
+    svc: { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] },
+    eps: [EP[0]!],
+    pkt: { src: POD, dst: '10.43.0.10', dport: 53, protocol: 'udp', origin: 'remote' },
+    want: { 'ACCEPT 10.42.0.11:8080': 1 },
+  },
+  {
+    name: 'UDP service: TCP to the same port is untouched',
+    svc: { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] },
+    eps: [EP[0]!],
+    pkt: { src: POD, dst: '10.43.0.10', dport: 53, protocol: 'tcp', origin: 'remote' },
+    want: { ACCEPT: 1 },
+  },
+];
+
+describe('iptables semantics (packet tracer)', () => {
+  it.each(cases)('$name', async (c) => {
+    const ports = (c.svc.ports ?? [{ name: 'http', port: 80 }]).map((p) => ({
+      name: p.name ?? '',
+      port: 8080,
+      protocol: p.protocol ?? 'TCP',
+    }));
+    const h = new Harness().apply(svc(c.svc), slice(c.eps, { ports }));
+    await h.sync({ full: true });
+    expect(h.reach(c.pkt, c.recent)).toEqual(c.want);
+  });
+
+  it('session affinity: a client in an endpoint recent list always goes back to it', async () => {
+    const h = new Harness().apply(svc({ affinity: 600 }), slice(EP));
+    await h.sync();
+    const sep1 = sepChain('default/web:http', 'TCP', '10.42.0.12:8080');
+    const pkt: Packet = { src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' };
+    expect(h.reach(pkt, { [sep1]: [POD] })).toEqual({ 'ACCEPT 10.42.0.12:8080': 1 });
+    // A new client is spread and recorded in the list of the endpoint it got.
+    const first = h.trace(pkt);
+    expect(first.map((o) => [o.dnat, o.recentSet])).toEqual(
+      EP.map((ip) => [`${ip}:8080`, [sepChain('default/web:http', 'TCP', `${ip}:8080`)]]),
+    );
+    const restore = h.restores.join('\n');
+    expect(restore).toContain('--rcheck --seconds 600 --reap');
+  });
+
+  it('ExternalName and headless services get no rules', async () => {
+    const h = new Harness().apply(
+      svc({ name: 'ext', type: 'ExternalName' }),
+      svc({ name: 'headless', clusterIP: 'None' }),
+      slice(EP, { service: 'headless' }),
+    );
+    await h.sync();
+    expect(h.runner.v4.chains('nat').filter((c) => /^KUBE-(SVC|SEP)-/.test(c))).toEqual([]);
+  });
+
+  it('the node-local DNS service gets no rules: every node holds its ClusterIP itself', async () => {
+    const dns = svc({ name: 'kube-dns', namespace: 'kube-system', clusterIP: '10.43.0.10' });
+    dns.metadata!.annotations = { 'k8ts.io/node-local-dns': 'true' };
+    const h = new Harness().apply(dns, svc({ name: 'web', clusterIP: '10.43.0.20' }));
+    await h.sync();
+    const restore = h.restores.join('\n');
+    expect(restore).not.toContain('10.43.0.10');
+    expect(restore).toContain('10.43.0.20');
+  });
+
+  it('IPv6: ip6tables gets the IPv6 family, iptables the IPv4 one (dual stack)', async () => {
+    const h = new Harness().apply(
+      svc({ clusterIPs: ['10.43.0.10', 'fd43::10'], ...np }),
+      slice(EP),
+      slice(['fd42::11', 'fd42::12'], { name: 'web-v6', addressType: 'IPv6' }),
+    );
+    await h.sync();
+    expect(h.reach({ src: 'fd42::50', dst: 'fd43::10', dport: 80, origin: 'remote' })).toEqual({
+      'ACCEPT [fd42::11]:8080': 0.5,
+      'ACCEPT [fd42::12]:8080': 0.5,
+    });
+    expect(h.reach({ src: '2001:db8::1', dst: NODE_IP6, dport: 30080, origin: 'remote' })).toEqual({
+      'ACCEPT [fd42::11]:8080 masq': 0.5,
+      'ACCEPT [fd42::12]:8080 masq': 0.5,
+    });
+    // No localhost NodePorts for IPv6 (upstream).
+    expect(h.reach({ src: '::1', dst: '::1', dport: 30080, origin: 'local' })).toEqual({ ACCEPT: 1 });
+    expect(h.reach({ src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080': third,
+      'ACCEPT 10.42.0.12:8080': third,
+      'ACCEPT 10.42.0.13:8080': third,
+    });
+  });
+
+  it('localhost NodePorts can be turned off', async () => {
+    const h = new Harness({ localhostNodePorts: false }).apply(svc(np), slice([EP[0]!]));
+    await h.sync();
+    expect(h.reach({ src: '127.0.0.1', dst: '127.0.0.1', dport: 30080, origin: 'local' })).toEqual({
+      ACCEPT: 1,
+    });
+    expect(h.reach({ src: OUTSIDE, dst: NODE_IP, dport: 30080, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080 masq': 1,
+    });
+  });
+
+  it('without a cluster CIDR, off-node ClusterIP traffic is not masqueraded; --masquerade-all masquerades all', async () => {
+    const h = new Harness({ clusterCidr: undefined }).apply(svc(), slice([EP[0]!]));
+    await h.sync();
+    expect(h.reach({ src: NODE_IP, dst: '10.43.0.10', dport: 80, origin: 'local' })).toEqual({
+      'ACCEPT 10.42.0.11:8080': 1,
+    });
+    const all = new Harness({ masqueradeAll: true }).apply(svc(), slice([EP[0]!]));
+    await all.sync();
+    expect(all.reach({ src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080 masq': 1,
+    });
+    expect(CLUSTER_CIDR).toBe('10.42.0.0/16');
+  });
+
+  it('two ports of one service, each to its own target port', async () => {
+    const h = new Harness().apply(
+      svc({
+        ports: [
+          { name: 'http', port: 80 },
+          { name: 'metrics', port: 9090 },
+        ],
+      }),
+      slice([EP[0]!], {
+        ports: [
+          { name: 'http', port: 8080 },
+          { name: 'metrics', port: 9100 },
+        ],
+      }),
+    );
+    await h.sync();
+    expect(h.reach({ src: POD, dst: '10.43.0.10', dport: 9090, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:9100': 1,
+    });
+    expect(h.reach({ src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080': 1,
+    });
+  });
+});

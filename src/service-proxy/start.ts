@@ -1,0 +1,117 @@
+/**
+ * Assemble a running service proxy from a REST client: informers, the backend(s) for the mode,
+ * the health/metrics server and the health check node port servers. Used by the standalone
+ * `k8ts service-proxy` command and by `k8ts server`.
+ */
+import { spawnSync } from 'node:child_process';
+import { InformerFactory } from '../core/client/informer-factory.js';
+import type { RestClient } from '../core/client/rest-client.js';
+import type { ProxyBackend } from './backend.js';
+import { ProxyConfigError } from './errors.js';
+import { type HealthServer, startHealthServer } from './health.js';
+import { IptablesProxier } from './iptables-proxier.js';
+import { type CommandRunner, ExecRunner } from './runner.js';
+import { ServiceHealthServer } from './service-health.js';
+import { ServiceProxy } from './service-proxy.js';
+import { UserspaceProxier } from './userspace-proxier.js';
+
+export type ProxyMode = 'iptables' | 'userspace';
+
+export interface StartServiceProxyOptions {
+  client: RestClient;
+  nodeName: string;
+  /** Default: iptables as root when iptables-restore exists, else userspace. */
+  mode?: ProxyMode | undefined;
+  /** Pod network (IPv4), default 10.42.0.0/16. */
+  clusterCidr?: string | undefined;
+  /** `host:port` of /healthz, /livez and /metrics (default 0.0.0.0:10256; port 0 picks one). */
+  healthzBindAddress?: string | undefined;
+  minSyncPeriodMs?: number | undefined;
+  syncPeriodMs?: number | undefined;
+  /** Command runner for iptables mode (default: this machine). */
+  runner?: CommandRunner | undefined;
+  /** Address NodePorts listen on in userspace mode (default 0.0.0.0). */
+  nodePortHost?: string | undefined;
+}
+
+export interface RunningServiceProxy {
+  proxy: ServiceProxy;
+  mode: ProxyMode;
+  healthPort: number;
+  stop(): Promise<void>;
+}
+
+function hasCommand(cmd: string): boolean {
+  return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Pick the mode: iptables when root and iptables-restore is installed, else userspace. */
+export function defaultMode(): ProxyMode {
+  return process.getuid?.() === 0 && hasCommand('iptables-restore') ? 'iptables' : 'userspace';
+}
+
+function parseBind(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const port = Number(addr.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ProxyConfigError(`--healthz-bind-address must be host:port, got "${addr}"`);
+  return { host, port };
+}
+
+/** Start the proxy; resolves after the first sync. */
+export async function startServiceProxy(opts: StartServiceProxyOptions): Promise<RunningServiceProxy> {
+  const mode = opts.mode ?? defaultMode();
+  const bind = parseBind(opts.healthzBindAddress ?? '0.0.0.0:10256');
+  const backends: ProxyBackend[] = [];
+  if (mode === 'iptables') {
+    const runner = opts.runner ?? new ExecRunner();
+    backends.push(
+      new IptablesProxier({
+        family: 'IPv4',
+        nodeName: opts.nodeName,
+        clusterCidr: opts.clusterCidr ?? '10.42.0.0/16',
+        runner,
+      }),
+    );
+    if (opts.runner || hasCommand('ip6tables-restore'))
+      backends.push(new IptablesProxier({ family: 'IPv6', nodeName: opts.nodeName, runner }));
+  } else {
+    backends.push(
+      new UserspaceProxier({ nodeName: opts.nodeName, nodePortHost: opts.nodePortHost ?? '0.0.0.0' }),
+    );
+  }
+  const factory = new InformerFactory(opts.client);
+  let proxy: ServiceProxy | undefined;
+  const serviceHealth = new ServiceHealthServer({ proxyHealthy: () => proxy?.health.healthy() ?? true });
+  proxy = new ServiceProxy({
+    factory,
+    nodeName: opts.nodeName,
+    backends,
+    minSyncPeriodMs: opts.minSyncPeriodMs,
+    syncPeriodMs: opts.syncPeriodMs,
+    serviceHealth,
+  });
+  let health: HealthServer | undefined;
+  try {
+    health = await startHealthServer(proxy.health, proxy.metrics, bind);
+    void factory.start();
+    await proxy.start();
+  } catch (e) {
+    factory.stop();
+    await health?.close();
+    await proxy.stop();
+    throw e;
+  }
+  const p = proxy;
+  return {
+    proxy: p,
+    mode,
+    healthPort: health.port,
+    stop: async () => {
+      await p.stop();
+      factory.stop();
+      await health?.close();
+    },
+  };
+}
