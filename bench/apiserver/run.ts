@@ -113,6 +113,8 @@ async function startServer(dataDir: string) {
   const proc = spawn(
     process.execPath,
     [
+      // e.g. K8TS_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the server.
+      ...(process.env.K8TS_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       CLI,
       'server',
       '--data-dir',
