@@ -162,7 +162,7 @@ async function main(): Promise<void> {
     if (values.write) {
       const path = join(REPO, 'bench', 'RESULTS.md');
       let text = readFileSync(path, 'utf8');
-      const section = `<!-- service-proxy-datapath:start -->\n## Service proxy data path, iptables mode (issue 5)\n\nCommand: \`npm run bench:service-proxy-datapath -- --write\` (wrk -t1 -c50 -d${SECONDS}s from a client namespace; one pod running a Node HTTP server; rounds alternate direct / ClusterIP), run ${new Date().toISOString().slice(0, 16)}Z as root on this 2-vCPU VM; private namespaces only.\n\n${table}\n\nNot measured yet (TODO(#5)): userspace mode beside HAProxy in TCP mode.\n<!-- service-proxy-datapath:end -->`;
+      const section = `<!-- service-proxy-datapath:start -->\n## Service proxy data path, iptables mode (issue 5)\n\nCommand: \`npm run bench:service-proxy-datapath -- --write\` (wrk -t1 -c50 -d${SECONDS}s from a client namespace; one pod running a Node HTTP server; rounds alternate direct / ClusterIP), run ${new Date().toISOString().slice(0, 16)}Z as root on this 2-vCPU VM; private namespaces only.\n\n${table}\n\nUserspace mode beside HAProxy: the service-proxy-userspace section.\n<!-- service-proxy-datapath:end -->`;
       if (text.includes('<!-- service-proxy-datapath:start -->'))
         text = text.replace(
           /<!-- service-proxy-datapath:start -->[\s\S]*<!-- service-proxy-datapath:end -->/,

@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     try {
       text = readFileSync(path, 'utf8');
     } catch {}
-    const section = `<!-- service-proxy:start -->\n## Service proxy, iptables mode (issue 5)\n\nCommand: \`npm run bench:service-proxy -- --write\`, run ${new Date().toISOString().slice(0, 16)}Z as root on this 2-vCPU shared VM (iptables ${spawnSync('iptables', ['--version']).stdout.toString().trim()}); every restore goes into a private network namespace the bench creates and deletes.\n\n${table}\n\nRequests/s and p99 through a ClusterIP vs direct: the service-proxy-datapath section (\`npm run bench:service-proxy-datapath\`). Not measured yet (TODO(#5)): userspace mode vs HAProxy.\n<!-- service-proxy:end -->`;
+    const section = `<!-- service-proxy:start -->\n## Service proxy, iptables mode (issue 5)\n\nCommand: \`npm run bench:service-proxy -- --write\`, run ${new Date().toISOString().slice(0, 16)}Z as root on this 2-vCPU shared VM (iptables ${spawnSync('iptables', ['--version']).stdout.toString().trim()}); every restore goes into a private network namespace the bench creates and deletes.\n\n${table}\n\nRequests/s and p99 through a ClusterIP vs direct: the service-proxy-datapath section (\`npm run bench:service-proxy-datapath\`). Userspace mode beside HAProxy: the service-proxy-userspace section.\n<!-- service-proxy:end -->`;
     if (text.includes('<!-- service-proxy:start -->'))
       text = text.replace(/<!-- service-proxy:start -->[\s\S]*<!-- service-proxy:end -->/, section);
     else text = `${text || '# Benchmark results\n'}\n${section}\n`;
