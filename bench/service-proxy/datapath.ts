@@ -21,6 +21,7 @@ import { IptablesProxier } from '../../src/service-proxy/iptables-proxier.js';
 import { ProxyState } from '../../src/service-proxy/proxy-state.js';
 import { NetnsRunner } from '../../src/service-proxy/runner.js';
 import { slice, svc } from '../../src/service-proxy/testing/fixtures.js';
+import { median, parseWrk, type WrkResult, wrkRow } from './wrk.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
 const { values } = parseArgs({ options: { write: { type: 'boolean' }, seconds: { type: 'string' } } });
@@ -64,32 +65,10 @@ function attach(node: string, ns: string, ip: string, i: number): void {
   inNs(ns, ['ip', 'route', 'add', 'default', 'via', '10.42.0.1']);
 }
 
-interface WrkResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
 /** wrk --latency in the client namespace; latencies in ms. */
 function wrk(client: string, url: string): WrkResult {
-  const out = inNs(client, ['wrk', '-t1', '-c50', `-d${SECONDS}s`, '--latency', url]);
-  const unit = (v: string, u: string) => Number(v) * (u === 'us' ? 0.001 : u === 's' ? 1000 : 1);
-  const pct = (p: string) => {
-    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(out);
-    return m ? unit(m[1]!, m[2]!) : Number.NaN;
-  };
-  const errs = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN),
-    p50: pct('50'),
-    p99: pct('99'),
-    errors: Number(errs?.[1] ?? 0) + (sock ? sock.slice(1).reduce((s, x) => s + Number(x), 0) : 0),
-  };
+  return parseWrk(inNs(client, ['wrk', '-t1', '-c50', `-d${SECONDS}s`, '--latency', url]));
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the bench creates network namespaces');
@@ -145,8 +124,7 @@ async function main(): Promise<void> {
       direct.push(wrk(client, `http://${POD_IP}:8080/`));
       viaService.push(wrk(client, `http://${CLUSTER_IP}/`));
     }
-    const row = (name: string, rs: WrkResult[], note: string) =>
-      `| ${name} | ${median(rs.map((r) => r.rps)).toFixed(0)} req/s | p50 ${median(rs.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(rs.map((r) => r.p99)).toFixed(2)} ms | ${rs.reduce((s, r) => s + r.errors, 0)} | ${note} |`;
+    const row = wrkRow;
     const ratio = median(viaService.map((r) => r.rps)) / median(direct.map((r) => r.rps));
     const table = [
       '| path | requests/s (median of 3) | latency (median of 3) | errors | note |',

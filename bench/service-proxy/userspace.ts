@@ -18,6 +18,7 @@ import { EndpointsChangeTracker, ServiceChangeTracker } from '../../src/service-
 import { ProxyState } from '../../src/service-proxy/proxy-state.js';
 import { slice, svc } from '../../src/service-proxy/testing/fixtures.js';
 import { UserspaceProxier } from '../../src/service-proxy/userspace-proxier.js';
+import { median, parseWrk, type WrkResult, wrkRow } from './wrk.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
 const { values } = parseArgs({ options: { write: { type: 'boolean' }, seconds: { type: 'string' } } });
@@ -54,13 +55,6 @@ function started(p: ChildProcess, re: RegExp): Promise<string> {
   });
 }
 
-interface WrkResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
 /** wrk on CPU 0 as a child, so the in-process proxier keeps serving meanwhile. */
 function wrk(url: string, seconds = SECONDS): Promise<WrkResult> {
   return new Promise((resolveWrk) => {
@@ -72,8 +66,6 @@ function wrk(url: string, seconds = SECONDS): Promise<WrkResult> {
     child.once('exit', () => resolveWrk(parseWrk(out)));
   });
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   for (const tool of ['wrk', 'haproxy', 'taskset'])
@@ -161,8 +153,7 @@ async function main(): Promise<void> {
       res.userspace.push(await wrk(urls.userspace));
       res.haproxy.push(await wrk(urls.haproxy));
     }
-    const row = (name: string, rs: WrkResult[], note: string) =>
-      `| ${name} | ${median(rs.map((r) => r.rps)).toFixed(0)} req/s | p50 ${median(rs.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(rs.map((r) => r.p99)).toFixed(2)} ms | ${rs.reduce((s, r) => s + r.errors, 0)} | ${note} |`;
+    const row = wrkRow;
     const ratio = median(res.userspace.map((r) => r.rps)) / median(res.haproxy.map((r) => r.rps));
     const table = [
       '| path | requests/s (median of 3) | latency (median of 3) | errors | note |',
@@ -190,22 +181,6 @@ async function main(): Promise<void> {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function parseWrk(out: string): WrkResult {
-  const unit = (v: string, u: string) => Number(v) * (u === 'us' ? 0.001 : u === 's' ? 1000 : 1);
-  const pct = (p: string) => {
-    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(out);
-    return m ? unit(m[1]!, m[2]!) : Number.NaN;
-  };
-  const errs = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN),
-    p50: pct('50'),
-    p99: pct('99'),
-    errors: Number(errs?.[1] ?? 0) + (sock ? sock.slice(1).reduce((s, x) => s + Number(x), 0) : 0),
-  };
 }
 
 await main();

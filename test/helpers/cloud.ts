@@ -1,26 +1,7 @@
 /** Helpers for the cloud controller tests: polling, a Ready node, a LoadBalancer service. */
 import type { RestClient } from '../../src/core/client/rest-client.js';
 
-/** Poll `fn` until it returns a value (not undefined), or fail with what was awaited. */
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { waitFor } from './wait.js';
 
 /** Create a node and mark it Ready with the given InternalIP (through the status subresource). */
 export async function createReadyNode(
