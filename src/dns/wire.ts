@@ -7,7 +7,9 @@
  * Anything the hot path does not recognise goes to the slow path (dns-packet). See
  * docs/architecture.md for the measurement that justifies the hand-written part.
  */
+
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatIp } from '../core/apiserver/allocator/ip.js';
 
 export const TYPE = {
   A: 1,
@@ -334,28 +336,11 @@ export function ipv6Bytes(ip: string): Uint8Array {
   return out;
 }
 
-/** The canonical (RFC 5952) text of 16 IPv6 bytes. */
+/** The canonical (RFC 5952) text of 16 IPv6 bytes (the allocator's formatter). */
 export function ipv6Text(b: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestAt < 0) return hex.join(':');
-  return `${hex.slice(0, bestAt).join(':')}::${hex.slice(bestAt + bestLen).join(':')}`;
+  let value = 0n;
+  for (const x of b) value = (value << 8n) | BigInt(x);
+  return formatIp(value, 6);
 }
 
 /** The reverse-lookup name of an IP (in-addr.arpa / ip6.arpa nibbles). */
