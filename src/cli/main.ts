@@ -103,6 +103,7 @@ program
       kubeletPort: number;
       clusterDnsPort: number;
       clusterDomain: string;
+      proxyMode?: import('../service-proxy/start.js').ProxyMode;
     }) => {
       const started = Date.now();
       try {
@@ -142,6 +143,7 @@ program
           const sp = await startServiceProxyComponent(cp, {
             rootless: o.rootless,
             clusterCidr: o.clusterCidr,
+            mode: o.proxyMode,
           });
           serviceProxy = sp;
           console.log(`k8ts: service proxy running (${sp.mode} mode, health on port ${sp.healthPort})`);
@@ -171,6 +173,9 @@ program
   );
 
 (await import('../cloud/cloud-command.js')).addCloudOptions(
+  program.commands.find((c) => c.name() === 'server')!,
+);
+(await import('../service-proxy/command.js')).addProxyModeOption(
   program.commands.find((c) => c.name() === 'server')!,
 );
 (await import('../core/hollow/hollow-nodes-command.js')).addHollowNodesCommand(program);

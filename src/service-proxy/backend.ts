@@ -1,5 +1,5 @@
 /**
- * What the sync loop hands a backend (iptables or userspace) and what it gets back.
+ * What the sync loop hands a backend (iptables, nftables or userspace) and what it gets back.
  */
 import type { StaleEndpoint } from './change-tracker.js';
 import type { ServicePortInfo } from './model.js';
@@ -29,7 +29,7 @@ export interface SyncResult {
 }
 
 export interface ProxyBackend {
-  readonly mode: 'iptables' | 'userspace';
+  readonly mode: 'iptables' | 'nftables' | 'userspace';
   /** Render and apply; rejects when applying failed (the caller retries with a full sync). */
   sync(req: SyncRequest): Promise<SyncResult>;
   /** Release what the backend holds (listeners); iptables rules are left in place, as upstream. */

@@ -4,22 +4,40 @@
 import { hostname } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadKubeconfig, RestClient } from '../core/client/rest-client.js';
-import { type ProxyMode, startServiceProxy } from './start.js';
+import { PROXY_MODES, type ProxyMode, startServiceProxy } from './start.js';
 
 interface CommandOptions {
   kubeconfig?: string;
   nodeName: string;
   mode?: ProxyMode;
+  nodeportAddresses?: string[];
   clusterCidr: string;
   healthzBindAddress: string;
   minSyncPeriod: number;
   syncPeriod: number;
 }
 
-function mode(v: string): ProxyMode {
-  if (v !== 'iptables' && v !== 'userspace')
-    throw new InvalidArgumentError(`unknown mode "${v}" (iptables, userspace)`);
-  return v;
+/** Parse a proxy mode argument (`--mode`, `k8ts server --proxy-mode`). */
+export function parseProxyMode(v: string): ProxyMode {
+  if (!(PROXY_MODES as readonly string[]).includes(v))
+    throw new InvalidArgumentError(`unknown mode "${v}" (${PROXY_MODES.join(', ')})`);
+  return v as ProxyMode;
+}
+
+function cidrList(v: string): string[] {
+  return v
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
+}
+
+/** `k8ts server --proxy-mode`: the mode of the server's own service proxy. */
+export function addProxyModeOption(server: Command): void {
+  server.option(
+    '--proxy-mode <mode>',
+    'service proxy mode: iptables (default as root), nftables, or userspace (default with --rootless)',
+    parseProxyMode,
+  );
 }
 
 function seconds(v: string): number {
@@ -35,7 +53,16 @@ export function addServiceProxyCommand(program: Command): void {
     .description('run the service proxy (ClusterIP, NodePort, LoadBalancer, externalIPs) of this node')
     .option('--kubeconfig <path>', 'kubeconfig of the cluster', process.env.KUBECONFIG)
     .option('--node-name <name>', 'this node (endpoints on it are local)', hostname())
-    .option('--mode <mode>', 'iptables (default as root) or userspace (default otherwise)', mode)
+    .option(
+      '--mode <mode>',
+      'iptables (default as root), nftables, or userspace (default otherwise)',
+      parseProxyMode,
+    )
+    .option(
+      '--nodeport-addresses <cidrs>',
+      'NodePorts only on local addresses in these CIDRs (comma separated; iptables and nftables modes)',
+      cidrList,
+    )
     .option(
       '--cluster-cidr <cidr>',
       'pod network (off-cluster traffic to ClusterIPs is masqueraded)',
@@ -61,6 +88,7 @@ export function addServiceProxyCommand(program: Command): void {
           client,
           nodeName: o.nodeName,
           mode: o.mode,
+          nodePortAddresses: o.nodeportAddresses,
           clusterCidr: o.clusterCidr,
           healthzBindAddress: o.healthzBindAddress,
           minSyncPeriodMs: o.minSyncPeriod * 1000,

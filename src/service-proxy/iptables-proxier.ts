@@ -13,7 +13,7 @@
 
 import type { ProxyBackend, SyncRequest, SyncResult } from './backend.js';
 import { isOwnedServiceChain } from './chain-names.js';
-import type { StaleEndpoint } from './change-tracker.js';
+import { clearStaleConntrack } from './conntrack.js';
 import { CommandFailedError } from './errors.js';
 import {
   baseRules,
@@ -22,7 +22,6 @@ import {
   type RenderedServicePort,
   renderServicePort,
 } from './iptables-render.js';
-import { ipFamilyOf, type ServicePortInfo } from './model.js';
 import type { CommandRunner } from './runner.js';
 
 type Table = 'nat' | 'filter';
@@ -200,7 +199,7 @@ export class IptablesProxier implements ProxyBackend {
     }
     this.needFull = false;
     const t2 = this.now();
-    if (this.opts.conntrack !== false) await this.clearConntrack(req);
+    if (this.opts.conntrack !== false) await clearStaleConntrack(this.opts.runner, this.opts.family, req);
     return {
       full,
       generateMs: t1 - t0,
@@ -228,48 +227,6 @@ export class IptablesProxier implements ProxyBackend {
       this.ruleCounts[table] -= m.get(c)?.length ?? 0;
       m.delete(c);
     }
-  }
-
-  /** UDP flows pinned to endpoints that went away (or to a service that had none) are deleted. */
-  private async clearConntrack(req: SyncRequest): Promise<void> {
-    const fam = this.opts.family;
-    const famArgs = fam === 'IPv6' ? ['-f', 'ipv6'] : [];
-    const cmds: string[][] = [];
-    const infoOf = (key: string): ServicePortInfo | undefined =>
-      req.state.services.get(key) ?? req.removedServicePorts.find((s) => `${s.name}/${s.protocol}` === key);
-    const destinations = (sp: ServicePortInfo) =>
-      [...sp.clusterIPs, ...sp.externalIPs, ...sp.loadBalancerIPs].filter((ip) => ipFamilyOf(ip) === fam);
-    for (const st of req.staleEndpoints as StaleEndpoint[]) {
-      if (ipFamilyOf(st.endpoint.ip) !== fam) continue;
-      const sp = infoOf(st.servicePortKey);
-      if (sp?.protocol !== 'UDP') continue;
-      for (const ip of destinations(sp))
-        cmds.push([...famArgs, '-D', '-p', 'udp', '--orig-dst', ip, '--dst-nat', st.endpoint.ip]);
-      if (sp.nodePort)
-        cmds.push([
-          ...famArgs,
-          '-D',
-          '-p',
-          'udp',
-          '--orig-port-dst',
-          String(sp.nodePort),
-          '--dst-nat',
-          st.endpoint.ip,
-        ]);
-    }
-    const inFamily = (sp: ServicePortInfo) => sp.clusterIPs.some((ip) => ipFamilyOf(ip) === fam);
-    for (const key of req.newlyActiveUdp) {
-      const sp = req.state.services.get(key);
-      if (sp?.protocol !== 'UDP' || !inFamily(sp)) continue;
-      for (const ip of destinations(sp)) cmds.push([...famArgs, '-D', '-p', 'udp', '--orig-dst', ip]);
-      if (sp.nodePort) cmds.push([...famArgs, '-D', '-p', 'udp', '--orig-port-dst', String(sp.nodePort)]);
-    }
-    for (const sp of req.removedServicePorts) {
-      if (sp.protocol !== 'UDP' || !inFamily(sp)) continue;
-      for (const ip of destinations(sp)) cmds.push([...famArgs, '-D', '-p', 'udp', '--orig-dst', ip]);
-    }
-    // conntrack exits 1 when no flow matched: that is not an error worth reporting.
-    for (const args of cmds) await this.opts.runner.run('conntrack', args);
   }
 }
 

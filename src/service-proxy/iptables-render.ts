@@ -31,8 +31,8 @@ export interface RenderConfig {
   /** Masquerade every ClusterIP connection (kube-proxy --masquerade-all). */
   masqueradeAll?: boolean | undefined;
   /**
-   * NodePort destinations: undefined means every local address (`-m addrtype --dst-type LOCAL`),
-   * else these node addresses only.
+   * kube-proxy's --nodeport-addresses: NodePorts only on local addresses inside these CIDRs (a bare
+   * address is a host prefix); undefined means every local address (`-m addrtype --dst-type LOCAL`).
    */
   nodePortAddresses?: readonly string[] | undefined;
   /** Accept NodePorts on 127.0.0.0/8 (IPv4 only; needs route_localnet), upstream's default true. */
@@ -273,7 +273,10 @@ export function baseRules(cfg: RenderConfig): {
   const nodePortJumps = cfg.nodePortAddresses
     ? cfg.nodePortAddresses
         .filter((a) => ipFamilyOf(a) === cfg.family)
-        .map((a) => `-A KUBE-SERVICES ${nodePortsLast} -d ${a}${hostMask(cfg.family)} -j KUBE-NODEPORTS`)
+        .map(
+          (a) =>
+            `-A KUBE-SERVICES ${nodePortsLast} -d ${a.includes('/') ? a : a + hostMask(cfg.family)} -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`,
+        )
     : [
         localhostOk
           ? `-A KUBE-SERVICES ${nodePortsLast} -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`

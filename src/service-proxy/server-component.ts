@@ -1,13 +1,13 @@
 /**
  * The `service-proxy` component of `k8ts server`: the proxy of the server's own node, talking to
- * the API over loopback HTTPS with its own identity (system:kube-proxy), iptables mode as root and
- * userspace mode with --rootless.
+ * the API over loopback HTTPS with its own identity (system:kube-proxy), iptables mode as root (or
+ * --proxy-mode) and userspace mode with --rootless.
  */
 import { hostname } from 'node:os';
 import type { ControlPlane } from '../core/apiserver/control-plane.js';
 import { issueClientCert } from '../core/apiserver/pki/ensure-pki.js';
 import { RestClient } from '../core/client/rest-client.js';
-import { type RunningServiceProxy, startServiceProxy } from './start.js';
+import { type ProxyMode, type RunningServiceProxy, startServiceProxy } from './start.js';
 
 /** Start the server's service proxy; resolves after its first sync. */
 export async function startServiceProxyComponent(
@@ -15,6 +15,8 @@ export async function startServiceProxyComponent(
   opts: {
     rootless: boolean;
     clusterCidr: string;
+    /** Default: userspace with rootless, else the root default (startServiceProxy). */
+    mode?: ProxyMode | undefined;
     nodeName?: string | undefined;
     healthzBindAddress?: string | undefined;
   },
@@ -30,7 +32,7 @@ export async function startServiceProxyComponent(
   const running = await startServiceProxy({
     client,
     nodeName: opts.nodeName ?? hostname(),
-    mode: opts.rootless ? 'userspace' : undefined,
+    mode: opts.mode ?? (opts.rootless ? 'userspace' : undefined),
     clusterCidr: opts.clusterCidr,
     healthzBindAddress: opts.healthzBindAddress,
   });

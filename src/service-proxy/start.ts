@@ -7,28 +7,38 @@ import { spawnSync } from 'node:child_process';
 import { InformerFactory } from '../core/client/informer-factory.js';
 import type { RestClient } from '../core/client/rest-client.js';
 import type { ProxyBackend } from './backend.js';
+import { parseIp } from './cidr.js';
 import { ProxyConfigError } from './errors.js';
 import { type HealthServer, startHealthServer } from './health.js';
 import { IptablesProxier } from './iptables-proxier.js';
+import { NftablesProxier } from './nftables-proxier.js';
 import { type CommandRunner, ExecRunner } from './runner.js';
 import { ServiceHealthServer } from './service-health.js';
 import { ServiceProxy } from './service-proxy.js';
 import { UserspaceProxier } from './userspace-proxier.js';
 
-export type ProxyMode = 'iptables' | 'userspace';
+export type ProxyMode = 'iptables' | 'nftables' | 'userspace';
+
+/** Every mode, as the CLI accepts it. */
+export const PROXY_MODES: readonly ProxyMode[] = ['iptables', 'nftables', 'userspace'];
 
 export interface StartServiceProxyOptions {
   client: RestClient;
   nodeName: string;
   /** Default: iptables as root when iptables-restore exists, else userspace. */
   mode?: ProxyMode | undefined;
+  /**
+   * kube-proxy's --nodeport-addresses: NodePorts only on local addresses inside these CIDRs
+   * (iptables and nftables modes). Undefined: every local address.
+   */
+  nodePortAddresses?: readonly string[] | undefined;
   /** Pod network (IPv4), default 10.42.0.0/16. */
   clusterCidr?: string | undefined;
   /** `host:port` of /healthz, /livez and /metrics (default 0.0.0.0:10256; port 0 picks one). */
   healthzBindAddress?: string | undefined;
   minSyncPeriodMs?: number | undefined;
   syncPeriodMs?: number | undefined;
-  /** Command runner for iptables mode (default: this machine). */
+  /** Command runner for the kernel modes (default: this machine). */
   runner?: CommandRunner | undefined;
   /** Address NodePorts listen on in userspace mode (default 0.0.0.0). */
   nodePortHost?: string | undefined;
@@ -50,6 +60,28 @@ export function defaultMode(): ProxyMode {
   return process.getuid?.() === 0 && hasCommand('iptables-restore') ? 'iptables' : 'userspace';
 }
 
+/**
+ * Validate --nodeport-addresses: CIDRs (a bare address is a host prefix). Upstream's `primary`
+ * keyword needs the node's primary IPs, which this proxy does not track: refused with a clear error.
+ */
+export function parseNodePortAddresses(list: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const raw of list) {
+    const c = raw.trim();
+    if (!c) continue;
+    if (c === 'primary')
+      throw new ProxyConfigError('--nodeport-addresses: the "primary" keyword is not supported; give CIDRs');
+    const [ip, len] = c.split('/') as [string, string | undefined];
+    const p = parseIp(ip);
+    const n = len === undefined ? p?.bits : Number(len);
+    if (!p || n === undefined || !/^\d*$/.test(len ?? '') || n < 0 || n > p.bits)
+      throw new ProxyConfigError(`--nodeport-addresses: invalid CIDR "${c}"`);
+    out.push(`${ip}/${n}`);
+  }
+  if (out.length === 0) throw new ProxyConfigError('--nodeport-addresses: no CIDR given');
+  return out;
+}
+
 function parseBind(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
   const host = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
@@ -63,19 +95,23 @@ function parseBind(addr: string): { host: string; port: number } {
 export async function startServiceProxy(opts: StartServiceProxyOptions): Promise<RunningServiceProxy> {
   const mode = opts.mode ?? defaultMode();
   const bind = parseBind(opts.healthzBindAddress ?? '0.0.0.0:10256');
+  const nodePortAddresses = opts.nodePortAddresses && parseNodePortAddresses(opts.nodePortAddresses);
   const backends: ProxyBackend[] = [];
   if (mode === 'iptables') {
     const runner = opts.runner ?? new ExecRunner();
+    const common = { nodeName: opts.nodeName, runner, nodePortAddresses };
     backends.push(
-      new IptablesProxier({
-        family: 'IPv4',
-        nodeName: opts.nodeName,
-        clusterCidr: opts.clusterCidr ?? '10.42.0.0/16',
-        runner,
-      }),
+      new IptablesProxier({ ...common, family: 'IPv4', clusterCidr: opts.clusterCidr ?? '10.42.0.0/16' }),
     );
     if (opts.runner || hasCommand('ip6tables-restore'))
-      backends.push(new IptablesProxier({ family: 'IPv6', nodeName: opts.nodeName, runner }));
+      backends.push(new IptablesProxier({ ...common, family: 'IPv6' }));
+  } else if (mode === 'nftables') {
+    const runner = opts.runner ?? new ExecRunner();
+    const common = { nodeName: opts.nodeName, runner, nodePortAddresses };
+    backends.push(
+      new NftablesProxier({ ...common, family: 'IPv4', clusterCidr: opts.clusterCidr ?? '10.42.0.0/16' }),
+      new NftablesProxier({ ...common, family: 'IPv6' }),
+    );
   } else {
     backends.push(
       new UserspaceProxier({ nodeName: opts.nodeName, nodePortHost: opts.nodePortHost ?? '0.0.0.0' }),

@@ -1,0 +1,291 @@
+/**
+ * nftables mode for one IP family: renders (nftables-render.ts) into our own table
+ * (`table ip|ip6 k8ts-proxy`; no other table is ever named) and applies each sync as one
+ * `nft -f -` transaction through the CommandRunner: all of it or nothing.
+ *
+ * Partial syncs: the rendering of each service port is cached; a sync re-renders the service ports
+ * of changed services and writes only the difference from what it last applied: `delete element`
+ * / `add element` in the shared verdict maps, `flush chain` + `add rule` for chains whose rules
+ * changed, `add chain` / `add set` for new ones, and `flush chain` + `delete chain` / `delete set` for
+ * those no longer wanted (after every reference to them is gone, in the same transaction). A full
+ * sync (first, periodic, after any failure) lists our table's chains and sets in the kernel, flushes
+ * and rewrites every chain and map, and deletes whatever chain or set of the table is not wanted.
+ * Affinity sets are never flushed: their dynamic entries are the clients' affinity state.
+ */
+import type { ProxyBackend, SyncRequest, SyncResult } from './backend.js';
+import { clearStaleConntrack } from './conntrack.js';
+import { CommandFailedError } from './errors.js';
+import {
+  NFT_TABLE,
+  type NftElement,
+  type NftMapName,
+  type NftRenderConfig,
+  nftBaseRuleset,
+  nftFamily,
+  type RenderedNftServicePort,
+  renderNftServicePort,
+} from './nftables-render.js';
+import type { CommandRunner } from './runner.js';
+
+export interface NftablesProxierOptions extends NftRenderConfig {
+  runner: CommandRunner;
+  /** Clear UDP conntrack entries of removed endpoints (default true). */
+  conntrack?: boolean | undefined;
+  now?: (() => number) | undefined;
+  /** Called with each `nft -f` input (tests and the bench). */
+  onApply?: ((input: string) => void) | undefined;
+}
+
+/** Elements per `add element` / `delete element` command. */
+const ELEMENT_BATCH = 1000;
+
+const elementId = (e: Pick<NftElement, 'map' | 'key'>) => `${e.map} ${e.key}`;
+
+/** Chains and sets of one table in a `nft -j list chains|sets <family>` output. */
+export function parseNftList(json: string, table: string): { chains: Set<string>; sets: Set<string> } {
+  const out = { chains: new Set<string>(), sets: new Set<string>() };
+  if (!json.trim()) return out;
+  const doc = JSON.parse(json) as { nftables?: Record<string, { table?: string; name?: string }>[] };
+  for (const item of doc.nftables ?? []) {
+    if (item.chain?.table === table && item.chain.name) out.chains.add(item.chain.name);
+    if (item.set?.table === table && item.set.name) out.sets.add(item.set.name);
+  }
+  return out;
+}
+
+/** The nftables backend of one family. */
+export class NftablesProxier implements ProxyBackend {
+  readonly mode = 'nftables' as const;
+  private readonly opts: NftablesProxierOptions;
+  private readonly fam: 'ip' | 'ip6';
+  private readonly prefix: string;
+  private readonly now: () => number;
+  /** service port key -> its rendering. */
+  private readonly rendered = new Map<string, RenderedNftServicePort>();
+  /** What we believe is in the kernel: per-service chain -> its rules, sets -> timeout, elements. */
+  private readonly chains = new Map<string, readonly string[]>();
+  private readonly sets = new Map<string, number>();
+  private readonly elements = new Map<string, NftElement>();
+  private ruleCount = 0;
+  private needFull = true;
+
+  constructor(opts: NftablesProxierOptions) {
+    this.opts = opts;
+    this.fam = nftFamily(opts.family);
+    this.prefix = `${this.fam} ${NFT_TABLE}`;
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  /** Force the next sync to be full. */
+  invalidate(): void {
+    this.needFull = true;
+  }
+
+  async sync(req: SyncRequest): Promise<SyncResult> {
+    const t0 = this.now();
+    const full = req.full || this.needFull;
+    let kernel: { chains: Set<string>; sets: Set<string> } | undefined;
+    if (full) kernel = await this.listKernel();
+    const t1 = this.now();
+    const plan = full ? this.planFull(req, kernel!) : this.planPartial(req);
+    const t2 = this.now();
+    let written = 0;
+    if (plan.text) {
+      this.opts.onApply?.(plan.text);
+      // Until this transaction is known to have applied, the kernel's state is unknown.
+      this.needFull = true;
+      const r = await this.opts.runner.run('nft', ['-f', '-'], { stdin: plan.text });
+      if (r.code !== 0) throw new CommandFailedError('nft -f', r.code, r.stderr);
+      written = plan.commit();
+    }
+    this.needFull = false;
+    const t3 = this.now();
+    if (this.opts.conntrack !== false) await clearStaleConntrack(this.opts.runner, this.opts.family, req);
+    return {
+      full,
+      generateMs: t2 - t1,
+      applyMs: t3 - t2 + (t1 - t0),
+      ruleCounts: { [NFT_TABLE]: this.ruleCount },
+      rulesWritten: { [NFT_TABLE]: written },
+    };
+  }
+
+  async stop(): Promise<void> {}
+
+  /** Our table's chains and sets as the kernel has them now (empty when the table does not exist). */
+  private async listKernel(): Promise<{ chains: Set<string>; sets: Set<string> }> {
+    const chains = await this.opts.runner.run('nft', ['-j', 'list', 'chains', this.fam]);
+    if (chains.code !== 0) throw new CommandFailedError('nft list chains', chains.code, chains.stderr);
+    const sets = await this.opts.runner.run('nft', ['-j', 'list', 'sets', this.fam]);
+    if (sets.code !== 0) throw new CommandFailedError('nft list sets', sets.code, sets.stderr);
+    return {
+      chains: parseNftList(chains.stdout, NFT_TABLE).chains,
+      sets: parseNftList(sets.stdout, NFT_TABLE).sets,
+    };
+  }
+
+  private renderAll(req: SyncRequest): void {
+    this.rendered.clear();
+    for (const [k, sp] of req.state.services) {
+      const r = renderNftServicePort(sp, req.state.endpoints.get(k) ?? [], this.opts);
+      if (r) this.rendered.set(k, r);
+    }
+  }
+
+  /** Everything, flushed and rewritten; whatever the table holds beyond that is deleted. */
+  private planFull(
+    req: SyncRequest,
+    kernel: { chains: Set<string>; sets: Set<string> },
+  ): { text: string; commit: () => number } {
+    this.renderAll(req);
+    const p = this.prefix;
+    const base = nftBaseRuleset(this.opts);
+    const wantChains = new Map<string, readonly string[]>();
+    const wantSets = new Map<string, number>();
+    const wantElements = new Map<string, NftElement>();
+    for (const r of this.rendered.values()) {
+      for (const [c, rules] of r.chains) wantChains.set(c, rules);
+      for (const [s, t] of r.sets) wantSets.set(s, t);
+      for (const e of r.elements) wantElements.set(elementId(e), e);
+    }
+    const out: string[] = [`add table ${p}`];
+    for (const [m, type] of base.maps) out.push(`add map ${p} ${m} { type ${type} ; }`);
+    for (const c of base.baseChains) out.push(`add chain ${p} ${c.name} { ${c.spec} }`);
+    const hooked = new Set(base.baseChains.map((c) => c.name));
+    for (const c of base.chains.keys()) if (!hooked.has(c)) out.push(`add chain ${p} ${c}`);
+    for (const c of wantChains.keys()) out.push(`add chain ${p} ${c}`);
+    for (const [s, t] of wantSets) out.push(this.addSet(s, t));
+    for (const m of base.maps.keys()) out.push(`flush map ${p} ${m}`);
+    const flush = (c: string) => kernel.chains.has(c) && out.push(`flush chain ${p} ${c}`);
+    for (const c of base.chains.keys()) flush(c);
+    for (const c of wantChains.keys()) flush(c);
+    let written = 0;
+    for (const [c, rules] of [...base.chains, ...wantChains]) {
+      for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
+      written += rules.length;
+    }
+    this.addElements(out, 'add', [...wantElements.values()]);
+    for (const c of kernel.chains)
+      if (!wantChains.has(c) && !base.chains.has(c))
+        out.push(`flush chain ${p} ${c}`, `delete chain ${p} ${c}`);
+    for (const s of kernel.sets) if (!wantSets.has(s)) out.push(`delete set ${p} ${s}`);
+    const baseRuleCount = [...base.chains.values()].reduce((n, r) => n + r.length, 0);
+    return {
+      text: `${out.join('\n')}\n`,
+      commit: () => {
+        this.chains.clear();
+        this.sets.clear();
+        this.elements.clear();
+        this.ruleCount = baseRuleCount;
+        for (const [c, rules] of wantChains) {
+          this.chains.set(c, rules);
+          this.ruleCount += rules.length;
+        }
+        for (const [s, t] of wantSets) this.sets.set(s, t);
+        for (const [id, e] of wantElements) this.elements.set(id, e);
+        return written;
+      },
+    };
+  }
+
+  /** Only what the changed services' renderings add, change or drop. */
+  private planPartial(req: SyncRequest): { text: string; commit: () => number } {
+    const p = this.prefix;
+    const keys = new Set<string>();
+    for (const s of req.changedServices) for (const k of req.state.portsOf(s)) keys.add(k);
+    for (const [k, r] of this.rendered) if (req.changedServices.has(r.service)) keys.add(k);
+    const oldChains = new Set<string>();
+    const oldSets = new Set<string>();
+    const oldElements = new Set<string>();
+    const newChains = new Map<string, readonly string[]>();
+    const newSets = new Map<string, number>();
+    const newElements = new Map<string, NftElement>();
+    for (const k of keys) {
+      const old = this.rendered.get(k);
+      for (const c of old?.chains.keys() ?? []) oldChains.add(c);
+      for (const s of old?.sets.keys() ?? []) oldSets.add(s);
+      for (const e of old?.elements ?? []) oldElements.add(elementId(e));
+      const sp = req.state.services.get(k);
+      const r = sp ? renderNftServicePort(sp, req.state.endpoints.get(k) ?? [], this.opts) : undefined;
+      if (r) this.rendered.set(k, r);
+      else this.rendered.delete(k);
+      for (const [c, rules] of r?.chains ?? []) newChains.set(c, rules);
+      for (const [s, t] of r?.sets ?? []) newSets.set(s, t);
+      for (const e of r?.elements ?? []) newElements.set(elementId(e), e);
+    }
+    // Two service ports never share a chain, set or element, so what one stopped rendering is gone.
+    const delElements = [...oldElements].filter((id) => {
+      const n = newElements.get(id);
+      return !n || n.verdict !== this.elements.get(id)?.verdict;
+    });
+    const addElements = [...newElements.values()].filter(
+      (e) => this.elements.get(elementId(e))?.verdict !== e.verdict,
+    );
+    const addChains = [...newChains.keys()].filter((c) => !this.chains.has(c));
+    const writeChains = [...newChains].filter(([c, rules]) => !sameRules(this.chains.get(c), rules));
+    const delChains = [...oldChains].filter((c) => !newChains.has(c));
+    const addSets = [...newSets].filter(([s]) => !this.sets.has(s));
+    const delSets = [...oldSets].filter((s) => !newSets.has(s));
+
+    const out: string[] = [];
+    this.addElements(
+      out,
+      'delete',
+      delElements.map((id) => this.elements.get(id)!),
+    );
+    for (const c of addChains) out.push(`add chain ${p} ${c}`);
+    for (const [s, t] of addSets) out.push(this.addSet(s, t));
+    for (const [c] of writeChains) if (this.chains.has(c)) out.push(`flush chain ${p} ${c}`);
+    for (const c of delChains) out.push(`flush chain ${p} ${c}`);
+    let written = 0;
+    for (const [c, rules] of writeChains) {
+      for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
+      written += rules.length;
+    }
+    this.addElements(out, 'add', addElements);
+    for (const c of delChains) out.push(`delete chain ${p} ${c}`);
+    for (const s of delSets) out.push(`delete set ${p} ${s}`);
+    return {
+      text: out.length ? `${out.join('\n')}\n` : '',
+      commit: () => {
+        for (const id of delElements) this.elements.delete(id);
+        for (const e of addElements) this.elements.set(elementId(e), e);
+        for (const [c, rules] of writeChains) {
+          this.ruleCount += rules.length - (this.chains.get(c)?.length ?? 0);
+          this.chains.set(c, rules);
+        }
+        for (const c of delChains) {
+          this.ruleCount -= this.chains.get(c)?.length ?? 0;
+          this.chains.delete(c);
+        }
+        for (const [s, t] of addSets) this.sets.set(s, t);
+        for (const s of delSets) this.sets.delete(s);
+        return written;
+      },
+    };
+  }
+
+  private addSet(name: string, timeoutSeconds: number): string {
+    const type = this.opts.family === 'IPv4' ? 'ipv4_addr' : 'ipv6_addr';
+    return `add set ${this.prefix} ${name} { type ${type} ; flags dynamic,timeout ; timeout ${timeoutSeconds}s ; }`;
+  }
+
+  /** `add|delete element` commands, batched per map. */
+  private addElements(out: string[], verb: 'add' | 'delete', elements: readonly NftElement[]): void {
+    const byMap = new Map<NftMapName, string[]>();
+    for (const e of elements) {
+      let list = byMap.get(e.map);
+      if (!list) byMap.set(e.map, (list = []));
+      list.push(verb === 'add' ? `${e.key} : ${e.verdict}` : e.key);
+    }
+    for (const [m, list] of byMap)
+      for (let i = 0; i < list.length; i += ELEMENT_BATCH)
+        out.push(`${verb} element ${this.prefix} ${m} { ${list.slice(i, i + ELEMENT_BATCH).join(', ')} }`);
+  }
+}
+
+function sameRules(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  if (!a || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
