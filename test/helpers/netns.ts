@@ -16,6 +16,11 @@ export function canUseNetns(): boolean {
   );
 }
 
+/** True when canUseNetns() and the nft CLI (nftables) is installed. */
+export function canUseNft(): boolean {
+  return canUseNetns() && spawnSync('nft', ['--version']).status === 0;
+}
+
 /** Run a command, throwing with its stderr on failure. */
 export function sh(cmd: string, args: string[], opts: { input?: string } = {}): string {
   return execFileSync(cmd, args, {
