@@ -1,16 +1,21 @@
 /**
  * Builders of Services and EndpointSlices for the proxy's tests, and a harness that runs the
- * real change trackers and IptablesProxier against a FakeIptables, then traces packets.
+ * real change trackers and a kernel backend (IptablesProxier on a FakeIptables, NftablesProxier on
+ * a FakeNft), then traces packets.
  */
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import type { SyncResult } from '../backend.js';
+import type { ProxyBackend, SyncResult } from '../backend.js';
 import { EndpointsChangeTracker, ServiceChangeTracker, type StaleEndpoint } from '../change-tracker.js';
 import { IptablesProxier, type IptablesProxierOptions } from '../iptables-proxier.js';
 import type { ServicePortInfo } from '../model.js';
+import { NftablesProxier, type NftablesProxierOptions } from '../nftables-proxier.js';
+import { NFT_TABLE } from '../nftables-render.js';
 import { ProxyState } from '../proxy-state.js';
 import { FakeIptablesRunner } from './fake-iptables.js';
-import { type Outcome, type Packet, summarize, trace } from './packet-tracer.js';
+import { FakeNftRunner } from './fake-nft.js';
+import { traceNft } from './nft-tracer.js';
+import { type Outcome, type Packet, summarize, type TraceContext, trace } from './packet-tracer.js';
 
 export const NODE = 'node-a';
 export const NODE_IP = '192.168.1.10';
@@ -117,29 +122,16 @@ export function slice(
   };
 }
 
-/** Trackers + state + IptablesProxier (v4 and v6) on a fake kernel. */
-export class Harness {
-  readonly runner = new FakeIptablesRunner();
+/** Trackers + state + one kernel backend per family on a fake kernel; subclasses pick the mode. */
+abstract class BaseHarness {
   readonly state = new ProxyState();
   readonly services = new ServiceChangeTracker();
   readonly endpoints = new EndpointsChangeTracker();
-  readonly v4: IptablesProxier;
-  readonly v6: IptablesProxier;
-  readonly restores: string[] = [];
   private readonly svcs = new Map<string, Service>();
   private readonly slices = new Map<string, EndpointSlice>();
   lastStale: StaleEndpoint[] = [];
-
-  constructor(opts: Partial<IptablesProxierOptions> = {}) {
-    const base = {
-      runner: this.runner,
-      nodeName: NODE,
-      onRestore: (t: string) => this.restores.push(t),
-      ...opts,
-    };
-    this.v4 = new IptablesProxier({ family: 'IPv4', clusterCidr: CLUSTER_CIDR, ...base });
-    this.v6 = new IptablesProxier({ family: 'IPv6', clusterCidr: 'fd42::/48', ...base });
-  }
+  abstract readonly v4: ProxyBackend;
+  abstract readonly v6: ProxyBackend;
 
   /** Add or replace services and slices (by namespace/name). */
   apply(...objs: (Service | EndpointSlice)[]): this {
@@ -189,16 +181,75 @@ export class Harness {
   }
 
   /** Every outcome of a new connection. */
-  trace(pkt: Packet, recent?: Record<string, string[]>): Outcome[] {
+  abstract trace(pkt: Packet, recent?: Record<string, string[]>): Outcome[];
+
+  protected context(pkt: Packet, recent: Record<string, string[]> | undefined): TraceContext {
     const v6 = pkt.dst.includes(':');
-    return trace(v6 ? this.runner.v6 : this.runner.v4, pkt, {
-      localAddresses: v6 ? [NODE_IP6] : [NODE_IP, '10.42.0.1'],
-      recent,
-    });
+    return { localAddresses: v6 ? [NODE_IP6] : [NODE_IP, '10.42.0.1'], recent };
   }
 
   /** The outcomes summarised: `ACCEPT 10.42.0.11:8080 masq` -> probability. */
   reach(pkt: Packet, recent?: Record<string, string[]>): Record<string, number> {
     return summarize(this.trace(pkt, recent));
   }
+}
+
+/** The iptables mode on a FakeIptables. */
+export class Harness extends BaseHarness {
+  readonly runner = new FakeIptablesRunner();
+  readonly v4: IptablesProxier;
+  readonly v6: IptablesProxier;
+  readonly restores: string[] = [];
+
+  constructor(opts: Partial<IptablesProxierOptions> = {}) {
+    super();
+    const base = {
+      runner: this.runner,
+      nodeName: NODE,
+      onRestore: (t: string) => this.restores.push(t),
+      ...opts,
+    };
+    this.v4 = new IptablesProxier({ family: 'IPv4', clusterCidr: CLUSTER_CIDR, ...base });
+    this.v6 = new IptablesProxier({ family: 'IPv6', clusterCidr: 'fd42::/48', ...base });
+  }
+
+  trace(pkt: Packet, recent?: Record<string, string[]>): Outcome[] {
+    const v6 = pkt.dst.includes(':');
+    return trace(v6 ? this.runner.v6 : this.runner.v4, pkt, this.context(pkt, recent));
+  }
+}
+
+/** The nftables mode on a FakeNft. */
+export class NftHarness extends BaseHarness {
+  readonly runner = new FakeNftRunner();
+  readonly v4: NftablesProxier;
+  readonly v6: NftablesProxier;
+  readonly inputs: string[] = [];
+
+  constructor(opts: Partial<NftablesProxierOptions> = {}) {
+    super();
+    const base = {
+      runner: this.runner,
+      nodeName: NODE,
+      onApply: (t: string) => this.inputs.push(t),
+      ...opts,
+    };
+    this.v4 = new NftablesProxier({ family: 'IPv4', clusterCidr: CLUSTER_CIDR, ...base });
+    this.v6 = new NftablesProxier({ family: 'IPv6', clusterCidr: 'fd42::/48', ...base });
+  }
+
+  trace(pkt: Packet, recent?: Record<string, string[]>): Outcome[] {
+    const fam = pkt.dst.includes(':') ? 'ip6' : 'ip';
+    const table = this.runner.nft.tables.get(`${fam} ${NFT_TABLE}`);
+    if (!table) throw new Error(`no table ${fam} ${NFT_TABLE}`);
+    return traceNft(table, pkt, this.context(pkt, recent));
+  }
+}
+
+/** A harness of either kernel mode with the options both understand. */
+export function harnessFor(
+  mode: 'iptables' | 'nftables',
+  opts: Partial<Pick<IptablesProxierOptions, 'clusterCidr' | 'masqueradeAll' | 'nodePortAddresses'>> = {},
+): BaseHarness {
+  return mode === 'iptables' ? new Harness(opts) : new NftHarness(opts);
 }

@@ -283,7 +283,8 @@ function outcome(st: State, verdict: Outcome['verdict'], path: Outcome['path']):
   };
 }
 
-function merge(list: Outcome[]): Outcome[] {
+/** Outcomes with the same verdict, destination, masquerade, path and sets merged (probabilities added). */
+export function merge(list: Outcome[]): Outcome[] {
   const by = new Map<string, Outcome>();
   for (const o of list) {
     const k = `${o.verdict}|${o.dnat}|${o.masquerade}|${o.path}|${o.recentSet.join(',')}`;

@@ -1,11 +1,22 @@
 /**
- * kube-proxy's iptables semantics, checked by tracing packets through the generated rules (a
- * FakeIptables holding exactly what iptables-restore would): which endpoints a connection can
- * reach and how often, whether it is masqueraded, rejected or dropped.
+ * kube-proxy's semantics, checked by tracing packets through the generated rules of both kernel
+ * modes (a FakeIptables holding exactly what iptables-restore would, a FakeNft holding what `nft -f`
+ * would): which endpoints a connection can reach and how often, whether it is masqueraded,
+ * rejected or dropped. The case table runs against both modes.
  */
 import { describe, expect, it } from 'vitest';
 import { sepChain } from './chain-names.js';
-import { CLUSTER_CIDR, Harness, NODE_IP, NODE_IP6, type SvcSpec, slice, svc } from './testing/fixtures.js';
+import {
+  CLUSTER_CIDR,
+  Harness,
+  harnessFor,
+  NftHarness,
+  NODE_IP,
+  NODE_IP6,
+  type SvcSpec,
+  slice,
+  svc,
+} from './testing/fixtures.js';
 import type { Packet } from './testing/packet-tracer.js';
 
 const POD = '10.42.0.50';
@@ -20,6 +31,8 @@ interface Case {
   pkt: Packet;
   recent?: Record<string, string[]>;
   want: Record<string, number>;
+  /** nftables mode's outcome where it differs from iptables mode (upstream's nftables mode does). */
+  nft?: Record<string, number>;
 }
 
 const lb = { type: 'LoadBalancer' as const, ports: [{ name: 'http', port: 80, nodePort: 30080 }] };
@@ -126,6 +139,7 @@ const cases: Case[] = [
     eps: [EP[0]!],
     pkt: { src: '127.0.0.1', dst: '127.0.0.1', dport: 30080, origin: 'local' },
     want: { 'ACCEPT 10.42.0.11:8080 masq': 1 },
+    nft: { ACCEPT: 1 }, // nftables mode never serves NodePorts on loopback (upstream)
   },
   {
     name: 'NodePort on an address that is not the node is ignored',
@@ -256,18 +270,90 @@ const cases: Case[] = [
   },
 ];
 
-describe('iptables semantics (packet tracer)', () => {
+describe.each(['iptables', 'nftables'] as const)('%s mode semantics (packet tracer)', (mode) => {
   it.each(cases)('$name', async (c) => {
     const ports = (c.svc.ports ?? [{ name: 'http', port: 80 }]).map((p) => ({
       name: p.name ?? '',
       port: 8080,
       protocol: p.protocol ?? 'TCP',
     }));
-    const h = new Harness().apply(svc(c.svc), slice(c.eps, { ports }));
+    const h = harnessFor(mode).apply(svc(c.svc), slice(c.eps, { ports }));
     await h.sync({ full: true });
-    expect(h.reach(c.pkt, c.recent)).toEqual(c.want);
+    expect(h.reach(c.pkt, c.recent)).toEqual(mode === 'nftables' ? (c.nft ?? c.want) : c.want);
   });
 
+  it('without a cluster CIDR, off-node ClusterIP traffic is not masqueraded; --masquerade-all masquerades all', async () => {
+    const h = harnessFor(mode, { clusterCidr: undefined }).apply(svc(), slice([EP[0]!]));
+    await h.sync();
+    expect(h.reach({ src: NODE_IP, dst: '10.43.0.10', dport: 80, origin: 'local' })).toEqual({
+      'ACCEPT 10.42.0.11:8080': 1,
+    });
+    const all = harnessFor(mode, { masqueradeAll: true }).apply(svc(), slice([EP[0]!]));
+    await all.sync();
+    expect(all.reach({ src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080 masq': 1,
+    });
+    expect(CLUSTER_CIDR).toBe('10.42.0.0/16');
+  });
+
+  it('nodePortAddresses: NodePorts only on local addresses inside the CIDRs', async () => {
+    const h = harnessFor(mode, { nodePortAddresses: ['192.168.1.0/24'] }).apply(svc(np), slice([EP[0]!]));
+    await h.sync();
+    expect(h.reach({ src: OUTSIDE, dst: NODE_IP, dport: 30080, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080 masq': 1,
+    });
+    // 10.42.0.1 is local too (the bridge), but outside the CIDRs.
+    expect(h.reach({ src: POD, dst: '10.42.0.1', dport: 30080, origin: 'remote' })).toEqual({ ACCEPT: 1 });
+    // Not local, although inside the CIDRs.
+    expect(h.reach({ src: OUTSIDE, dst: '192.168.1.99', dport: 30080, origin: 'remote' })).toEqual({
+      ACCEPT: 1,
+    });
+  });
+
+  it('IPv6: the IPv6 backend serves the IPv6 family, the IPv4 one the IPv4 family (dual stack)', async () => {
+    const h = harnessFor(mode).apply(
+      svc({ clusterIPs: ['10.43.0.10', 'fd43::10'], ...np }),
+      slice(EP),
+      slice(['fd42::11', 'fd42::12'], { name: 'web-v6', addressType: 'IPv6' }),
+    );
+    await h.sync();
+    expect(h.reach({ src: 'fd42::50', dst: 'fd43::10', dport: 80, origin: 'remote' })).toEqual({
+      'ACCEPT [fd42::11]:8080': 0.5,
+      'ACCEPT [fd42::12]:8080': 0.5,
+    });
+    expect(h.reach({ src: '2001:db8::1', dst: NODE_IP6, dport: 30080, origin: 'remote' })).toEqual({
+      'ACCEPT [fd42::11]:8080 masq': 0.5,
+      'ACCEPT [fd42::12]:8080 masq': 0.5,
+    });
+    // No localhost NodePorts for IPv6 (upstream).
+    expect(h.reach({ src: '::1', dst: '::1', dport: 30080, origin: 'local' })).toEqual({ ACCEPT: 1 });
+    expect(h.reach({ src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080': third,
+      'ACCEPT 10.42.0.12:8080': third,
+      'ACCEPT 10.42.0.13:8080': third,
+    });
+  });
+});
+
+describe('nftables mode: session affinity', () => {
+  it('a client in an endpoint affinity set always goes back to it; a new one is spread and recorded', async () => {
+    const h = new NftHarness().apply(svc({ affinity: 600 }), slice(EP));
+    await h.sync();
+    const pkt: Packet = { src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' };
+    const first = h.trace(pkt);
+    expect(first.map((o) => o.dnat)).toEqual(EP.map((ip) => `${ip}:8080`));
+    for (const o of first) {
+      expect(o.recentSet).toHaveLength(1);
+      expect(o.recentSet[0]).toMatch(/^affinity-/);
+      expect(o.probability).toBeCloseTo(1 / 3);
+    }
+    const set1 = first[1]!.recentSet[0]!;
+    expect(h.reach(pkt, { [set1]: [POD] })).toEqual({ 'ACCEPT 10.42.0.12:8080': 1 });
+    expect(h.inputs.join('\n')).toContain('timeout 600s');
+  });
+});
+
+describe('iptables mode specifics', () => {
   it('session affinity: a client in an endpoint recent list always goes back to it', async () => {
     const h = new Harness().apply(svc({ affinity: 600 }), slice(EP));
     await h.sync();
@@ -303,30 +389,6 @@ describe('iptables semantics (packet tracer)', () => {
     expect(restore).toContain('10.43.0.20');
   });
 
-  it('IPv6: ip6tables gets the IPv6 family, iptables the IPv4 one (dual stack)', async () => {
-    const h = new Harness().apply(
-      svc({ clusterIPs: ['10.43.0.10', 'fd43::10'], ...np }),
-      slice(EP),
-      slice(['fd42::11', 'fd42::12'], { name: 'web-v6', addressType: 'IPv6' }),
-    );
-    await h.sync();
-    expect(h.reach({ src: 'fd42::50', dst: 'fd43::10', dport: 80, origin: 'remote' })).toEqual({
-      'ACCEPT [fd42::11]:8080': 0.5,
-      'ACCEPT [fd42::12]:8080': 0.5,
-    });
-    expect(h.reach({ src: '2001:db8::1', dst: NODE_IP6, dport: 30080, origin: 'remote' })).toEqual({
-      'ACCEPT [fd42::11]:8080 masq': 0.5,
-      'ACCEPT [fd42::12]:8080 masq': 0.5,
-    });
-    // No localhost NodePorts for IPv6 (upstream).
-    expect(h.reach({ src: '::1', dst: '::1', dport: 30080, origin: 'local' })).toEqual({ ACCEPT: 1 });
-    expect(h.reach({ src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' })).toEqual({
-      'ACCEPT 10.42.0.11:8080': third,
-      'ACCEPT 10.42.0.12:8080': third,
-      'ACCEPT 10.42.0.13:8080': third,
-    });
-  });
-
   it('localhost NodePorts can be turned off', async () => {
     const h = new Harness({ localhostNodePorts: false }).apply(svc(np), slice([EP[0]!]));
     await h.sync();
@@ -336,20 +398,6 @@ describe('iptables semantics (packet tracer)', () => {
     expect(h.reach({ src: OUTSIDE, dst: NODE_IP, dport: 30080, origin: 'remote' })).toEqual({
       'ACCEPT 10.42.0.11:8080 masq': 1,
     });
-  });
-
-  it('without a cluster CIDR, off-node ClusterIP traffic is not masqueraded; --masquerade-all masquerades all', async () => {
-    const h = new Harness({ clusterCidr: undefined }).apply(svc(), slice([EP[0]!]));
-    await h.sync();
-    expect(h.reach({ src: NODE_IP, dst: '10.43.0.10', dport: 80, origin: 'local' })).toEqual({
-      'ACCEPT 10.42.0.11:8080': 1,
-    });
-    const all = new Harness({ masqueradeAll: true }).apply(svc(), slice([EP[0]!]));
-    await all.sync();
-    expect(all.reach({ src: POD, dst: '10.43.0.10', dport: 80, origin: 'remote' })).toEqual({
-      'ACCEPT 10.42.0.11:8080 masq': 1,
-    });
-    expect(CLUSTER_CIDR).toBe('10.42.0.0/16');
   });
 
   it('two ports of one service, each to its own target port', async () => {
