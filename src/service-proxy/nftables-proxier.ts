@@ -66,6 +66,12 @@ export class NftablesProxier implements ProxyBackend {
   private readonly chains = new Map<string, readonly string[]>();
   private readonly sets = new Map<string, number>();
   private readonly elements = new Map<string, NftElement>();
+  /**
+   * Element id -> the service ports rendering it. Two services may claim the same destination
+   * (one externalIP:port given to both); the map holds one verdict per key, so the service port with
+   * the smallest key wins, in full and partial syncs alike.
+   */
+  private readonly owners = new Map<string, Map<string, NftElement>>();
   private ruleCount = 0;
   private needFull = true;
 
@@ -126,10 +132,39 @@ export class NftablesProxier implements ProxyBackend {
 
   private renderAll(req: SyncRequest): void {
     this.rendered.clear();
+    this.owners.clear();
     for (const [k, sp] of req.state.services) {
       const r = renderNftServicePort(sp, req.state.endpoints.get(k) ?? [], this.opts);
-      if (r) this.rendered.set(k, r);
+      if (r) this.setRendered(k, r);
     }
+  }
+
+  /** Record (or with undefined, drop) the rendering of one service port and its element claims. */
+  private setRendered(key: string, r: RenderedNftServicePort | undefined): void {
+    for (const e of this.rendered.get(key)?.elements ?? []) {
+      const o = this.owners.get(elementId(e));
+      o?.delete(key);
+      if (o?.size === 0) this.owners.delete(elementId(e));
+    }
+    if (!r) {
+      this.rendered.delete(key);
+      return;
+    }
+    this.rendered.set(key, r);
+    for (const e of r.elements) {
+      let o = this.owners.get(elementId(e));
+      if (!o) this.owners.set(elementId(e), (o = new Map()));
+      o.set(key, e);
+    }
+  }
+
+  /** The element the map should hold for `id`, if any service port claims it. */
+  private wantedElement(id: string): NftElement | undefined {
+    const o = this.owners.get(id);
+    if (!o) return undefined;
+    let best: string | undefined;
+    for (const k of o.keys()) if (best === undefined || k < best) best = k;
+    return o.get(best!);
   }
 
   /** Everything, flushed and rewritten; whatever the table holds beyond that is deleted. */
@@ -146,8 +181,8 @@ export class NftablesProxier implements ProxyBackend {
     for (const r of this.rendered.values()) {
       for (const [c, rules] of r.chains) wantChains.set(c, rules);
       for (const [s, t] of r.sets) wantSets.set(s, t);
-      for (const e of r.elements) wantElements.set(elementId(e), e);
     }
+    for (const id of this.owners.keys()) wantElements.set(id, this.wantedElement(id)!);
     const out: string[] = [`add table ${p}`];
     for (const [m, type] of base.maps) out.push(`add map ${p} ${m} { type ${type} ; }`);
     for (const c of base.baseChains) out.push(`add chain ${p} ${c.name} { ${c.spec} }`);
@@ -196,31 +231,31 @@ export class NftablesProxier implements ProxyBackend {
     for (const [k, r] of this.rendered) if (req.changedServices.has(r.service)) keys.add(k);
     const oldChains = new Set<string>();
     const oldSets = new Set<string>();
-    const oldElements = new Set<string>();
+    const touched = new Set<string>();
     const newChains = new Map<string, readonly string[]>();
     const newSets = new Map<string, number>();
-    const newElements = new Map<string, NftElement>();
     for (const k of keys) {
       const old = this.rendered.get(k);
       for (const c of old?.chains.keys() ?? []) oldChains.add(c);
       for (const s of old?.sets.keys() ?? []) oldSets.add(s);
-      for (const e of old?.elements ?? []) oldElements.add(elementId(e));
+      for (const e of old?.elements ?? []) touched.add(elementId(e));
       const sp = req.state.services.get(k);
       const r = sp ? renderNftServicePort(sp, req.state.endpoints.get(k) ?? [], this.opts) : undefined;
-      if (r) this.rendered.set(k, r);
-      else this.rendered.delete(k);
+      this.setRendered(k, r);
       for (const [c, rules] of r?.chains ?? []) newChains.set(c, rules);
       for (const [s, t] of r?.sets ?? []) newSets.set(s, t);
-      for (const e of r?.elements ?? []) newElements.set(elementId(e), e);
+      for (const e of r?.elements ?? []) touched.add(elementId(e));
     }
-    // Two service ports never share a chain, set or element, so what one stopped rendering is gone.
-    const delElements = [...oldElements].filter((id) => {
-      const n = newElements.get(id);
-      return !n || n.verdict !== this.elements.get(id)?.verdict;
-    });
-    const addElements = [...newElements.values()].filter(
-      (e) => this.elements.get(elementId(e))?.verdict !== e.verdict,
-    );
+    // Chains and sets are named after their service port, so what one stopped rendering is gone;
+    // an element may be claimed by another service port too (wantedElement).
+    const delElements: string[] = [];
+    const addElements: NftElement[] = [];
+    for (const id of touched) {
+      const want = this.wantedElement(id);
+      const have = this.elements.get(id);
+      if (have && have.verdict !== want?.verdict) delElements.push(id);
+      if (want && have?.verdict !== want.verdict) addElements.push(want);
+    }
     const addChains = [...newChains.keys()].filter((c) => !this.chains.has(c));
     const writeChains = [...newChains].filter(([c, rules]) => !sameRules(this.chains.get(c), rules));
     const delChains = [...oldChains].filter((c) => !newChains.has(c));
