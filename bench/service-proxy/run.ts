@@ -1,33 +1,45 @@
 /**
- * Service proxy bench (iptables mode), each figure beside its anchor from the same run:
- *  (1) full sync of N services x 10 endpoints: rule generation (in process) and iptables-restore
- *      into a private network namespace, beside the kernel's floor: `iptables-restore --noflush` of
- *      the very same input as one plain file through the CLI, into a fresh namespace;
+ * Service proxy bench, both kernel modes side by side, each figure beside its anchor from the same
+ * run, for N services x 10 endpoints (default N = 1,000, 2,000, 10,000):
+ *  (1) full sync: iptables mode (generation + iptables-restore into a private namespace), nftables
+ *      mode (generation + `nft -f` into another), and the anchor: `nft -f` of the very same input
+ *      through the CLI alone, into a fresh namespace;
  *  (2) one endpoint change -> rules in the kernel (partial sync, in process: checkout + render +
- *      restore; informer delivery excluded) at the largest N, beside the CLI restore of the same
- *      partial input.
+ *      apply; informer delivery excluded), median of --changes: iptables mode beside the CLI
+ *      restore of the same partial input (re-applied in place: it is idempotent), nftables mode
+ *      beside the CLI `nft -f` of the same partial input into a twin namespace holding the same
+ *      table (an nft partial input deletes chains, so it cannot be re-applied in place).
+ * iptables mode runs only up to --iptables-max services (default 2,000): iptables-nft needs more
+ * than 14 minutes for 10,000 here (RESULTS.md, earlier run).
  * Run as root (namespaces are created and removed by the bench; nothing touches the host's rules).
  * `--write` replaces the service-proxy section of bench/RESULTS.md.
  *
- *   npm run bench:service-proxy [-- --write] [-- --services 1000,2000]
+ *   npm run bench:service-proxy [-- --write] [-- --services 1000,2000,10000] [-- --iptables-max 2000]
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { SyncRequest } from '../../src/service-proxy/backend.js';
 import { EndpointsChangeTracker, ServiceChangeTracker } from '../../src/service-proxy/change-tracker.js';
 import { IptablesProxier } from '../../src/service-proxy/iptables-proxier.js';
+import { NftablesProxier } from '../../src/service-proxy/nftables-proxier.js';
 import { ProxyState } from '../../src/service-proxy/proxy-state.js';
 import { NetnsRunner, RecordingRunner } from '../../src/service-proxy/runner.js';
 import { slice, svc } from '../../src/service-proxy/testing/fixtures.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
 const { values } = parseArgs({
-  options: { write: { type: 'boolean' }, services: { type: 'string' }, changes: { type: 'string' } },
+  options: {
+    write: { type: 'boolean' },
+    services: { type: 'string' },
+    changes: { type: 'string' },
+    'iptables-max': { type: 'string' },
+  },
 });
-// 10,000 is possible with --services but iptables-nft needs more than 14 min to restore it here (RESULTS.md).
-const SIZES = (values.services ?? '1000,2000').split(',').map(Number);
+const SIZES = (values.services ?? '1000,2000,10000').split(',').map(Number);
+const IPTABLES_MAX = Number(values['iptables-max'] ?? 2000);
 const EPS = 10;
 const CHANGES = Number(values.changes ?? 7);
 
@@ -45,33 +57,60 @@ function sliceObj(i: number, shift = 0) {
   );
 }
 
+const namespaces = new Set<string>();
 function netnsAdd(): string {
   const name = `k8ts-bench-sp-${randomBytes(3).toString('hex')}`;
   const r = spawnSync('ip', ['netns', 'add', name]);
   if (r.status !== 0) throw new Error(`ip netns add: ${r.stderr}`);
+  namespaces.add(name);
   return name;
 }
 function netnsDel(name: string): void {
   spawnSync('ip', ['netns', 'del', name]);
+  namespaces.delete(name);
 }
-function cliRestore(ns: string, text: string): number {
+/** Time one CLI run (`ip netns exec NS cmd...` with `text` on stdin). */
+function cli(ns: string, cmd: string[], text: string): number {
   const t = performance.now();
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'iptables-restore', '-w', '5', '--noflush'], {
-    input: text,
-    maxBuffer: 1 << 30,
-  });
-  if (r.status !== 0) throw new Error(`iptables-restore: ${r.stderr}`);
+  const r = spawnSync('ip', ['netns', 'exec', ns, ...cmd], { input: text, maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')}: ${String(r.stderr).slice(0, 500)}`);
   return performance.now() - t;
 }
+const cliRestore = (ns: string, text: string) => cli(ns, ['iptables-restore', '-w', '5', '--noflush'], text);
+const cliNft = (ns: string, text: string) => cli(ns, ['nft', '-f', '-'], text);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(x < 10 ? 1 : 0)} ms`;
+const lines = (t: string) => t.split('\n').length - 1;
+
+/** A proxier of either kernel mode with its last apply input captured. */
+function proxier(mode: 'iptables' | 'nftables', runner: NetnsRunner | RecordingRunner) {
+  const box = { text: '' };
+  const common = {
+    family: 'IPv4' as const,
+    nodeName: 'node-a',
+    clusterCidr: '10.42.0.0/16',
+    runner,
+    conntrack: false,
+  };
+  const p =
+    mode === 'iptables'
+      ? new IptablesProxier({ ...common, onRestore: (t) => (box.text = t) })
+      : new NftablesProxier({ ...common, onApply: (t) => (box.text = t) });
+  return { p, box };
+}
+
+interface Row {
+  n: number;
+  cells: Record<string, string>;
+}
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: the bench creates network namespaces');
-  const rows: string[][] = [];
-  const namespaces: string[] = [];
+  const rows: Row[] = [];
   try {
     for (const n of SIZES) {
+      const row: Row = { n, cells: {} };
+      rows.push(row);
       const state = new ProxyState();
       const st = new ServiceChangeTracker();
       const et = new EndpointsChangeTracker();
@@ -81,7 +120,7 @@ async function main(): Promise<void> {
       }
       const s = st.checkout(state);
       const e = et.checkout(state);
-      const req = (full: boolean, changed: Set<string>) => ({
+      const req = (full: boolean, changed: Set<string>): SyncRequest => ({
         state,
         changedServices: changed,
         full,
@@ -90,80 +129,105 @@ async function main(): Promise<void> {
         removedServicePorts: [],
       });
       const all = new Set([...s.changed, ...e.changed]);
-      // (1a) generation only.
-      let text = '';
-      const gen = new IptablesProxier({
-        family: 'IPv4',
-        nodeName: 'node-a',
-        clusterCidr: '10.42.0.0/16',
-        runner: new RecordingRunner(),
-        onRestore: (t) => (text = t),
-        conntrack: false,
-      });
-      const g = await gen.sync(req(true, all));
-      const lines = text.split('\n').length;
-      // (1b) the proxier's full sync into a namespace.
-      const ns = netnsAdd();
-      namespaces.push(ns);
-      const proxier = new IptablesProxier({
-        family: 'IPv4',
-        nodeName: 'node-a',
-        clusterCidr: '10.42.0.0/16',
-        runner: new NetnsRunner(ns),
-        conntrack: false,
-      });
-      const t0 = performance.now();
-      const k = await proxier.sync(req(true, all));
-      const fullMs = performance.now() - t0;
-      // (1c) anchor: the same input through the CLI into a fresh namespace.
-      const ns2 = netnsAdd();
-      namespaces.push(ns2);
-      const floor = cliRestore(ns2, text);
-      netnsDel(ns2);
-      rows.push([
-        `full sync, ${n.toLocaleString('en')} services x ${EPS} endpoints (${lines.toLocaleString('en')} restore lines)`,
-        `${ms(fullMs)} total: generate ${ms(g.generateMs)}, iptables-restore ${ms(k.applyMs)}`,
-        `${ms(floor)} (CLI iptables-restore of the same file, fresh netns)`,
-      ]);
-      if (n !== Math.max(...SIZES)) {
-        netnsDel(ns);
-        continue;
+
+      // (1) full syncs. Generation alone (a recording runner), then the real thing, then the anchor.
+      const modes = (n <= IPTABLES_MAX ? ['iptables', 'nftables'] : ['nftables']) as (
+        | 'iptables'
+        | 'nftables'
+      )[];
+      const live: Record<
+        string,
+        { p: IptablesProxier | NftablesProxier; box: { text: string }; ns: string }
+      > = {};
+      for (const mode of modes) {
+        const dry = proxier(mode, new RecordingRunner());
+        const g = await dry.p.sync(req(true, all));
+        const ns = netnsAdd();
+        const real = proxier(mode, new NetnsRunner(ns));
+        const t0 = performance.now();
+        const k = await real.p.sync(req(true, all));
+        const total = performance.now() - t0;
+        live[mode] = { ...real, ns };
+        const applyName = mode === 'iptables' ? 'iptables-restore' : 'nft -f';
+        row.cells[`${mode} full`] =
+          `${ms(total)} (generate ${ms(g.generateMs)}, ${applyName} ${ms(k.applyMs)}; ${lines(real.box.text).toLocaleString('en')} lines)`;
+        if (mode === 'nftables') {
+          const fresh = netnsAdd();
+          row.cells['nft -f anchor full'] = ms(cliNft(fresh, real.box.text));
+          // The twin: the same table through the CLI, for the partial-input anchor below.
+          live.twin = { ...dry, ns: fresh };
+        } else {
+          const fresh = netnsAdd();
+          row.cells['iptables-restore anchor full'] = ms(cliRestore(fresh, real.box.text));
+          netnsDel(fresh);
+        }
       }
-      // (2) one endpoint change -> in the kernel, partial sync.
-      const lat: number[] = [];
-      const restoreOnly: number[] = [];
-      const cli: number[] = [];
-      let partialText = '';
-      const partial = new IptablesProxier({
-        family: 'IPv4',
-        nodeName: 'node-a',
-        clusterCidr: '10.42.0.0/16',
-        runner: new NetnsRunner(ns),
-        conntrack: false,
-        onRestore: (t) => (partialText = t),
-      });
-      await partial.sync(req(true, all)); // take over the namespace's state (full)
+
+      // (2) one endpoint change -> in the kernel (partial syncs).
+      const lat: Record<string, number[]> = { iptables: [], nftables: [], iptablesCli: [], nftCli: [] };
       for (let c = 0; c < CHANGES; c++) {
         const i = Math.floor(n / 2) + c;
-        const t1 = performance.now();
         et.update(sliceObj(i, 1_000_000 + c)); // one slice, its endpoints replaced: one service changes
+        const t1 = performance.now();
         const ch = et.checkout(state);
-        const r = await partial.sync(req(false, ch.changed));
-        lat.push(performance.now() - t1);
-        restoreOnly.push(r.applyMs);
-        cli.push(cliRestore(ns, partialText));
+        const changed = new Set(ch.changed);
+        const checkoutMs = performance.now() - t1;
+        for (const mode of modes) {
+          const l = live[mode]!;
+          const t = performance.now();
+          await l.p.sync(req(false, changed));
+          lat[mode]!.push(checkoutMs + performance.now() - t);
+        }
+        if (live.iptables) lat.iptablesCli!.push(cliRestore(live.iptables.ns, live.iptables.box.text));
+        const twin = live.twin!;
+        await twin.p.sync(req(false, changed));
+        if (twin.box.text !== live.nftables!.box.text)
+          throw new Error('twin input differs from the proxier input');
+        lat.nftCli!.push(cliNft(twin.ns, twin.box.text));
       }
-      rows.push([
-        `one endpoint slice change at ${n.toLocaleString('en')} services, in the kernel (median of ${CHANGES})`,
-        `${ms(median(lat))} (iptables-restore ${ms(median(restoreOnly))}; ${partialText.split('\n').length} restore lines)`,
-        `${ms(median(cli))} (CLI iptables-restore of the same partial input)`,
-      ]);
-      netnsDel(ns);
+      const partialLines = lines(live.nftables!.box.text);
+      row.cells['nftables change'] = `${ms(median(lat.nftables!))} (${partialLines} lines)`;
+      row.cells['nft -f anchor change'] = ms(median(lat.nftCli!));
+      if (live.iptables) {
+        row.cells['iptables change'] =
+          `${ms(median(lat.iptables!))} (${lines(live.iptables.box.text)} lines)`;
+        row.cells['iptables-restore anchor change'] = ms(median(lat.iptablesCli!));
+      }
+      for (const l of Object.values(live)) netnsDel(l.ns);
+      console.log(`${n} services: ${JSON.stringify(row.cells)}`);
     }
   } finally {
-    for (const ns of namespaces) netnsDel(ns);
+    for (const ns of [...namespaces]) netnsDel(ns);
   }
-  const table = `| measure | k8ts | anchor (same run) |\n|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`;
+  const cols = [
+    'iptables full',
+    'iptables-restore anchor full',
+    'nftables full',
+    'nft -f anchor full',
+    'iptables change',
+    'iptables-restore anchor change',
+    'nftables change',
+    'nft -f anchor change',
+  ];
+  const head = [
+    'services x 10 endpoints',
+    'iptables mode: full sync',
+    'anchor: CLI iptables-restore, same input',
+    'nftables mode: full sync',
+    'anchor: CLI nft -f, same input',
+    'iptables mode: one endpoint change (median of 7)',
+    'anchor: CLI iptables-restore, same partial input',
+    'nftables mode: one endpoint change (median of 7)',
+    'anchor: CLI nft -f, same partial input',
+  ];
+  const table = [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map(
+      (r) =>
+        `| ${r.n.toLocaleString('en')} | ${cols.map((c) => r.cells[c] ?? `not run (iptables-nft > 14 min at 10,000)`).join(' | ')} |`,
+    ),
+  ].join('\n');
   console.log(table);
   if (values.write) {
     const path = join(REPO, 'bench', 'RESULTS.md');
@@ -171,7 +235,8 @@ async function main(): Promise<void> {
     try {
       text = readFileSync(path, 'utf8');
     } catch {}
-    const section = `<!-- service-proxy:start -->\n## Service proxy, iptables mode (issue 5)\n\nCommand: \`npm run bench:service-proxy -- --write\`, run ${new Date().toISOString().slice(0, 16)}Z as root on this 2-vCPU shared VM (iptables ${spawnSync('iptables', ['--version']).stdout.toString().trim()}); every restore goes into a private network namespace the bench creates and deletes.\n\n${table}\n\nRequests/s and p99 through a ClusterIP vs direct: the service-proxy-datapath section (\`npm run bench:service-proxy-datapath\`). Userspace mode beside HAProxy: the service-proxy-userspace section.\n<!-- service-proxy:end -->`;
+    const version = (cmd: string) => spawnSync(cmd, ['--version']).stdout.toString().trim();
+    const section = `<!-- service-proxy:start -->\n## Service proxy, iptables and nftables modes (issue 5)\n\nCommand: \`npm run bench:service-proxy -- --write\`, run ${new Date().toISOString().slice(0, 16)}Z as root on this 2-vCPU VM while other helpers were working (shared machine: figures are noisy), ${version('iptables')}, ${version('nft')}, kernel ${spawnSync('uname', ['-r']).stdout.toString().trim()}; every apply goes into a private network namespace the bench creates and deletes. Change latency = checkout + render + apply (informer delivery excluded).\n\n${table}\n\nREADING\n\nRequests/s and p99 through a ClusterIP vs direct: the service-proxy-datapath section (\`npm run bench:service-proxy-datapath\`). Userspace mode beside HAProxy: the service-proxy-userspace section.\n<!-- service-proxy:end -->`;
     if (text.includes('<!-- service-proxy:start -->'))
       text = text.replace(/<!-- service-proxy:start -->[\s\S]*<!-- service-proxy:end -->/, section);
     else text = `${text || '# Benchmark results\n'}\n${section}\n`;

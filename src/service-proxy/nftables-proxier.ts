@@ -9,7 +9,8 @@
  * changed, `add chain` / `add set` for new ones, and `flush chain` + `delete chain` / `delete set` for
  * those no longer wanted (after every reference to them is gone, in the same transaction). A full
  * sync (first, periodic, after any failure) lists our table's chains and sets in the kernel, flushes
- * and rewrites every chain and map, and deletes whatever chain or set of the table is not wanted.
+ * and rewrites every chain, map and the hairpin set, and deletes whatever chain or set of the table
+ * is not wanted.
  * Affinity sets are never flushed: their dynamic entries are the clients' affinity state.
  */
 import type { ProxyBackend, SyncRequest, SyncResult } from './backend.js';
@@ -184,13 +185,13 @@ export class NftablesProxier implements ProxyBackend {
     }
     for (const id of this.owners.keys()) wantElements.set(id, this.wantedElement(id)!);
     const out: string[] = [`add table ${p}`];
-    for (const [m, type] of base.maps) out.push(`add map ${p} ${m} { type ${type} ; }`);
+    for (const [m, { kind, type }] of base.maps) out.push(`add ${kind} ${p} ${m} { type ${type} ; }`);
     for (const c of base.baseChains) out.push(`add chain ${p} ${c.name} { ${c.spec} }`);
     const hooked = new Set(base.baseChains.map((c) => c.name));
     for (const c of base.chains.keys()) if (!hooked.has(c)) out.push(`add chain ${p} ${c}`);
     for (const c of wantChains.keys()) out.push(`add chain ${p} ${c}`);
     for (const [s, t] of wantSets) out.push(this.addSet(s, t));
-    for (const m of base.maps.keys()) out.push(`flush map ${p} ${m}`);
+    for (const [m, { kind }] of base.maps) out.push(`flush ${kind} ${p} ${m}`);
     const flush = (c: string) => kernel.chains.has(c) && out.push(`flush chain ${p} ${c}`);
     for (const c of base.chains.keys()) flush(c);
     for (const c of wantChains.keys()) flush(c);
@@ -203,7 +204,8 @@ export class NftablesProxier implements ProxyBackend {
     for (const c of kernel.chains)
       if (!wantChains.has(c) && !base.chains.has(c))
         out.push(`flush chain ${p} ${c}`, `delete chain ${p} ${c}`);
-    for (const s of kernel.sets) if (!wantSets.has(s)) out.push(`delete set ${p} ${s}`);
+    for (const s of kernel.sets)
+      if (!wantSets.has(s) && !base.maps.has(s as NftMapName)) out.push(`delete set ${p} ${s}`);
     const baseRuleCount = [...base.chains.values()].reduce((n, r) => n + r.length, 0);
     return {
       text: `${out.join('\n')}\n`,
@@ -311,7 +313,7 @@ export class NftablesProxier implements ProxyBackend {
     for (const e of elements) {
       let list = byMap.get(e.map);
       if (!list) byMap.set(e.map, (list = []));
-      list.push(verb === 'add' ? `${e.key} : ${e.verdict}` : e.key);
+      list.push(verb === 'add' && e.verdict ? `${e.key} : ${e.verdict}` : e.key);
     }
     for (const [m, list] of byMap)
       for (let i = 0; i < list.length; i += ELEMENT_BATCH)

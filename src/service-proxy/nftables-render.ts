@@ -1,16 +1,27 @@
 /**
  * Pure rendering of kube-proxy's nftables mode for one IP family, in our own table
  * (`table ip k8ts-proxy` / `table ip6 k8ts-proxy`): one service port -> its own chains
- * (`service-`, `local-`, `external-`, `firewall-`, `endpoint-`), its affinity sets and its elements
- * in the shared verdict maps (`service-ips`, `service-nodeports`, `firewall-ips`,
- * `no-endpoint-services`, `no-endpoint-nodeports`). The proxier (nftables-proxier.ts) caches these
- * per service port, so a partial sync writes only the chains and elements of changed services.
+ * (`service-`, `local-`, `external-`, `firewall-`), its affinity sets and its elements in the shared
+ * verdict maps (`service-ips`, `service-nodeports`, `firewall-ips`, `no-endpoint-services`,
+ * `no-endpoint-nodeports`) and the `hairpin` set. The proxier (nftables-proxier.ts) caches these per
+ * service port, so a partial sync writes only the chains and elements of changed services.
  *
  * The semantics are the iptables mode's (iptables-render.ts): the same endpoint choice
  * (usableEndpoints, Local policies), the same masquerade decisions, REJECT for no endpoints and DROP
  * for "endpoints, but none local", loadBalancerSourceRanges plus the LB IPs themselves as accepted
  * sources. Dispatch is by map lookup (`ip daddr . meta l4proto . th dport vmap @service-ips`)
- * instead of a linear chain, and the endpoint choice is one `numgen random mod N vmap`.
+ * instead of a linear chain.
+ *
+ * Two departures from upstream's layout, both measured on this kernel (6.18) with nft 1.0.6
+ * (docs/architecture.md has the figures):
+ * - No `numgen random mod N vmap { ... }`: each is an anonymous set, and the kernel names a new
+ *   anonymous set by scanning every set of the table, so a full sync is O(services^2). The spread
+ *   is a cascade instead (`numgen random mod K == 0`, endpoint i with probability 1/(N-i)).
+ * - No chain per endpoint: every `nft` run that adds a rule or an element first dumps every chain
+ *   of the table into its cache, so the cost of a one-endpoint change grows with the number of
+ *   chains; with 10 endpoints per service the endpoint chains were 10/11 of them. The policy chain
+ *   DNATs directly; the hairpin masquerade an endpoint chain did (`ip saddr <ep>`) is one rule in
+ *   nat postrouting matching `ip saddr . ip daddr @hairpin` after DNAT.
  */
 import { hash16 } from './chain-names.js';
 import { usableEndpoints } from './iptables-render.js';
@@ -41,8 +52,9 @@ export interface NftRenderConfig {
   nodePortAddresses?: readonly string[] | undefined;
 }
 
-/** The shared verdict maps the per-service elements go into. */
+/** The shared verdict maps (and the `hairpin` set) the per-service elements go into. */
 export type NftMapName =
+  | 'hairpin'
   | 'service-ips'
   | 'service-nodeports'
   | 'firewall-ips'
@@ -51,9 +63,9 @@ export type NftMapName =
 
 export interface NftElement {
   map: NftMapName;
-  /** `10.43.0.10 . tcp . 80` or `tcp . 30080`. */
+  /** `10.43.0.10 . tcp . 80`, `tcp . 30080`, or `10.42.0.11 . 10.42.0.11` (hairpin). */
   key: string;
-  /** `goto service-...`, `goto reject-chain`, `drop`. */
+  /** `goto service-...`, `goto reject-chain`, `drop`; '' in the `hairpin` set. */
   verdict: string;
 }
 
@@ -81,7 +93,7 @@ export function nftServiceBase(
   return `${hash16(sp.name + proto).slice(0, 8)}-${sp.service}/${proto}/${sp.portName}`;
 }
 
-/** `endpoint-<hash8>-<ns>/<name>/<proto>/<port>__<ip>/<port>` (IPv6 colons become dots: nft names allow no colon). */
+/** `<hash8>-<ns>/<name>/<proto>/<port>__<ip>/<port>`, an endpoint's part of its affinity set name (IPv6 colons become dots: nft names allow no colon). */
 function endpointBase(sp: ServicePortInfo, ep: EndpointInfo): string {
   const proto = sp.protocol.toLowerCase();
   const h = hash16(sp.name + proto + endpointString(ep)).slice(0, 8);
@@ -147,8 +159,9 @@ export function renderNftServicePort(
 
   // firewall-: anything but the accepted sources (and the LB IPs themselves, for traffic a node
   // sends through its own load balancer) is dropped before DNAT.
+  // (One rule per accepted source rather than an anonymous set: see the cascade below.)
   if (lbIPs.length > 0 && sourceRanges.length > 0)
-    out.chains.set(fw, [`${ip} saddr != { ${[...sourceRanges, ...lbIPs].join(', ')} } drop`]);
+    out.chains.set(fw, [...[...sourceRanges, ...lbIPs].map((r) => `${ip} saddr ${r} return`), 'drop']);
 
   // external-.
   if (hasExternal && externallyAccessible) {
@@ -165,8 +178,9 @@ export function renderNftServicePort(
     out.chains.set(ext, rules);
   }
 
-  // Policy chains and endpoint chains.
-  const epChains = new Map<string, { ep: EndpointInfo; affinity: string | undefined }>();
+  // Policy chains: the endpoint is chosen and DNATed right there, without a chain per endpoint
+  // (why: the header). Hairpin (an endpoint reaching itself) is masqueraded in nat postrouting
+  // through the shared `hairpin` set of `ep . ep` pairs.
   const policyChain = (chain: string, list: readonly EndpointInfo[], masqRule: boolean) => {
     const rules: string[] = [];
     if (masqRule) {
@@ -174,36 +188,30 @@ export function renderNftServicePort(
       else if (cfg.clusterCidr)
         rules.push(`${ip} daddr ${clusterIP} ${ip} saddr != ${cfg.clusterCidr} jump mark-for-masquerade`);
     }
-    const names = list.map((e) => {
+    const targets = list.map((e) => {
+      const to = fam === 'IPv4' ? `${e.ip}:${e.port}` : `[${e.ip}]:${e.port}`;
+      const dnat = `meta l4proto ${proto} dnat to ${to}`;
+      if (sp.affinitySeconds <= 0) return { dnat, affinity: undefined };
       const b = endpointBase(sp, e);
-      const name = `endpoint-${b}`;
       // The timeout is part of the set's hash: a new timeout is a new set (an existing set's timeout
       // cannot be changed), swapped in by the same transaction that rewrites the chains using it.
-      const affinity =
-        sp.affinitySeconds > 0
-          ? `affinity-${hash16(`${b}${sp.affinitySeconds}`).slice(0, 8)}-${b.slice(9)}`
-          : undefined;
-      epChains.set(name, { ep: e, affinity });
-      return { name, affinity };
+      const affinity = `affinity-${hash16(`${b}${sp.affinitySeconds}`).slice(0, 8)}-${b.slice(9)}`;
+      out.sets.set(affinity, sp.affinitySeconds);
+      return { dnat: `update @${affinity} { ${ip} saddr } ${dnat}`, affinity };
     });
-    for (const n of names) if (n.affinity) rules.push(`${ip} saddr @${n.affinity} goto ${n.name}`);
-    rules.push(
-      `numgen random mod ${names.length} vmap { ${names.map((n, i) => `${i} : goto ${n.name}`).join(', ')} }`,
-    );
+    for (const t of targets) if (t.affinity) rules.push(`${ip} saddr @${t.affinity} ${t.dnat}`);
+    // An even spread as a cascade (endpoint i taken with probability 1/(N-i), as the iptables
+    // statistic chain), not upstream's `numgen random mod N vmap { ... }` (why: the header).
+    targets.forEach((t, i) => {
+      const left = targets.length - i;
+      rules.push(left > 1 ? `numgen random mod ${left} == 0 ${t.dnat}` : t.dnat);
+    });
     out.chains.set(chain, rules);
   };
   if (clusterEps.length > 0) policyChain(svc, clusterEps, !sp.internalPolicyLocal);
   if (localEps.length > 0) policyChain(loc, localEps, false);
-  for (const [name, { ep, affinity }] of epChains) {
-    const rules = [`${ip} saddr ${ep.ip} jump mark-for-masquerade`];
-    if (affinity) {
-      out.sets.set(affinity, sp.affinitySeconds);
-      rules.push(`update @${affinity} { ${ip} saddr }`);
-    }
-    const to = fam === 'IPv4' ? `${ep.ip}:${ep.port}` : `[${ep.ip}]:${ep.port}`;
-    rules.push(`meta l4proto ${proto} dnat to ${to}`);
-    out.chains.set(name, rules);
-  }
+  const hairpin = new Set([...clusterEps, ...localEps].map((e) => e.ip));
+  for (const a of hairpin) el('hairpin', `${a} . ${a}`, '');
   return out;
 }
 
@@ -216,18 +224,20 @@ export interface NftBaseChain {
 
 /** The table's fixed maps, chains and rules (the same on every sync). */
 export function nftBaseRuleset(cfg: NftRenderConfig): {
-  maps: Map<NftMapName, string>;
+  /** The shared maps and sets: name -> kind and type. */
+  maps: Map<NftMapName, { kind: 'map' | 'set'; type: string }>;
   baseChains: NftBaseChain[];
   chains: Map<string, string[]>;
 } {
   const ip = nftFamily(cfg.family);
   const addr = cfg.family === 'IPv4' ? 'ipv4_addr' : 'ipv6_addr';
-  const maps = new Map<NftMapName, string>([
-    ['service-ips', `${addr} . inet_proto . inet_service : verdict`],
-    ['service-nodeports', 'inet_proto . inet_service : verdict'],
-    ['firewall-ips', `${addr} . inet_proto . inet_service : verdict`],
-    ['no-endpoint-services', `${addr} . inet_proto . inet_service : verdict`],
-    ['no-endpoint-nodeports', 'inet_proto . inet_service : verdict'],
+  const maps = new Map<NftMapName, { kind: 'map' | 'set'; type: string }>([
+    ['service-ips', { kind: 'map', type: `${addr} . inet_proto . inet_service : verdict` }],
+    ['service-nodeports', { kind: 'map', type: 'inet_proto . inet_service : verdict' }],
+    ['firewall-ips', { kind: 'map', type: `${addr} . inet_proto . inet_service : verdict` }],
+    ['no-endpoint-services', { kind: 'map', type: `${addr} . inet_proto . inet_service : verdict` }],
+    ['no-endpoint-nodeports', { kind: 'map', type: 'inet_proto . inet_service : verdict' }],
+    ['hairpin', { kind: 'set', type: `${addr} . ${addr}` }],
   ]);
   const baseChains: NftBaseChain[] = [
     { name: 'nat-prerouting', spec: 'type nat hook prerouting priority -100 ;' },
@@ -261,6 +271,8 @@ export function nftBaseRuleset(cfg: NftRenderConfig): {
     [
       'masquerading',
       [
+        // Hairpin: a connection DNATed back to its own source.
+        `ct status dnat ${ip} saddr . ${ip} daddr @hairpin jump mark-for-masquerade`,
         `meta mark & ${NFT_MASQ_MARK} == 0 return`,
         `meta mark set meta mark ^ ${NFT_MASQ_MARK}`,
         'masquerade fully-random',

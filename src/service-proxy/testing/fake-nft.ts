@@ -18,7 +18,7 @@ export interface FakeNftTable {
   chains: Map<string, FakeNftChain>;
   /** Named sets: name -> declaration body. */
   sets: Map<string, string>;
-  /** Verdict maps: name -> key -> verdict. */
+  /** Elements of every map and named set: name -> key -> verdict ('' in a set). */
   maps: Map<string, Map<string, string>>;
 }
 
@@ -88,8 +88,9 @@ export class FakeNft {
     const name = sp < 0 ? rest : rest.slice(0, sp);
     const body = sp < 0 ? '' : rest.slice(sp + 1).trim();
     const refsTo = (target: string): boolean => {
+      const setRef = new RegExp(`@${target.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(?:\\s|$)`);
       for (const c of t.chains.values())
-        for (const r of c.rules) if (chainRefs(r).includes(target) || r.includes(`@${target} `)) return true;
+        for (const r of c.rules) if (chainRefs(r).includes(target) || setRef.test(r)) return true;
       for (const mp of t.maps.values())
         for (const v of mp.values()) if (chainRefs(v).includes(target)) return true;
       return false;
@@ -125,27 +126,35 @@ export class FakeNft {
         return;
       }
       case 'add set':
+        if (t.maps.has(name) && !t.sets.has(name)) throw new Error('File exists (a map of that name)');
         if (!t.sets.has(name)) t.sets.set(name, body);
         else if (t.sets.get(name) !== body) throw new Error('File exists (set with other properties)');
+        if (!t.maps.has(name)) t.maps.set(name, new Map());
         return;
       case 'delete set':
         if (!t.sets.has(name)) throw new Error(`No such file or directory (set ${name})`);
         if (refsTo(name)) throw new Error('Device or resource busy (set in use)');
         t.sets.delete(name);
+        t.maps.delete(name);
         return;
       case 'add map':
+        if (t.sets.has(name)) throw new Error('File exists (a set of that name)');
         if (!t.maps.has(name)) t.maps.set(name, new Map());
         return;
       case 'flush map':
-        if (!t.maps.has(name)) throw new Error(`No such file or directory (map ${name})`);
+      case 'flush set':
+        if (!t.maps.has(name) || t.sets.has(name) !== (what === 'set'))
+          throw new Error(`No such file or directory (${what} ${name})`);
         t.maps.get(name)!.clear();
         return;
       case 'add element': {
         const mp = t.maps.get(name);
         if (!mp) throw new Error(`No such file or directory (map ${name})`);
+        const isSet = t.sets.has(name);
         for (const e of elementList(body)) {
-          const [k, v] = e.split(' : ') as [string, string | undefined];
-          if (v === undefined) throw new Error(`map element without a verdict: ${e}`);
+          const [k, v = ''] = e.split(' : ') as [string, string | undefined];
+          if (isSet !== (v === ''))
+            throw new Error(`element does not fit ${isSet ? 'set' : 'map'} ${name}: ${e}`);
           for (const c of chainRefs(v)) needChain(c);
           // As the kernel: adding an existing key is accepted and keeps the old verdict.
           if (!mp.has(k)) mp.set(k, v);

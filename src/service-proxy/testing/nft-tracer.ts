@@ -3,7 +3,8 @@
  * chains of our table in a FakeNft the way netfilter orders the hooks (remote: filter prerouting
  * -110, nat prerouting -100, routing, filter input or forward, nat postrouting; local: filter output
  * -110, nat output -100, filter output, nat postrouting) and returns every outcome with its
- * probability (`numgen random mod N` splits the walk into N branches).
+ * probability (each `numgen random mod K == 0` splits the walk into a matched and an unmatched
+ * branch, as `-m statistic` does in packet-tracer.ts).
  *
  * It reads exactly the statements the proxy writes; anything else throws, so a rule the tracer
  * cannot read fails the test instead of being skipped.
@@ -69,15 +70,32 @@ export function traceNft(table: FakeNftTable, pkt: Packet, ctx: TraceContext): O
     return done;
   };
 
-  /** One rule on one state: continuing states (term undefined) and finished ones. */
-  const runRule = (tk: string[], st: State, depth: number): { st: State; term: Term | undefined }[] => {
+  /** One rule on one state (from token `from`): continuing states (term undefined) and finished ones. */
+  const runRule = (
+    tk: string[],
+    st: State,
+    depth: number,
+    from = 0,
+  ): { st: State; term: Term | undefined }[] => {
     let s = st;
-    for (let i = 0; i < tk.length; i++) {
+    for (let i = from; i < tk.length; i++) {
       const t = tk[i]!;
       const at = (k: number) => tk[i + k];
       // Matches.
       if (t === 'ct' && at(1) === 'state' && at(2) === 'new') {
         i += 2;
+        continue;
+      }
+      if (t === 'ct' && at(1) === 'status' && at(2) === 'dnat') {
+        i += 2;
+        if (!s.dnat) return [{ st, term: undefined }];
+        continue;
+      }
+      if ((t === 'ip' || t === 'ip6') && at(1) === 'saddr' && at(2) === '.' && at(4) === 'daddr') {
+        // `ip saddr . ip daddr @set`: the pair in a named set.
+        const ok = table.maps.get(at(5)!.slice(1))?.has(`${pkt.src} . ${s.dst}`) ?? false;
+        i += 5;
+        if (!ok) return [{ st, term: undefined }];
         continue;
       }
       if ((t === 'ip' || t === 'ip6') && (at(1) === 'saddr' || at(1) === 'daddr') && at(2) !== '.') {
@@ -99,6 +117,14 @@ export function traceNft(table: FakeNftTable, pkt: Packet, ctx: TraceContext): O
         i += 5;
         if (!ok) return [{ st, term: undefined }];
         continue;
+      }
+      if (t === 'numgen' && at(1) === 'random' && at(2) === 'mod' && at(4) === '==' && at(5) === '0') {
+        // Matches with probability 1/K: the rule splits the walk.
+        const k = Number(at(3));
+        return [
+          { st: { ...st, prob: st.prob * (1 - 1 / k) }, term: undefined },
+          ...runRule(tk, { ...s, prob: s.prob / k }, depth, i + 6),
+        ];
       }
       if (t === 'meta' && at(1) === 'l4proto' && at(2) !== '.') {
         const p = at(2);
