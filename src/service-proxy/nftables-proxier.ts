@@ -64,15 +64,15 @@ export class NftablesProxier implements ProxyBackend {
   /** service port key -> its rendering. */
   private readonly rendered = new Map<string, RenderedNftServicePort>();
   /** What we believe is in the kernel: per-service chain -> its rules, sets -> timeout, elements. */
-  private readonly chains = new Map<string, readonly string[]>();
-  private readonly sets = new Map<string, number>();
-  private readonly elements = new Map<string, NftElement>();
+  private chains = new Map<string, readonly string[]>();
+  private sets = new Map<string, number>();
+  private elements = new Map<string, NftElement>();
   /**
    * Element id -> the service ports rendering it. Two services may claim the same destination
    * (one externalIP:port given to both); the map holds one verdict per key, so the service port with
    * the smallest key wins, in full and partial syncs alike.
    */
-  private readonly owners = new Map<string, Map<string, NftElement>>();
+  private readonly owners = new Map<string, string | string[]>();
   private ruleCount = 0;
   private needFull = true;
 
@@ -123,7 +123,8 @@ export class NftablesProxier implements ProxyBackend {
   private async listKernel(): Promise<{ chains: Set<string>; sets: Set<string> }> {
     const chains = await this.opts.runner.run('nft', ['-j', 'list', 'chains', this.fam]);
     if (chains.code !== 0) throw new CommandFailedError('nft list chains', chains.code, chains.stderr);
-    const sets = await this.opts.runner.run('nft', ['-j', 'list', 'sets', this.fam]);
+    // -t: without their elements (the hairpin set holds one per endpoint).
+    const sets = await this.opts.runner.run('nft', ['-j', '-t', 'list', 'sets', this.fam]);
     if (sets.code !== 0) throw new CommandFailedError('nft list sets', sets.code, sets.stderr);
     return {
       chains: parseNftList(chains.stdout, NFT_TABLE).chains,
@@ -140,12 +141,19 @@ export class NftablesProxier implements ProxyBackend {
     }
   }
 
-  /** Record (or with undefined, drop) the rendering of one service port and its element claims. */
+  /**
+   * Record (or with undefined, drop) the rendering of one service port and its element claims.
+   * (Owners are a key, or an array only when shared: 100,000 endpoints make 100,000 hairpin pairs.)
+   */
   private setRendered(key: string, r: RenderedNftServicePort | undefined): void {
     for (const e of this.rendered.get(key)?.elements ?? []) {
-      const o = this.owners.get(elementId(e));
-      o?.delete(key);
-      if (o?.size === 0) this.owners.delete(elementId(e));
+      const id = elementId(e);
+      const o = this.owners.get(id);
+      if (o === key) this.owners.delete(id);
+      else if (Array.isArray(o)) {
+        const rest = o.filter((k) => k !== key);
+        this.owners.set(id, rest.length === 1 ? rest[0]! : rest);
+      }
     }
     if (!r) {
       this.rendered.delete(key);
@@ -153,19 +161,20 @@ export class NftablesProxier implements ProxyBackend {
     }
     this.rendered.set(key, r);
     for (const e of r.elements) {
-      let o = this.owners.get(elementId(e));
-      if (!o) this.owners.set(elementId(e), (o = new Map()));
-      o.set(key, e);
+      const id = elementId(e);
+      const o = this.owners.get(id);
+      if (o === undefined) this.owners.set(id, key);
+      else if (Array.isArray(o)) o.push(key);
+      else if (o !== key) this.owners.set(id, [o, key]);
     }
   }
 
   /** The element the map should hold for `id`, if any service port claims it. */
   private wantedElement(id: string): NftElement | undefined {
     const o = this.owners.get(id);
-    if (!o) return undefined;
-    let best: string | undefined;
-    for (const k of o.keys()) if (best === undefined || k < best) best = k;
-    return o.get(best!);
+    if (o === undefined) return undefined;
+    const best = Array.isArray(o) ? o.reduce((a, b) => (b < a ? b : a)) : o;
+    return this.rendered.get(best)?.elements.find((e) => elementId(e) === id);
   }
 
   /** Everything, flushed and rewritten; whatever the table holds beyond that is deleted. */
@@ -179,11 +188,16 @@ export class NftablesProxier implements ProxyBackend {
     const wantChains = new Map<string, readonly string[]>();
     const wantSets = new Map<string, number>();
     const wantElements = new Map<string, NftElement>();
-    for (const r of this.rendered.values()) {
+    for (const [k, r] of this.rendered) {
       for (const [c, rules] of r.chains) wantChains.set(c, rules);
       for (const [s, t] of r.sets) wantSets.set(s, t);
+      for (const e of r.elements) {
+        const id = elementId(e);
+        const o = this.owners.get(id);
+        if (o === k) wantElements.set(id, e);
+        else if (Array.isArray(o) && !wantElements.has(id)) wantElements.set(id, this.wantedElement(id)!);
+      }
     }
-    for (const id of this.owners.keys()) wantElements.set(id, this.wantedElement(id)!);
     const out: string[] = [`add table ${p}`];
     for (const [m, { kind, type }] of base.maps) out.push(`add ${kind} ${p} ${m} { type ${type} ; }`);
     for (const c of base.baseChains) out.push(`add chain ${p} ${c.name} { ${c.spec} }`);
@@ -206,20 +220,13 @@ export class NftablesProxier implements ProxyBackend {
         out.push(`flush chain ${p} ${c}`, `delete chain ${p} ${c}`);
     for (const s of kernel.sets)
       if (!wantSets.has(s) && !base.maps.has(s as NftMapName)) out.push(`delete set ${p} ${s}`);
-    const baseRuleCount = [...base.chains.values()].reduce((n, r) => n + r.length, 0);
     return {
       text: `${out.join('\n')}\n`,
       commit: () => {
-        this.chains.clear();
-        this.sets.clear();
-        this.elements.clear();
-        this.ruleCount = baseRuleCount;
-        for (const [c, rules] of wantChains) {
-          this.chains.set(c, rules);
-          this.ruleCount += rules.length;
-        }
-        for (const [s, t] of wantSets) this.sets.set(s, t);
-        for (const [id, e] of wantElements) this.elements.set(id, e);
+        this.chains = wantChains;
+        this.sets = wantSets;
+        this.elements = wantElements;
+        this.ruleCount = written;
         return written;
       },
     };

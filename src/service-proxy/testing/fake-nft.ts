@@ -228,8 +228,9 @@ export class FakeNftRunner implements CommandRunner {
         return { code: 1, stdout: '', stderr: (e as Error).message };
       }
     }
-    if (args[0] === '-j' && args[1] === 'list' && (args[2] === 'chains' || args[2] === 'sets'))
-      return { code: 0, stdout: this.nft.listJson(args[2], args[3] ?? 'ip'), stderr: '' };
+    const a = args.filter((x) => x !== '-t');
+    if (a[0] === '-j' && a[1] === 'list' && (a[2] === 'chains' || a[2] === 'sets'))
+      return { code: 0, stdout: this.nft.listJson(a[2], a[3] ?? 'ip'), stderr: '' };
     return { code: 1, stdout: '', stderr: `fake nft: unsupported ${args.join(' ')}` };
   }
 }
