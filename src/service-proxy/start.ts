@@ -74,7 +74,7 @@ export function parseNodePortAddresses(list: readonly string[]): string[] {
     const [ip, len] = c.split('/') as [string, string | undefined];
     const p = parseIp(ip);
     const n = len === undefined ? p?.bits : Number(len);
-    if (!p || n === undefined || !/^\d*$/.test(len ?? '') || n < 0 || n > p.bits)
+    if (!p || n === undefined || (len !== undefined && !/^\d+$/.test(len)) || n < 0 || n > p.bits)
       throw new ProxyConfigError(`--nodeport-addresses: invalid CIDR "${c}"`);
     out.push(`${ip}/${n}`);
   }
