@@ -173,7 +173,7 @@ export class NftablesProxier implements ProxyBackend {
   private wantedElement(id: string): NftElement | undefined {
     const o = this.owners.get(id);
     if (o === undefined) return undefined;
-    const best = Array.isArray(o) ? o.reduce((a, b) => (b < a ? b : a)) : o;
+    const best = Array.isArray(o) ? [...o].sort()[0]! : o;
     return this.rendered.get(best)?.elements.find((e) => elementId(e) === id);
   }
 
