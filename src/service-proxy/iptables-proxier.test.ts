@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { svcChain } from './chain-names.js';
+import { cleanupIptablesRules } from './iptables-proxier.js';
 import { Harness, slice, svc } from './testing/fixtures.js';
 
 const EP = ['10.42.0.11', '10.42.0.12', '10.42.0.13'];
@@ -190,5 +191,24 @@ describe('IptablesProxier syncs', () => {
     expect(svcChain('default/web:http', 'TCP')).toBe(svcChain('default/web:http', 'TCP'));
     expect(svcChain('default/web:http', 'TCP')).not.toBe(svcChain('default/web:http', 'UDP'));
     expect(svcChain('default/web:http', 'TCP')).toMatch(/^KUBE-SVC-[A-Z2-7]{16}$/);
+  });
+
+  it('cleanup (switching to nftables mode) removes our chains and jumps, nothing else', async () => {
+    const h = new Harness().apply(svc(), slice(EP));
+    await h.sync();
+    const k = h.runner.v4;
+    k.addForeign('nat', 'PREROUTING', '-j DOCKER');
+    k.addForeign('nat', 'DOCKER', '-d 172.17.0.2/32 -j RETURN');
+    k.addForeign('filter', 'INPUT', '-p tcp --dport 22 -j ACCEPT');
+    const removed = await cleanupIptablesRules(h.runner, 'IPv4');
+    expect(removed).toBeGreaterThan(8);
+    expect(k.chains('nat').filter((c) => c.startsWith('KUBE-'))).toEqual([]);
+    expect(k.chains('filter').filter((c) => c.startsWith('KUBE-'))).toEqual([]);
+    expect(k.chain('nat', 'PREROUTING')).toEqual(['-j DOCKER']);
+    expect(k.chain('nat', 'DOCKER')).toEqual(['-d 172.17.0.2/32 -j RETURN']);
+    expect(k.chain('filter', 'INPUT')).toEqual(['-p tcp --dport 22 -j ACCEPT']);
+    expect(k.chain('filter', 'FORWARD')).toEqual([]);
+    // Nothing of ours left: a second cleanup has nothing to do.
+    expect(await cleanupIptablesRules(h.runner, 'IPv4')).toBe(0);
   });
 });

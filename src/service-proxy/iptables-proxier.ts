@@ -22,6 +22,7 @@ import {
   type RenderedServicePort,
   renderServicePort,
 } from './iptables-render.js';
+import type { IpFamily } from './model.js';
 import type { CommandRunner } from './runner.js';
 
 type Table = 'nat' | 'filter';
@@ -286,4 +287,41 @@ export function buildRestore(parts: {
   table('nat', parts.natWrite, parts.natDelete);
   table('filter', parts.filterWrite, new Set());
   return { text: out.length ? `${out.join('\n')}\n` : '', changed: out.length > 0, written };
+}
+
+/**
+ * Remove what iptables mode left in one family (when a node switches to nftables mode, as
+ * kube-proxy cleans up the other mode): the jumps from the built-in chains into our chains, then
+ * our chains (the fixed KUBE-* chains baseRules writes and the per-service ones). Chains and rules
+ * of anyone else are kept. Returns the number of chains removed.
+ */
+export async function cleanupIptablesRules(runner: CommandRunner, family: IpFamily): Promise<number> {
+  const v6 = family === 'IPv6';
+  const save = await runner.run(v6 ? 'ip6tables-save' : 'iptables-save', []);
+  if (save.code !== 0) return 0; // no iptables here: nothing to clean
+  const base = baseRules({ family, nodeName: '' });
+  const kernel = parseSave(save.stdout);
+  const out: string[] = [];
+  let removed = 0;
+  for (const table of ['nat', 'filter'] as const) {
+    const fixed = new Set(base[table].keys());
+    const ours = [...kernel[table].chains].filter((c) => fixed.has(c) || isOwnedServiceChain(c));
+    if (ours.length === 0) continue;
+    const oursSet = new Set(ours);
+    out.push(`*${table}`);
+    for (const rule of kernel[table].rules) {
+      const m = /^-A (\S+)((?: .*)?) -j (\S+)$/.exec(rule);
+      // Only built-in chains need their jumps removed: our own chains are flushed below.
+      if (m && !oursSet.has(m[1]!) && oursSet.has(m[3]!)) out.push(`-D ${m[1]}${m[2]} -j ${m[3]}`);
+    }
+    for (const c of ours) out.push(`:${c} - [0:0]`);
+    for (const c of ours) out.push(`-X ${c}`);
+    out.push('COMMIT');
+    removed += ours.length;
+  }
+  if (removed === 0) return 0;
+  const cmd = v6 ? 'ip6tables-restore' : 'iptables-restore';
+  const r = await runner.run(cmd, ['-w', '5', '--noflush'], { stdin: `${out.join('\n')}\n` });
+  if (r.code !== 0) throw new CommandFailedError(cmd, r.code, r.stderr);
+  return removed;
 }

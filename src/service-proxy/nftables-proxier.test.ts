@@ -8,7 +8,7 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { describe, expect, it } from 'vitest';
-import { NftablesProxier, parseNftList } from './nftables-proxier.js';
+import { cleanupNftablesRules, NftablesProxier, parseNftList } from './nftables-proxier.js';
 import { NFT_TABLE, nftServiceBase } from './nftables-render.js';
 import { FakeNftRunner } from './testing/fake-nft.js';
 import { CLUSTER_CIDR, NftHarness, NODE, type SvcSpec, slice, svc } from './testing/fixtures.js';
@@ -196,6 +196,16 @@ describe('NftablesProxier syncs', () => {
       cmd: 'conntrack',
       args: ['-D', '-p', 'udp', '--orig-dst', '10.43.0.10', '--dst-nat', EP[1]!],
     });
+  });
+
+  it('cleanup (switching to iptables mode) deletes our table of each family, nothing else', async () => {
+    const h = new NftHarness().apply(svc(), slice(EP));
+    await h.sync();
+    h.runner.nft.apply('add table ip filter');
+    expect(await cleanupNftablesRules(h.runner, 'IPv4')).toBe(true);
+    expect(await cleanupNftablesRules(h.runner, 'IPv6')).toBe(true);
+    expect([...h.runner.nft.tables.keys()]).toEqual(['ip filter']);
+    expect(await cleanupNftablesRules(h.runner, 'IPv4')).toBe(false);
   });
 
   it('parseNftList keeps only our table', () => {

@@ -26,6 +26,7 @@ import {
   type RenderedNftServicePort,
   renderNftServicePort,
 } from './nftables-render.js';
+import type { IpFamily } from './model.js';
 import type { CommandRunner } from './runner.js';
 
 export interface NftablesProxierOptions extends NftRenderConfig {
@@ -331,5 +332,18 @@ export class NftablesProxier implements ProxyBackend {
 function sameRules(a: readonly string[] | undefined, b: readonly string[]): boolean {
   if (!a || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Remove our nftables table of one family, if any (when a node switches to iptables mode, as
+ * kube-proxy cleans up the other mode). Returns whether there was one.
+ */
+export async function cleanupNftablesRules(runner: CommandRunner, family: IpFamily): Promise<boolean> {
+  const fam = nftFamily(family);
+  const list = await runner.run('nft', ['list', 'table', fam, NFT_TABLE]);
+  if (list.code !== 0) return false; // no table (or no nft here)
+  const r = await runner.run('nft', ['delete', 'table', fam, NFT_TABLE]);
+  if (r.code !== 0) throw new CommandFailedError('nft delete table', r.code, r.stderr);
   return true;
 }

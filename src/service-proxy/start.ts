@@ -10,8 +10,8 @@ import type { ProxyBackend } from './backend.js';
 import { parseIp } from './cidr.js';
 import { ProxyConfigError } from './errors.js';
 import { type HealthServer, startHealthServer } from './health.js';
-import { IptablesProxier } from './iptables-proxier.js';
-import { NftablesProxier } from './nftables-proxier.js';
+import { cleanupIptablesRules, IptablesProxier } from './iptables-proxier.js';
+import { cleanupNftablesRules, NftablesProxier } from './nftables-proxier.js';
 import { type CommandRunner, ExecRunner } from './runner.js';
 import { ServiceHealthServer } from './service-health.js';
 import { ServiceProxy } from './service-proxy.js';
@@ -116,6 +116,15 @@ export async function startServiceProxy(opts: StartServiceProxyOptions): Promise
     backends.push(
       new UserspaceProxier({ nodeName: opts.nodeName, nodePortHost: opts.nodePortHost ?? '0.0.0.0' }),
     );
+  }
+  // The other kernel mode's leftovers would still DNAT (both hook nat at the same priority).
+  if (mode === 'nftables') {
+    const runner = opts.runner ?? new ExecRunner();
+    await cleanupIptablesRules(runner, 'IPv4');
+    if (opts.runner || hasCommand('ip6tables-save')) await cleanupIptablesRules(runner, 'IPv6');
+  } else if (mode === 'iptables') {
+    const runner = opts.runner ?? new ExecRunner();
+    for (const fam of ['IPv4', 'IPv6'] as const) await cleanupNftablesRules(runner, fam);
   }
   const factory = new InformerFactory(opts.client);
   let proxy: ServiceProxy | undefined;

@@ -228,6 +228,20 @@ export class FakeNftRunner implements CommandRunner {
         return { code: 1, stdout: '', stderr: (e as Error).message };
       }
     }
+    if (args[0] === 'list' && args[1] === 'table') {
+      const has = this.nft.tables.has(`${args[2]} ${args[3]}`);
+      return has
+        ? { code: 0, stdout: '', stderr: '' }
+        : { code: 1, stdout: '', stderr: 'No such file or directory' };
+    }
+    if (args[0] === 'delete' && args[1] === 'table') {
+      try {
+        this.nft.apply(`delete table ${args[2]} ${args[3]}`);
+        return { code: 0, stdout: '', stderr: '' };
+      } catch (e) {
+        return { code: 1, stdout: '', stderr: (e as Error).message };
+      }
+    }
     const a = args.filter((x) => x !== '-t');
     if (a[0] === '-j' && a[1] === 'list' && (a[2] === 'chains' || a[2] === 'sets'))
       return { code: 0, stdout: this.nft.listJson(a[2], a[3] ?? 'ip'), stderr: '' };
