@@ -16,6 +16,7 @@
 import type { ProxyBackend, SyncRequest, SyncResult } from './backend.js';
 import { clearStaleConntrack } from './conntrack.js';
 import { CommandFailedError } from './errors.js';
+import type { IpFamily } from './model.js';
 import {
   NFT_TABLE,
   type NftElement,
@@ -26,7 +27,6 @@ import {
   type RenderedNftServicePort,
   renderNftServicePort,
 } from './nftables-render.js';
-import type { IpFamily } from './model.js';
 import type { CommandRunner } from './runner.js';
 
 export interface NftablesProxierOptions extends NftRenderConfig {
