@@ -35,7 +35,7 @@ function cidrList(v: string): string[] {
 export function addProxyModeOption(server: Command): void {
   server.option(
     '--proxy-mode <mode>',
-    'service proxy mode: iptables (default as root), nftables, or userspace (default with --rootless)',
+    'service proxy mode: nftables (default as root), iptables, or userspace (default with --rootless)',
     parseProxyMode,
   );
 }
@@ -55,7 +55,7 @@ export function addServiceProxyCommand(program: Command): void {
     .option('--node-name <name>', 'this node (endpoints on it are local)', hostname())
     .option(
       '--mode <mode>',
-      'iptables (default as root), nftables, or userspace (default otherwise)',
+      'nftables (default as root; iptables when nft is missing), iptables, or userspace (default otherwise)',
       parseProxyMode,
     )
     .option(

@@ -1,7 +1,7 @@
 /**
  * The `service-proxy` component of `k8ts server`: the proxy of the server's own node, talking to
- * the API over loopback HTTPS with its own identity (system:kube-proxy), iptables mode as root (or
- * --proxy-mode) and userspace mode with --rootless.
+ * the API over loopback HTTPS with its own identity (system:kube-proxy), nftables mode as root (iptables
+ * where nft is missing, or --proxy-mode) and userspace mode with --rootless.
  */
 import { hostname } from 'node:os';
 import type { ControlPlane } from '../core/apiserver/control-plane.js';

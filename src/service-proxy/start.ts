@@ -25,7 +25,7 @@ export const PROXY_MODES: readonly ProxyMode[] = ['iptables', 'nftables', 'users
 export interface StartServiceProxyOptions {
   client: RestClient;
   nodeName: string;
-  /** Default: iptables as root when iptables-restore exists, else userspace. */
+  /** Default: defaultMode() (nftables as root when nft exists, else iptables, else userspace). */
   mode?: ProxyMode | undefined;
   /**
    * kube-proxy's --nodeport-addresses: NodePorts only on local addresses inside these CIDRs
@@ -55,9 +55,15 @@ function hasCommand(cmd: string): boolean {
   return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Pick the mode: iptables when root and iptables-restore is installed, else userspace. */
+/**
+ * Pick the mode: as root nftables when `nft` is installed (same semantics, measured faster at every
+ * size: docs/architecture.md, bench/RESULTS.md), else iptables when iptables-restore is, else
+ * userspace.
+ */
 export function defaultMode(): ProxyMode {
-  return process.getuid?.() === 0 && hasCommand('iptables-restore') ? 'iptables' : 'userspace';
+  if (process.getuid?.() !== 0) return 'userspace';
+  if (hasCommand('nft')) return 'nftables';
+  return hasCommand('iptables-restore') ? 'iptables' : 'userspace';
 }
 
 /**
