@@ -225,7 +225,7 @@ async function main(): Promise<void> {
     `|${head.map(() => '---').join('|')}|`,
     ...rows.map(
       (r) =>
-        `| ${r.n.toLocaleString('en')} | ${cols.map((c) => r.cells[c] ?? `not run (iptables-nft > 14 min at 10,000)`).join(' | ')} |`,
+        `| ${r.n.toLocaleString('en')} | ${cols.map((c) => r.cells[c] ?? `not run (over --iptables-max ${IPTABLES_MAX.toLocaleString('en')})`).join(' | ')} |`,
     ),
   ].join('\n');
   console.log(table);
