@@ -40,6 +40,22 @@ describe('k8ts server startup', () => {
     expect(r.out).toContain(`k8ts: port ${port} on 127.0.0.1 is already in use`);
   });
 
+  it('an unknown --proxy-mode: exit 1 naming the modes', () => {
+    const r = runServer(['--data-dir', tmp(), '--proxy-mode', 'ipvs']);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('unknown mode "ipvs" (iptables, nftables, userspace)');
+  });
+
+  it('k8ts service-proxy: a bad --nodeport-addresses is refused before anything starts', () => {
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'service-proxy', '--kubeconfig', '/nonexistent', '--nodeport-addresses', '10.0.0.0/8,primary'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(r.status).toBe(1);
+    expect(`${r.stdout}${r.stderr}`).toContain('the "primary" keyword is not supported; give CIDRs');
+  });
+
   it('a data dir that is a file: exit 1 naming it', () => {
     const file = join(tmp(), 'not-a-dir');
     writeFileSync(file, 'x');

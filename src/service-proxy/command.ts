@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadKubeconfig, RestClient } from '../core/client/rest-client.js';
-import { PROXY_MODES, type ProxyMode, startServiceProxy } from './start.js';
+import { PROXY_MODES, type ProxyMode, parseNodePortAddresses, startServiceProxy } from './start.js';
 
 interface CommandOptions {
   kubeconfig?: string;
@@ -25,10 +25,11 @@ export function parseProxyMode(v: string): ProxyMode {
 }
 
 function cidrList(v: string): string[] {
-  return v
-    .split(',')
-    .map((c) => c.trim())
-    .filter(Boolean);
+  try {
+    return parseNodePortAddresses(v.split(','));
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 /** `k8ts server --proxy-mode`: the mode of the server's own service proxy. */
