@@ -7,12 +7,17 @@
 import type { Answer } from './record-index.js';
 import { OPT_RR } from './wire.js';
 
+export interface RenderOptions {
+  /** Length of the query's question section (at offset 12). */
+  qlen: number;
+  hasOpt: boolean;
+  maxSize: number;
+  /** The SOA serial of the index the answer came from (written where `a.serialAt` says). */
+  serial: number;
+}
+
 /** The response bytes for `query` (whose question is `qlen` bytes at offset 12). */
-export function renderAnswer(
-  a: Answer,
-  query: Buffer,
-  opts: { qlen: number; hasOpt: boolean; maxSize: number },
-): Buffer {
+export function renderAnswer(a: Answer, query: Buffer, opts: RenderOptions): Buffer {
   const { qlen, hasOpt } = opts;
   const qend = 12 + qlen;
   const optLen = hasOpt ? OPT_RR.length : 0;
@@ -26,6 +31,7 @@ export function renderAnswer(
   out[3] = (out[3]! & 0xef) | (query[3]! & 0x10);
   query.copy(out, 12, 12, qend);
   a.tail.copy(out, qend);
+  if (a.serialAt >= 0) out.writeUInt32BE(opts.serial, qend + a.serialAt);
   if (hasOpt) {
     OPT_RR.copy(out, qend + a.tail.length);
     out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);

@@ -63,7 +63,7 @@ export class DnsServer {
   private readonly conns = new Set<net.Socket>();
   private readonly loggedErrors = new Set<string>();
   /** Reused for cache hits (no allocation on the hot path). */
-  private readonly renderOpts = { qlen: 0, hasOpt: false, maxSize: 0, now: 0 };
+  private readonly renderOpts = { qlen: 0, hasOpt: false, maxSize: 0, now: 0, serial: 0 };
 
   constructor(opts: DnsServerOptions) {
     this.opts = opts;
@@ -178,17 +178,20 @@ export class DnsServer {
     const q = this.q;
     const m = this.opts.metrics;
     const maxSize = via.tcp ? TCP_MAX : q.udpSize;
-    const a = this.opts.source.index.lookup(q.key, q.qtype);
+    const index = this.opts.source.index;
+    const a = index.lookup(q.key, q.qtype);
     if (a !== undefined) {
       m?.request(ZONE_CLUSTER, via.tcp, via.v6, q.qtype);
       if (a.chase !== undefined && q.qtype !== TYPE.CNAME && this.opts.forwarder) {
-        this.chase(a, msg, { qtype: q.qtype, qlen: q.qlen, hasOpt: q.hasOpt, maxSize }, reply, t0);
+        const shape = { qtype: q.qtype, qlen: q.qlen, hasOpt: q.hasOpt, maxSize, serial: index.serial };
+        this.chase(a, msg, shape, reply, t0);
         return;
       }
       const r = this.renderOpts;
       r.qlen = q.qlen;
       r.hasOpt = q.hasOpt;
       r.maxSize = maxSize;
+      r.serial = index.serial;
       reply(renderAnswer(a, msg, r));
       m?.response(ZONE_CLUSTER, PLUGIN_KUBERNETES, a.rcode, q.qtype, (performance.now() - t0) / 1000);
       return;
@@ -232,13 +235,18 @@ export class DnsServer {
   private chase(
     a: Answer,
     msg: Buffer,
-    shape: { qtype: number; qlen: number; hasOpt: boolean; maxSize: number },
+    shape: { qtype: number; qlen: number; hasOpt: boolean; maxSize: number; serial: number },
     reply: Reply,
     t0: number,
   ): void {
     const target = a.chase!;
     const done = (extra: Buffer, count: number) => {
-      const base = renderAnswer(a, msg, { qlen: shape.qlen, hasOpt: false, maxSize: TCP_MAX });
+      const base = renderAnswer(a, msg, {
+        qlen: shape.qlen,
+        hasOpt: false,
+        maxSize: TCP_MAX,
+        serial: shape.serial,
+      });
       const out = Buffer.concat([base, extra, shape.hasOpt ? OPT_RR : Buffer.alloc(0)]);
       out.writeUInt16BE(out.readUInt16BE(6) + count, 6);
       if (shape.hasOpt) out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
