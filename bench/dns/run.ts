@@ -515,7 +515,7 @@ async function main(): Promise<void> {
     try {
       text = readFileSync(path, 'utf8');
     } catch {}
-    const section = `<!-- dns:start -->\n## Cluster DNS (issue 6)\n\nCommand: \`npm run bench:dns -- --write\` (seconds=${SECONDS}, services=${SERVICES}, update-at=${UPDATE_AT.join(",")}; dnsperf -c 8 -q 500 -T 1 on CPU 0, the server under test on CPU 1 via taskset), run ${new Date().toISOString().slice(0, 16)}Z on this machine (2 vCPU, shared VM).\n\n${table}\n<!-- dns:end -->`;
+    const section = `<!-- dns:start -->\n## Cluster DNS (issue 6)\n\nCommand: \`npm run bench:dns -- --write\` (seconds=${SECONDS}, services=${SERVICES}, update-at=${UPDATE_AT.join(',')}; dnsperf -c 8 -q 500 -T 1 on CPU 0, the server under test on CPU 1 via taskset), run ${new Date().toISOString().slice(0, 16)}Z on this machine (2 vCPU, shared VM).\n\n${table}\n<!-- dns:end -->`;
     if (text.includes('<!-- dns:start -->'))
       text = text.replace(/<!-- dns:start -->[\s\S]*<!-- dns:end -->/, section);
     else text = `${text || '# Benchmark results\n'}\n${section}\n`;
