@@ -44,6 +44,12 @@ function ttl(v: string): number {
   return n;
 }
 
+function udpMode(v: string): 'auto' | 'batch' | 'dgram' {
+  if (v !== 'auto' && v !== 'batch' && v !== 'dgram')
+    throw new InvalidArgumentError(`not one of auto, batch, dgram: ${v}`);
+  return v;
+}
+
 function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
@@ -59,6 +65,7 @@ interface CommandOptions {
   httpListen: string;
   dummyInterface: boolean;
   kubeDnsServiceIp?: string;
+  udpIo: 'auto' | 'batch' | 'dgram';
 }
 
 /** Add `k8ts dns` to the CLI. */
@@ -88,6 +95,12 @@ export function addDnsCommand(program: Command): void {
     .option('--http-listen <addr:port>', '/health, /ready and /metrics', '127.0.0.1:9153')
     .option('--no-dummy-interface', 'as root, do not put the listen address on the k8ts-dns0 dummy interface')
     .option('--kube-dns-service-ip <ip>', 'create kube-system/kube-dns with this ClusterIP if missing')
+    .option(
+      '--udp-io <mode>',
+      'UDP I/O: batch (recvmmsg/sendmmsg addon), dgram (Node), auto (batch when the addon is built)',
+      udpMode,
+      'auto',
+    )
     .action(async (o: CommandOptions) => {
       if (!o.kubeconfig) {
         console.error('k8ts dns: --kubeconfig (or KUBECONFIG) is required');
@@ -123,6 +136,7 @@ export function addDnsCommand(program: Command): void {
           http,
           dummyInterface: isRoot() && o.dummyInterface && !local ? {} : undefined,
           ensureService: o.kubeDnsServiceIp ? { clusterIP: o.kubeDnsServiceIp } : undefined,
+          udpMode: o.udpIo,
         });
       } catch (e) {
         console.error(`k8ts dns: ${(e as Error).message}`);

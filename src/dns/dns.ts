@@ -44,6 +44,8 @@ export interface DnsOptions {
   ensureService?: { clusterIP: string } | undefined;
   /** Entries of the forwarding cache (0 turns caching off; default 10000). */
   cacheEntries?: number | undefined;
+  /** UDP I/O (see DnsServerOptions.udpMode; default auto: the batch addon when built). */
+  udpMode?: 'auto' | 'batch' | 'dgram' | undefined;
   log?: ((msg: string) => void) | undefined;
 }
 
@@ -94,7 +96,14 @@ export async function startDns(opts: DnsOptions): Promise<RunningDns> {
   const cache = opts.cacheEntries === 0 ? undefined : new DnsCache({ maxEntries: opts.cacheEntries });
   const forwarder = new Forwarder({ upstreams, stubDomains: opts.stubDomains, cache });
   const metrics = new DnsMetrics({ server: `dns://${opts.host}:${opts.port}`, zone });
-  const server = new DnsServer({ host: opts.host, port: opts.port, source, forwarder, metrics });
+  const server = new DnsServer({
+    host: opts.host,
+    port: opts.port,
+    source,
+    forwarder,
+    metrics,
+    udpMode: opts.udpMode,
+  });
   let httpServer: http.Server | undefined;
   let httpPort: number | undefined;
   const abort = new AbortController();
