@@ -30,6 +30,7 @@ import { startDns } from '../../src/dns/dns.js';
 import { RecordIndex } from '../../src/dns/record-index.js';
 import { buildRecords } from '../../src/dns/records.js';
 import { renderAnswer } from '../../src/dns/responder.js';
+import { batchAddon } from '../../src/dns/udp-batch.js';
 import { QueryView } from '../../src/dns/wire.js';
 
 const { values } = parseArgs({
@@ -94,10 +95,19 @@ interface PerfResult {
   qps: number;
   avgMs: number;
   lost: string;
+  /** CPU time (user + system) the server process spent per completed query, when its PID is known. */
+  cpuUsPerQuery?: number | undefined;
 }
 
-/** dnsperf on CPU 0 against 127.0.0.1:port. */
-function dnsperf(port: number, file: string, seconds = SECONDS): PerfResult {
+/** User + system CPU seconds of a process so far (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** dnsperf on CPU 0 against 127.0.0.1:port (and the CPU the server `pid` used meanwhile). */
+function dnsperf(port: number, file: string, seconds = SECONDS, pid?: number): PerfResult {
+  const cpu0 = pid === undefined ? 0 : cpuSeconds(pid);
   const r = spawnSync(
     'taskset',
     [
@@ -126,7 +136,9 @@ function dnsperf(port: number, file: string, seconds = SECONDS): PerfResult {
   const avg = Number(/Average Latency \(s\):\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
   const lost = /Queries lost:\s+(\d+ \([\d.]+%\))/.exec(out)?.[1] ?? '?';
   if (!Number.isFinite(qps)) throw new Error(`dnsperf failed:\n${out}`);
-  return { qps, avgMs: avg * 1000, lost };
+  const done = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? Number.NaN);
+  const cpuUsPerQuery = pid === undefined ? undefined : ((cpuSeconds(pid) - cpu0) * 1e6) / done;
+  return { qps, avgMs: avg * 1000, lost, cpuUsPerQuery };
 }
 
 /** A loopback authoritative server for the external names (answers once; k8ts caches). */
@@ -380,34 +392,43 @@ async function main(): Promise<void> {
     // --- k8ts dns pinned to CPU 1
     if (run('throughput')) {
       upstream = await startUpstream();
-      const dns = await startProc(
-        'taskset',
-        [
-          '-c',
-          '1',
-          process.execPath,
-          CLI,
-          'dns',
-          '--kubeconfig',
-          kubeconfig,
-          '--listen',
-          '127.0.0.1:0',
-          '--http-listen',
-          '127.0.0.1:0',
-          '--upstream',
-          `127.0.0.1:${upstream.port}`,
-        ],
-        /cluster DNS listening on/,
-      );
-      procs.push(dns.proc);
-      const dnsPort = Number(/cluster DNS listening on 127\.0\.0\.1:(\d+)/.exec(dns.out())![1]);
-      // Warm the cache with every external name.
-      for (const n of externalNames) await query(sock, dnsPort, n);
-      // A short unmeasured pass first (JIT warm-up), for every server alike.
-      dnsperf(dnsPort, join(dir, 'cluster.txt'), 2);
-      const k8tsCluster = dnsperf(dnsPort, join(dir, 'cluster.txt'));
-      const k8tsExternal = dnsperf(dnsPort, join(dir, 'external.txt'));
-      await stopProc(dns.proc);
+      /** dnsperf against `k8ts dns --udp-io <mode>` (a fresh process pinned to CPU 1). */
+      const k8tsRun = async (mode: 'batch' | 'dgram') => {
+        const dns = await startProc(
+          'taskset',
+          [
+            '-c',
+            '1',
+            process.execPath,
+            CLI,
+            'dns',
+            '--kubeconfig',
+            kubeconfig,
+            '--listen',
+            '127.0.0.1:0',
+            '--http-listen',
+            '127.0.0.1:0',
+            '--upstream',
+            `127.0.0.1:${upstream!.port}`,
+            '--udp-io',
+            mode,
+          ],
+          /cluster DNS listening on/,
+        );
+        procs.push(dns.proc);
+        const dnsPort = Number(/cluster DNS listening on 127\.0\.0\.1:(\d+)/.exec(dns.out())![1]);
+        // Warm the cache with every external name.
+        for (const n of externalNames) await query(sock, dnsPort, n);
+        // A short unmeasured pass first (JIT warm-up), for every server alike.
+        dnsperf(dnsPort, join(dir, 'cluster.txt'), 2);
+        const cluster = dnsperf(dnsPort, join(dir, 'cluster.txt'), SECONDS, dns.proc.pid);
+        const external = dnsperf(dnsPort, join(dir, 'external.txt'), SECONDS, dns.proc.pid);
+        await stopProc(dns.proc);
+        return { cluster, external };
+      };
+      const modes: ('batch' | 'dgram')[] = batchAddon() ? ['batch', 'dgram'] : ['dgram'];
+      const k8ts = new Map<string, { cluster: PerfResult; external: PerfResult }>();
+      for (const mode of modes) k8ts.set(mode, await k8tsRun(mode));
 
       // --- NSD pinned to CPU 1, the same names from generated zones
       const nsdPort = await freePort();
@@ -453,31 +474,27 @@ async function main(): Promise<void> {
       await stopProc(nsd.proc);
 
       const ratio = (a: number, b: number) => `${((100 * a) / b).toFixed(0)}% of NSD`;
+      const perf = (r: PerfResult) =>
+        `${r.qps.toFixed(0)} QPS, avg ${r.avgMs.toFixed(2)} ms, lost ${r.lost}` +
+        (r.cpuUsPerQuery === undefined ? '' : `, server CPU ${r.cpuUsPerQuery.toFixed(1)} us/query`);
+      const best = Math.max(...[...k8ts.values()].map((r) => r.cluster.qps));
       rows.push(
-        [
-          `k8ts dns, cluster names (A, ${SERVICES} services)`,
-          `${k8tsCluster.qps.toFixed(0)} QPS, avg ${k8tsCluster.avgMs.toFixed(2)} ms, lost ${k8tsCluster.lost}`,
-          ratio(k8tsCluster.qps, nsdCluster.qps),
-        ],
-        [
-          'NSD (anchor), same names',
-          `${nsdCluster.qps.toFixed(0)} QPS, avg ${nsdCluster.avgMs.toFixed(2)} ms, lost ${nsdCluster.lost}`,
-          'rrl-ratelimit: 0, server-count: 1',
-        ],
-        [
-          'k8ts dns, cached external names (100)',
-          `${k8tsExternal.qps.toFixed(0)} QPS, avg ${k8tsExternal.avgMs.toFixed(2)} ms, lost ${k8tsExternal.lost}`,
-          ratio(k8tsExternal.qps, nsdExternal.qps),
-        ],
-        [
-          'NSD (anchor), same names authoritative',
-          `${nsdExternal.qps.toFixed(0)} QPS, avg ${nsdExternal.avgMs.toFixed(2)} ms, lost ${nsdExternal.lost}`,
-          '',
-        ],
+        ...[...k8ts].map(([mode, r]) => [
+          `k8ts dns, cluster names (A, ${SERVICES} services), ${mode} UDP I/O`,
+          perf(r.cluster),
+          ratio(r.cluster.qps, nsdCluster.qps),
+        ]),
+        ['NSD (anchor), same names', perf(nsdCluster), 'rrl-ratelimit: 0, server-count: 1'],
+        ...[...k8ts].map(([mode, r]) => [
+          `k8ts dns, cached external names (${EXTERNAL}), ${mode} UDP I/O`,
+          perf(r.external),
+          ratio(r.external.qps, nsdExternal.qps),
+        ]),
+        ['NSD (anchor), same names authoritative', perf(nsdExternal), ''],
         [
           'CoreDNS (published, not measured here)',
           `~${COREDNS_QPS_PER_VCPU} QPS per vCPU`,
-          `k8ts cluster names = ${(k8tsCluster.qps / COREDNS_QPS_PER_VCPU).toFixed(1)}x`,
+          `k8ts cluster names = ${(best / COREDNS_QPS_PER_VCPU).toFixed(1)}x`,
         ],
       );
     }
