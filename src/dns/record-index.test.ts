@@ -333,6 +333,20 @@ describe('RecordIndex answers (a pure function of the objects)', () => {
     expect(t.p.questions![0]!.name).toBe('_pg._tcp.db.default.svc.cluster.local');
   });
 
+  it('keeps the answer records that fit, with TC, when the whole answer does not', () => {
+    // header 12 + question 34 + one A record 16 fits; the second does not.
+    const t = ask('db.default.svc.cluster.local', 'A', { maxSize: 12 + 34 + 16 + 15 })!;
+    expect(t.p.flags & dnsPacket.TRUNCATED_RESPONSE).toBeTruthy();
+    expect(t.p.answers!.map((r: any) => r.data)).toEqual(['10.42.0.5']);
+    expect([t.p.authorities, t.p.additionals]).toEqual([[], []]);
+    const e = ask('db.default.svc.cluster.local', 'A', { maxSize: 12 + 34 + 16 + 11 + 15, edns: true })!;
+    expect(e.p.answers!.map((r: any) => r.data)).toEqual(['10.42.0.5']);
+    expect(e.p.additionals!.map((r: any) => r.type)).toEqual(['OPT']);
+    const all = ask('db.default.svc.cluster.local', 'A', { maxSize: 12 + 34 + 32 })!;
+    expect(all.p.flags & dnsPacket.TRUNCATED_RESPONSE).toBeFalsy();
+    expect(all.p.answers).toHaveLength(2);
+  });
+
   it('compresses names (owner names point at the question)', () => {
     const r = ask('db.default.svc.cluster.local', 'A')!;
     // header 12 + question (30 + 4) + 2 answers of (2 pointer + 10 fixed + 4 address)

@@ -42,6 +42,11 @@ export interface Answer {
   readonly chase?: string | undefined;
   /** Offset in `tail` of the SOA serial, written from `RecordIndex.serial` when sent (-1: no SOA). */
   readonly serialAt: number;
+  /**
+   * Offset in `tail` just after each answer-section record: a response too large for the client
+   * keeps the answers that fit, with TC set (responder.ts). Absent: nothing is kept.
+   */
+  readonly answerEnds?: readonly number[] | undefined;
 }
 
 export interface RecordIndexOptions {
@@ -395,12 +400,23 @@ export class RecordIndex {
     w.u16(qtype);
     w.u16(CLASS_IN);
     const qend = w.len;
-    for (const r of answer) w.record(r);
+    const answerEnds: number[] = [];
+    for (const r of answer) {
+      w.record(r);
+      answerEnds.push(w.len - qend);
+    }
     for (const r of authority) w.record(r);
     for (const r of additional) w.record(r);
     const all = w.result();
     const serialAt = w.serialAt < 0 ? -1 : w.serialAt - qend;
-    return { head: all.subarray(0, 12), tail: all.subarray(qend), rcode: RCODE.NOERROR, chase, serialAt };
+    return {
+      head: all.subarray(0, 12),
+      tail: all.subarray(qend),
+      rcode: RCODE.NOERROR,
+      chase,
+      serialAt,
+      answerEnds,
+    };
   }
 }
 
