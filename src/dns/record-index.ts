@@ -54,6 +54,12 @@ export interface RecordIndexOptions {
   ttl: number;
   /** SOA serial (the source bumps it on every update). */
   serial: number;
+  /**
+   * Pod names `a-b-c-d.<ns>.pod.<zone>` (CoreDNS's `pods` option): `insecure` (default) answers
+   * any IP in an existing namespace; `verified` and `disabled` answer only the records in the
+   * index (a source in verified mode puts every pod's IPs in; disabled puts none).
+   */
+  pods?: 'insecure' | 'verified' | 'disabled' | undefined;
 }
 
 /** What one source object puts in the zone: its records and the names it makes exist. */
@@ -108,6 +114,7 @@ export class RecordIndex {
   readonly zoneKey: string;
   readonly ttl: number;
   readonly serial: number;
+  readonly pods: 'insecure' | 'verified' | 'disabled';
   /** Number of distinct names (for logs and tests). */
   readonly size: number;
   private readonly zoneLabelCount: number;
@@ -136,6 +143,7 @@ export class RecordIndex {
     this.podZoneKey = nameKey(`pod.${this.zone}`);
     this.ttl = opts.ttl;
     this.serial = opts.serial >>> 0;
+    this.pods = opts.previous?.pods ?? opts.pods ?? 'insecure';
     const soa = (serial: number): RecordData => ({
       name: this.zone,
       type: TYPE.SOA,
@@ -336,11 +344,11 @@ export class RecordIndex {
     return { nodes: nodes.done(), units: units.done(), deps: deps.done(), dynamic };
   }
 
-  /** Pod names (`a-b-c-d.<ns>.pod.<zone>`, CoreDNS "pods insecure"); anything else is NXDOMAIN. */
+  /** Pod names (`a-b-c-d.<ns>.pod.<zone>`) in `pods insecure` mode; anything else is NXDOMAIN. */
   private dynamicAnswer(key: string, qtype: number): Answer {
     const labels = keyLabels(key).slice(0, -this.zoneLabelCount);
     const parsed = parseClusterName(labels);
-    if (parsed.kind !== 'pod' || !parsed.ip) return this.nxdomain;
+    if (parsed.kind !== 'pod' || !parsed.ip || this.pods !== 'insecure') return this.nxdomain;
     const ns = parsed.namespace!;
     if (!this.state.nodes.has(String.fromCharCode(ns.length) + ns + this.podZoneKey)) return this.nxdomain;
     const type = parsed.ip.includes(':') ? TYPE.AAAA : TYPE.A;

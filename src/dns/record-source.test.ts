@@ -7,7 +7,7 @@ import { RecordIndex } from './record-index.js';
 import { RecordSource } from './record-source.js';
 import { buildRecords } from './records.js';
 import { renderAnswer } from './responder.js';
-import { keyToName, QueryView, TYPE } from './wire.js';
+import { keyToName, nameKey, QueryView, TYPE } from './wire.js';
 
 class FakeInformer {
   objs = new Map<string, KObj>();
@@ -35,13 +35,23 @@ class FakeInformer {
 }
 
 function setup() {
+  return setupWith({});
+}
+
+function setupWith(o: { pods?: 'insecure' | 'verified' | 'disabled'; podsInformer?: FakeInformer }) {
   const services = new FakeInformer();
   const slices = new FakeInformer();
   const namespaces = new FakeInformer();
   const queued: (() => void)[] = [];
   const source = new RecordSource(
-    { services, slices, namespaces },
-    { zone: 'cluster.local', ttl: 5, now: () => 1_000_000, schedule: (fn) => queued.push(fn) },
+    { services, slices, namespaces, pods: o.podsInformer },
+    {
+      zone: 'cluster.local',
+      ttl: 5,
+      now: () => 1_000_000,
+      schedule: (fn) => queued.push(fn),
+      pods: o.pods,
+    },
   );
   const flush = () => {
     for (const fn of queued.splice(0)) fn();
@@ -265,4 +275,54 @@ describe('RecordSource incremental updates equal a full rebuild (randomized mode
       }
     });
   }
+});
+
+describe('RecordSource pods verified', () => {
+  function podObj(name: string, ip: string | undefined): KObj {
+    return { metadata: { name, namespace: 'default' }, status: ip ? { podIP: ip, podIPs: [{ ip }] } : {} };
+  }
+  const rcode = (s: RecordSource, name: string, type: number = TYPE.A) =>
+    s.index.lookup(nameKey(name), type)?.rcode;
+
+  it('answers a pod name only while a pod has that IP in that namespace', () => {
+    const pods = new FakeInformer();
+    const t = setupWith({ pods: 'verified', podsInformer: pods });
+    t.namespaces.set({ metadata: { name: 'default' } });
+    t.namespaces.set({ metadata: { name: 'other' } });
+    pods.set(podObj('p', undefined)); // no IP yet
+    t.flush();
+    expect(rcode(t.source, '10-42-0-7.default.pod.cluster.local')).toBe(3);
+    pods.set(podObj('p', '10.42.0.7'));
+    t.flush();
+    expect(t.source.index.records('10-42-0-7.default.pod.cluster.local', TYPE.A).map((r) => r.data)).toEqual([
+      '10.42.0.7',
+    ]);
+    expect(rcode(t.source, '10-42-0-7.default.pod.cluster.local', TYPE.AAAA)).toBe(0); // NODATA
+    expect(rcode(t.source, '10-42-0-8.default.pod.cluster.local')).toBe(3);
+    expect(rcode(t.source, '10-42-0-7.other.pod.cluster.local')).toBe(3);
+    pods.set(podObj('p', '10.42.0.8')); // the pod got another IP (a restart elsewhere)
+    t.flush();
+    expect(rcode(t.source, '10-42-0-7.default.pod.cluster.local')).toBe(3);
+    expect(rcode(t.source, '10-42-0-8.default.pod.cluster.local')).toBe(0);
+    pods.del(podObj('p', '10.42.0.8'));
+    t.flush();
+    expect(rcode(t.source, '10-42-0-8.default.pod.cluster.local')).toBe(3);
+    // The namespace's own name still exists (NODATA), as in insecure mode.
+    expect(rcode(t.source, 'default.pod.cluster.local')).toBe(0);
+  });
+
+  it('insecure (the default) answers any IP in an existing namespace; disabled none', () => {
+    const insecure = setupWith({});
+    const disabled = setupWith({ pods: 'disabled' });
+    for (const t of [insecure, disabled]) {
+      t.namespaces.set({ metadata: { name: 'default' } });
+      t.flush();
+    }
+    expect(rcode(insecure.source, '10-42-0-9.default.pod.cluster.local')).toBe(0);
+    expect(rcode(disabled.source, '10-42-0-9.default.pod.cluster.local')).toBe(3);
+  });
+
+  it('refuses verified mode without a pod informer', () => {
+    expect(() => setupWith({ pods: 'verified' })).toThrow(/pod informer/);
+  });
 });

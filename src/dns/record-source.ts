@@ -6,14 +6,16 @@
  * structural sharing (record-index.ts), then swaps the reference. Lookups read `index` and never
  * see a half-applied change.
  */
-import type { Service } from 'kubernetes-types/core/v1.js';
+import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { InformerHandlers, KObj } from '../core/client/informer.js';
 import type { SharedInformer } from '../core/client/informer-factory.js';
+import { DnsConfigError } from './errors.js';
 import { RecordIndex, type ZoneUnit } from './record-index.js';
 import {
   baseRecords,
   namespaceNames,
+  podRecords,
   serviceKey,
   serviceRecords,
   sliceServiceKey,
@@ -24,6 +26,8 @@ export interface RecordSourceInformers {
   services: Pick<SharedInformer, 'list' | 'addHandlers' | 'hasSynced'>;
   slices: Pick<SharedInformer, 'list' | 'addHandlers' | 'hasSynced'>;
   namespaces: Pick<SharedInformer, 'list' | 'addHandlers' | 'hasSynced'>;
+  /** Pods (slim: identity and IPs), for `pods: 'verified'` only. */
+  pods?: Pick<SharedInformer, 'list' | 'addHandlers' | 'hasSynced'> | undefined;
 }
 
 export interface RecordSourceOptions {
@@ -35,12 +39,15 @@ export interface RecordSourceOptions {
   now?: (() => number) | undefined;
   /** Schedules the coalesced update (default setImmediate); tests may run it synchronously. */
   schedule?: ((fn: () => void) => void) | undefined;
+  /** Pod names (see RecordIndexOptions.pods); `verified` needs the pods informer. */
+  pods?: 'insecure' | 'verified' | 'disabled' | undefined;
 }
 
 /** Unit keys: one per Service (with its slices), one per Namespace (the index's full-build unit holds
  * the zone's own records). */
 const svcUnit = (key: string) => `svc/${key}`;
 const nsUnit = (name: string) => `ns/${name}`;
+const podUnit = (key: string) => `pod/${key}`;
 
 /** The index of the moment plus the machinery that updates it on watch events. */
 export class RecordSource {
@@ -59,9 +66,10 @@ export class RecordSource {
   private readonly slices = new Map<string, { svc: string; slice: EndpointSlice }>();
   private readonly slicesBySvc = new Map<string, Set<string>>();
   private readonly namespaces = new Set<string>();
-  /** Service keys and namespace names whose units must be recomputed. */
+  /** Service keys, namespace names and pod keys whose units must be recomputed. */
   private readonly dirtySvcs = new Set<string>();
   private readonly dirtyNs = new Set<string>();
+  private readonly dirtyPods = new Map<string, Pod | undefined>();
   private pending = 0;
   private serial = 0;
   private stopped = false;
@@ -71,10 +79,13 @@ export class RecordSource {
     this.zoneOpts = { zone: opts.zone, ttl: opts.ttl, dnsIps: opts.dnsIps };
     this.now = opts.now ?? Date.now;
     this.schedule = opts.schedule ?? ((fn) => setImmediate(fn));
+    if (opts.pods === 'verified' && !informers.pods)
+      throw new DnsConfigError('pods verified needs a pod informer');
     this.index = new RecordIndex(baseRecords(this.zoneOpts), {
       zone: opts.zone,
       ttl: opts.ttl,
       serial: this.nextSerial(),
+      pods: opts.pods,
     });
     // Objects already cached are replayed to `add`; they are applied at once below, so the
     // index is complete when the constructor returns.
@@ -97,12 +108,26 @@ export class RecordSource {
       delete: (o) => this.namespaceEvent(o, true),
     };
     informers.namespaces.addHandlers(nsHandlers);
+    if (opts.pods === 'verified')
+      informers.pods?.addHandlers({
+        add: (o) => this.podEvent(o as Pod, undefined),
+        update: (o, old) => {
+          if (o !== old) this.podEvent(o as Pod, undefined);
+        },
+        delete: (o) => this.podEvent(o as Pod, true),
+      });
     if (this.pending > 0) this.rebuild();
   }
 
   /** True once every informer has listed (the zone is complete). */
   synced(): boolean {
-    return this.inf.services.hasSynced() && this.inf.slices.hasSynced() && this.inf.namespaces.hasSynced();
+    const inf = this.inf;
+    return (
+      inf.services.hasSynced() &&
+      inf.slices.hasSynced() &&
+      inf.namespaces.hasSynced() &&
+      (this.index.pods !== 'verified' || inf.pods?.hasSynced() === true)
+    );
   }
 
   stop(): void {
@@ -149,6 +174,14 @@ export class RecordSource {
     this.dirty();
   }
 
+  private podEvent(pod: Pod, deleted: true | undefined): void {
+    this.dirtyPods.set(
+      `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`,
+      deleted ? undefined : pod,
+    );
+    this.dirty();
+  }
+
   private dirty(): void {
     this.onEvent?.();
     if (this.pending++ > 0 || this.stopped) return;
@@ -177,8 +210,14 @@ export class RecordSource {
         : undefined;
       changes.set(nsUnit(name), unit);
     }
+    for (const [key, pod] of this.dirtyPods)
+      changes.set(
+        podUnit(key),
+        pod ? { records: podRecords(pod, this.zoneOpts), emptyNames: [] } : undefined,
+      );
     this.dirtySvcs.clear();
     this.dirtyNs.clear();
+    this.dirtyPods.clear();
     this.index = this.index.update(changes, { serial: this.nextSerial() });
     this.onSwap?.(this.index, n);
   }

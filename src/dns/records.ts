@@ -6,7 +6,7 @@
  */
 
 import { isIPv4, isIPv6 } from 'node:net';
-import type { Service } from 'kubernetes-types/core/v1.js';
+import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { dashedIp } from './names.js';
 import { type RecordData, reverseName, TYPE } from './wire.js';
@@ -63,6 +63,39 @@ export function buildRecords(input: ZoneInput, opts: ZoneOptions): ZoneRecords {
 /** The zone name as the index uses it: lower case, no trailing dot. */
 export function normalZone(zone: string): string {
   return zone.replace(/\.$/, '').toLowerCase();
+}
+
+/**
+ * The A/AAAA records of a pod's IPs as `<dashed-ip>.<ns>.pod.<zone>` (CoreDNS's `pods verified`:
+ * only pods that exist get answers). Reads only what `slimPod` keeps.
+ */
+export function podRecords(pod: Pod, opts: ZoneOptions): RecordData[] {
+  const ns = pod.metadata?.namespace;
+  if (!ns) return [];
+  const zone = normalZone(opts.zone);
+  const ips = pod.status?.podIPs?.length
+    ? pod.status.podIPs.map((p) => p.ip)
+    : pod.status?.podIP
+      ? [pod.status.podIP]
+      : [];
+  const out: RecordData[] = [];
+  for (const ip of new Set(ips)) {
+    if (!ip) continue;
+    const name = `${dashedIp(ip)}.${ns}.pod.${zone}`.toLowerCase();
+    if (isIPv4(ip)) out.push({ name, type: TYPE.A, ttl: opts.ttl, data: ip });
+    else if (isIPv6(ip)) out.push({ name, type: TYPE.AAAA, ttl: opts.ttl, data: ip });
+  }
+  return out;
+}
+
+/** What the DNS keeps of a pod (the pod informer's transform): its identity and its IPs. */
+export function slimPod(pod: Pod): Pod {
+  const m = pod.metadata ?? {};
+  const st = pod.status ?? {};
+  return {
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion },
+    status: { ...(st.podIP ? { podIP: st.podIP } : {}), ...(st.podIPs ? { podIPs: st.podIPs } : {}) },
+  } as Pod;
 }
 
 /** `<namespace>/<name>` of a Service, or undefined when either is missing. */
