@@ -133,7 +133,13 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     napi_create_int32(env, n, &arg);
     napi_value result;
     napi_status st = napi_make_callback(env, c->async, self, cb, 1, &arg, &result);
-    if (st != napi_ok) break; /* an exception: Node reports it as uncaught */
+    if (st != napi_ok) {
+      /* The handler threw: hand the exception to Node's uncaught-exception path, as a JS
+       * callback from libuv would, and send nothing of this batch. */
+      napi_value err;
+      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+      break;
+    }
     if (c->fd < 0) break;     /* closed from the callback */
     send_batch(c, n);
     if (n < BATCH) break;
