@@ -226,6 +226,9 @@ describe.skipIf(!hasDig)('cluster DNS with dig', () => {
   it('truncates over UDP (TC) and dig gets the whole answer over TCP', async () => {
     const udpOnly = await dig(at, 'many.default.svc.cluster.local', 'A', ['+ignore', '+bufsize=1232']);
     expect(udpOnly.flags).toContain('tc');
+    // The answers that fit come along (1232 bytes hold 73 of the 100 A records).
+    expect(udpOnly.answers.length).toBeGreaterThan(50);
+    expect(udpOnly.answers.length).toBeLessThan(100);
     const full = await dig(at, 'many.default.svc.cluster.local', 'A');
     expect(full.flags).not.toContain('tc');
     expect(full.answers).toHaveLength(100);

@@ -44,6 +44,18 @@ function ttl(v: string): number {
   return n;
 }
 
+function udpMode(v: string): 'auto' | 'batch' | 'dgram' {
+  if (v !== 'auto' && v !== 'batch' && v !== 'dgram')
+    throw new InvalidArgumentError(`not one of auto, batch, dgram: ${v}`);
+  return v;
+}
+
+function podsMode(v: string): 'insecure' | 'verified' | 'disabled' {
+  if (v !== 'insecure' && v !== 'verified' && v !== 'disabled')
+    throw new InvalidArgumentError(`not one of insecure, verified, disabled: ${v}`);
+  return v;
+}
+
 function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
@@ -59,6 +71,8 @@ interface CommandOptions {
   httpListen: string;
   dummyInterface: boolean;
   kubeDnsServiceIp?: string;
+  udpIo: 'auto' | 'batch' | 'dgram';
+  pods: 'insecure' | 'verified' | 'disabled';
 }
 
 /** Add `k8ts dns` to the CLI. */
@@ -88,6 +102,18 @@ export function addDnsCommand(program: Command): void {
     .option('--http-listen <addr:port>', '/health, /ready and /metrics', '127.0.0.1:9153')
     .option('--no-dummy-interface', 'as root, do not put the listen address on the k8ts-dns0 dummy interface')
     .option('--kube-dns-service-ip <ip>', 'create kube-system/kube-dns with this ClusterIP if missing')
+    .option(
+      '--pods <mode>',
+      'pod names a-b-c-d.<ns>.pod: insecure (any IP), verified (only IPs of existing pods), disabled',
+      podsMode,
+      'insecure',
+    )
+    .option(
+      '--udp-io <mode>',
+      'UDP I/O: batch (recvmmsg/sendmmsg addon), dgram (Node), auto (batch when the addon is built)',
+      udpMode,
+      'auto',
+    )
     .action(async (o: CommandOptions) => {
       if (!o.kubeconfig) {
         console.error('k8ts dns: --kubeconfig (or KUBECONFIG) is required');
@@ -123,6 +149,8 @@ export function addDnsCommand(program: Command): void {
           http,
           dummyInterface: isRoot() && o.dummyInterface && !local ? {} : undefined,
           ensureService: o.kubeDnsServiceIp ? { clusterIP: o.kubeDnsServiceIp } : undefined,
+          udpMode: o.udpIo,
+          pods: o.pods,
         });
       } catch (e) {
         console.error(`k8ts dns: ${(e as Error).message}`);

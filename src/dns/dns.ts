@@ -6,7 +6,9 @@
  */
 import type http from 'node:http';
 import net from 'node:net';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import { resourceForPlural } from '../core/api/resources.js';
+import type { KObj } from '../core/client/informer.js';
 import { InformerFactory } from '../core/client/informer-factory.js';
 import type { RestClient } from '../core/client/rest-client.js';
 import { DnsCache } from './cache.js';
@@ -17,6 +19,7 @@ import { ensureKubeDnsService } from './kube-dns-service.js';
 import { DnsMetrics } from './metrics.js';
 import { ensureDummyAddress, removeDummy } from './node-local.js';
 import { RecordSource } from './record-source.js';
+import { slimPod } from './records.js';
 import { readResolvConf } from './resolv-conf.js';
 import { DnsServer } from './server.js';
 
@@ -44,6 +47,14 @@ export interface DnsOptions {
   ensureService?: { clusterIP: string } | undefined;
   /** Entries of the forwarding cache (0 turns caching off; default 10000). */
   cacheEntries?: number | undefined;
+  /**
+   * Pod names (CoreDNS's `pods`): `insecure` (default) answers any IP in an existing namespace,
+   * `verified` only IPs of existing pods (adds a pod informer that caches only names and IPs),
+   * `disabled` none.
+   */
+  pods?: 'insecure' | 'verified' | 'disabled' | undefined;
+  /** UDP I/O (see DnsServerOptions.udpMode; default auto: the batch addon when built). */
+  udpMode?: 'auto' | 'batch' | 'dgram' | undefined;
   log?: ((msg: string) => void) | undefined;
 }
 
@@ -80,10 +91,17 @@ export async function startDns(opts: DnsOptions): Promise<RunningDns> {
       services: factory.informer(resourceForPlural('', 'v1', 'services')!),
       slices: factory.informer(resourceForPlural('discovery.k8s.io', 'v1', 'endpointslices')!),
       namespaces: factory.informer(resourceForPlural('', 'v1', 'namespaces')!),
+      pods:
+        opts.pods === 'verified'
+          ? factory.informer(resourceForPlural('', 'v1', 'pods')!, {
+              transform: { name: 'dns-slim-pod', fn: (o) => slimPod(o as Pod) as KObj },
+            })
+          : undefined,
     },
     {
       zone,
       ttl,
+      pods: opts.pods,
       dnsIps: isLoopback(opts.host) || opts.host === '0.0.0.0' || opts.host === '::' ? [] : [opts.host],
     },
   );
@@ -94,7 +112,14 @@ export async function startDns(opts: DnsOptions): Promise<RunningDns> {
   const cache = opts.cacheEntries === 0 ? undefined : new DnsCache({ maxEntries: opts.cacheEntries });
   const forwarder = new Forwarder({ upstreams, stubDomains: opts.stubDomains, cache });
   const metrics = new DnsMetrics({ server: `dns://${opts.host}:${opts.port}`, zone });
-  const server = new DnsServer({ host: opts.host, port: opts.port, source, forwarder, metrics });
+  const server = new DnsServer({
+    host: opts.host,
+    port: opts.port,
+    source,
+    forwarder,
+    metrics,
+    udpMode: opts.udpMode,
+  });
   let httpServer: http.Server | undefined;
   let httpPort: number | undefined;
   const abort = new AbortController();

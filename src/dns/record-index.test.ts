@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { RecordIndex } from './record-index.js';
 import { buildRecords } from './records.js';
 import { renderAnswer } from './responder.js';
-import { QueryView } from './wire.js';
+import { nameKey, QueryView } from './wire.js';
 
 const services: Service[] = [
   {
@@ -77,7 +77,12 @@ function ask(name: string, type: string, opts: { edns?: boolean; maxSize?: numbe
   expect(q.parse(query)).toBe(true);
   const a = index.lookup(q.key, q.qtype);
   if (!a) return undefined;
-  const res = renderAnswer(a, query, { qlen: q.qlen, hasOpt: q.hasOpt, maxSize: opts.maxSize ?? 65535 });
+  const res = renderAnswer(a, query, {
+    qlen: q.qlen,
+    hasOpt: q.hasOpt,
+    maxSize: opts.maxSize ?? 65535,
+    serial: index.serial,
+  });
   return { a, res, p: dnsPacket.decode(res) };
 }
 
@@ -328,9 +333,73 @@ describe('RecordIndex answers (a pure function of the objects)', () => {
     expect(t.p.questions![0]!.name).toBe('_pg._tcp.db.default.svc.cluster.local');
   });
 
+  it('keeps the answer records that fit, with TC, when the whole answer does not', () => {
+    // header 12 + question 34 + one A record 16 fits; the second does not.
+    const t = ask('db.default.svc.cluster.local', 'A', { maxSize: 12 + 34 + 16 + 15 })!;
+    expect(t.p.flags & dnsPacket.TRUNCATED_RESPONSE).toBeTruthy();
+    expect(t.p.answers!.map((r: any) => r.data)).toEqual(['10.42.0.5']);
+    expect([t.p.authorities, t.p.additionals]).toEqual([[], []]);
+    const e = ask('db.default.svc.cluster.local', 'A', { maxSize: 12 + 34 + 16 + 11 + 15, edns: true })!;
+    expect(e.p.answers!.map((r: any) => r.data)).toEqual(['10.42.0.5']);
+    expect(e.p.additionals!.map((r: any) => r.type)).toEqual(['OPT']);
+    const all = ask('db.default.svc.cluster.local', 'A', { maxSize: 12 + 34 + 32 })!;
+    expect(all.p.flags & dnsPacket.TRUNCATED_RESPONSE).toBeFalsy();
+    expect(all.p.answers).toHaveLength(2);
+  });
+
   it('compresses names (owner names point at the question)', () => {
     const r = ask('db.default.svc.cluster.local', 'A')!;
     // header 12 + question (30 + 4) + 2 answers of (2 pointer + 10 fixed + 4 address)
     expect(r.res.length).toBe(12 + 34 + 2 * 16);
+  });
+});
+
+describe('RecordIndex.update', () => {
+  it('writes the serial of the index that answers into shared negative answers', () => {
+    const next = index.update(new Map(), { serial: 43 });
+    const q = dnsPacket.encode({
+      type: 'query',
+      id: 1,
+      questions: [{ type: 'TXT', name: 'web.default.svc.cluster.local' }],
+    });
+    const view = new QueryView();
+    expect(view.parse(q)).toBe(true);
+    const serialOf = (ix: RecordIndex) => {
+      const a = ix.lookup(view.key, view.qtype)!;
+      const p = dnsPacket.decode(
+        renderAnswer(a, q, { qlen: view.qlen, hasOpt: false, maxSize: 512, serial: ix.serial }),
+      );
+      return (p.authorities![0] as any).data.serial;
+    };
+    expect([serialOf(index), serialOf(next)]).toEqual([42, 43]);
+    // The unchanged name keeps its built answer across versions.
+    expect(next.lookup(view.key, view.qtype)).toBe(index.lookup(view.key, view.qtype));
+  });
+
+  it('drops a service unit: its names go, empty non-terminals it alone held go with them', () => {
+    const svc = {
+      metadata: { name: 'solo', namespace: 'lonely' },
+      spec: { clusterIP: '10.43.9.9', ports: [{ name: 'x', port: 1 }] },
+    };
+    const one = index.update(
+      new Map([
+        [
+          'svc/lonely/solo',
+          {
+            records: buildRecords(
+              { services: [svc], slices: [], namespaces: [] },
+              { zone: 'cluster.local', ttl: 5 },
+            ).records.filter((r) => r.name.includes('solo') || r.type === 12),
+            emptyNames: [],
+          },
+        ],
+      ]),
+      { serial: 50 },
+    );
+    expect(one.records('solo.lonely.svc.cluster.local', 1).map((r) => r.data)).toEqual(['10.43.9.9']);
+    expect(one.names()).toContain(nameKey('lonely.svc.cluster.local'));
+    const gone = one.update(new Map([['svc/lonely/solo', undefined]]), { serial: 51 });
+    expect(gone.names().sort()).toEqual(index.names().sort());
+    expect(gone.lookup(nameKey('lonely.svc.cluster.local'), 1)?.rcode).toBe(3);
   });
 });

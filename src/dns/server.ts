@@ -9,7 +9,6 @@
  * a packet too short to carry an ID, or a response, is dropped. Nothing a client sends may throw
  * out of `handle`.
  */
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import dnsPacket from 'dns-packet';
@@ -27,6 +26,7 @@ import {
 } from './metrics.js';
 import type { Answer, RecordIndex } from './record-index.js';
 import { renderAnswer, truncated } from './responder.js';
+import { listenUdp, type UdpListener } from './udp-batch.js';
 import { CLASS_IN, nameKey, OPT_RR, QueryView, RCODE, TYPE } from './wire.js';
 
 export interface DnsServerOptions {
@@ -43,6 +43,11 @@ export interface DnsServerOptions {
   tcpIdleMs?: number | undefined;
   /** Socket buffer sizes (bytes, default 4 MiB; the kernel may cap them). */
   socketBufferBytes?: number | undefined;
+  /**
+   * UDP I/O: `batch` = the recvmmsg/sendmmsg addon (udp-batch.ts), `dgram` = Node's socket,
+   * `auto` (default) = the addon when it is built.
+   */
+  udpMode?: 'auto' | 'batch' | 'dgram' | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -58,12 +63,12 @@ export class DnsServer {
   private readonly opts: DnsServerOptions;
   private readonly q = new QueryView();
   private readonly now: () => number;
-  private udp: dgram.Socket | undefined;
+  private udp: UdpListener | undefined;
   private tcp: net.Server | undefined;
   private readonly conns = new Set<net.Socket>();
   private readonly loggedErrors = new Set<string>();
   /** Reused for cache hits (no allocation on the hot path). */
-  private readonly renderOpts = { qlen: 0, hasOpt: false, maxSize: 0, now: 0 };
+  private readonly renderOpts = { qlen: 0, hasOpt: false, maxSize: 0, now: 0, serial: 0 };
 
   constructor(opts: DnsServerOptions) {
     this.opts = opts;
@@ -74,20 +79,21 @@ export class DnsServer {
   async start(): Promise<void> {
     const v6 = net.isIPv6(this.opts.host);
     for (let attempt = 0; ; attempt++) {
-      const udp = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4' });
+      let udp: UdpListener;
       try {
-        await new Promise<void>((resolve, reject) => {
-          udp.once('error', reject);
-          udp.bind({ address: this.opts.host, port: this.opts.port, exclusive: true }, () => {
-            udp.off('error', reject);
-            resolve();
-          });
-        });
+        udp = await listenUdp(
+          {
+            host: this.opts.host,
+            port: this.opts.port,
+            bufferBytes: this.opts.socketBufferBytes ?? 4 << 20,
+            mode: this.opts.udpMode,
+          },
+          (msg, v6, reply) => this.handle(msg, v6 ? VIA_UDP6 : VIA_UDP4, reply),
+        );
       } catch (e) {
-        udp.close();
         throw listenError(e, this.opts.host, this.opts.port, 'UDP');
       }
-      const port = udp.address().port;
+      const port = udp.port;
       const tcp = net.createServer({ noDelay: true }, (s) => this.onTcp(s, v6));
       tcp.maxConnections = 1000;
       try {
@@ -103,25 +109,17 @@ export class DnsServer {
         if (this.opts.port === 0 && attempt < 20) continue;
         throw listenError(e, this.opts.host, port, 'TCP');
       }
-      const size = this.opts.socketBufferBytes ?? 4 << 20;
-      try {
-        udp.setRecvBufferSize(size);
-        udp.setSendBufferSize(size);
-      } catch {
-        // the kernel's limits apply
-      }
-      udp.on('message', (msg, rinfo) => {
-        this.handle(msg, rinfo.family === 'IPv6' ? VIA_UDP6 : VIA_UDP4, (b) =>
-          udp.send(b, rinfo.port, rinfo.address),
-        );
-      });
-      udp.on('error', (e) => this.logOnce(`udp: ${e.message}`));
       tcp.on('error', (e) => this.logOnce(`tcp: ${e.message}`));
       this.udp = udp;
       this.tcp = tcp;
       this.port = port;
       return;
     }
+  }
+
+  /** How UDP is read and written: `batch` (recvmmsg/sendmmsg addon) or `dgram`. */
+  get udpKind(): 'batch' | 'dgram' | undefined {
+    return this.udp?.kind;
   }
 
   async stop(): Promise<void> {
@@ -178,17 +176,20 @@ export class DnsServer {
     const q = this.q;
     const m = this.opts.metrics;
     const maxSize = via.tcp ? TCP_MAX : q.udpSize;
-    const a = this.opts.source.index.lookup(q.key, q.qtype);
+    const index = this.opts.source.index;
+    const a = index.lookup(q.key, q.qtype);
     if (a !== undefined) {
       m?.request(ZONE_CLUSTER, via.tcp, via.v6, q.qtype);
       if (a.chase !== undefined && q.qtype !== TYPE.CNAME && this.opts.forwarder) {
-        this.chase(a, msg, { qtype: q.qtype, qlen: q.qlen, hasOpt: q.hasOpt, maxSize }, reply, t0);
+        const shape = { qtype: q.qtype, qlen: q.qlen, hasOpt: q.hasOpt, maxSize, serial: index.serial };
+        this.chase(a, Buffer.from(msg), shape, reply, t0); // answered later: keep the query
         return;
       }
       const r = this.renderOpts;
       r.qlen = q.qlen;
       r.hasOpt = q.hasOpt;
       r.maxSize = maxSize;
+      r.serial = index.serial;
       reply(renderAnswer(a, msg, r));
       m?.response(ZONE_CLUSTER, PLUGIN_KUBERNETES, a.rcode, q.qtype, (performance.now() - t0) / 1000);
       return;
@@ -216,11 +217,14 @@ export class DnsServer {
     }
     m?.cacheMiss();
     const shape = { qlen: q.qlen, hasOpt: q.hasOpt, maxSize };
+    const query = Buffer.from(msg); // answered later: the UDP batch reuses the query's bytes
     fwd.resolve(q.key, qtype).then(
       (e) => {
         const rcode = e ? e.rcode : RCODE.SERVFAIL;
         reply(
-          e ? renderCached(e, msg, { ...shape, now: this.now() }) : errorResponse(msg, shape, RCODE.SERVFAIL),
+          e
+            ? renderCached(e, query, { ...shape, now: this.now() })
+            : errorResponse(query, shape, RCODE.SERVFAIL),
         );
         m?.response(ZONE_OTHER, PLUGIN_FORWARD, rcode, qtype, (performance.now() - t0) / 1000);
       },
@@ -232,13 +236,18 @@ export class DnsServer {
   private chase(
     a: Answer,
     msg: Buffer,
-    shape: { qtype: number; qlen: number; hasOpt: boolean; maxSize: number },
+    shape: { qtype: number; qlen: number; hasOpt: boolean; maxSize: number; serial: number },
     reply: Reply,
     t0: number,
   ): void {
     const target = a.chase!;
     const done = (extra: Buffer, count: number) => {
-      const base = renderAnswer(a, msg, { qlen: shape.qlen, hasOpt: false, maxSize: TCP_MAX });
+      const base = renderAnswer(a, msg, {
+        qlen: shape.qlen,
+        hasOpt: false,
+        maxSize: TCP_MAX,
+        serial: shape.serial,
+      });
       const out = Buffer.concat([base, extra, shape.hasOpt ? OPT_RR : Buffer.alloc(0)]);
       out.writeUInt16BE(out.readUInt16BE(6) + count, 6);
       if (shape.hasOpt) out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);

@@ -164,6 +164,8 @@ export interface RecordData {
 export class WireWriter {
   buf: Buffer;
   len = 0;
+  /** Offset of the serial of the last SOA record written (-1: none yet). */
+  serialAt = -1;
   /** Lower-cased dotted suffix -> offset, for compression (absent: compression off). */
   private readonly names: Map<string, number> | undefined;
 
@@ -266,6 +268,7 @@ export class WireWriter {
         const s = r.soa!;
         this.name(s.mname);
         this.name(s.rname);
+        this.serialAt = this.len;
         this.u32(s.serial);
         this.u32(s.refresh);
         this.u32(s.retry);

@@ -2,9 +2,11 @@
  * A tiny authoritative DNS server on loopback (dns-packet, UDP + TCP) for forwarding tests:
  * answers from a table, NXDOMAIN with a SOA otherwise, and can force truncation over UDP.
  */
+
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
+import { batchAddon } from '../../src/dns/udp-batch.js';
 
 export interface UpstreamRecord {
   name: string;
@@ -100,4 +102,16 @@ export async function startTestUpstream(records: UpstreamRecord[] = []): Promise
     });
     return t;
   }
+}
+
+/**
+ * The UDP I/O modes of the DNS server to test: dgram always, and the recvmmsg/sendmmsg addon
+ * when it is built (skipped with a message elsewhere, a failure in CI where it must be built).
+ */
+export function udpModes(): ('batch' | 'dgram')[] {
+  if (batchAddon()) return ['dgram', 'batch'];
+  const why = 'src/dns/native is not built: `npm install` builds it (needs g++, make and the Node headers)';
+  if (process.env.CI) throw new Error(why);
+  console.warn(`skipping the UDP batch mode: ${why}`);
+  return ['dgram'];
 }

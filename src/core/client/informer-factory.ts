@@ -71,6 +71,7 @@ class Indexed implements SharedInformer {
     opts: {
       namespace?: string | undefined;
       metadataOnly?: boolean | undefined;
+      transform?: ((o: KObj) => KObj) | undefined;
       resyncMs?: number | undefined;
       retryMs?: number | undefined;
       clock?: Clock | undefined;
@@ -86,6 +87,7 @@ class Indexed implements SharedInformer {
       path,
       name: this.label,
       metadataOnly: opts.metadataOnly,
+      transform: opts.transform,
       retryMs: opts.retryMs,
       clock: this.clock,
       handlers: {
@@ -223,14 +225,25 @@ export class InformerFactory {
     this.opts = opts;
   }
 
-  /** The shared informer of a resource (created on first request, started by `start()`). */
-  informer(info: ResourceInfo, opts: { namespace?: string; metadataOnly?: boolean } = {}): SharedInformer {
-    const key = `${info.group}/${info.version}/${info.plural}/${opts.namespace ?? ''}/${opts.metadataOnly ? 'meta' : 'full'}`;
+  /**
+   * The shared informer of a resource (created on first request, started by `start()`). A
+   * `transform` (see InformerOptions) is named: callers asking for the same name share it.
+   */
+  informer(
+    info: ResourceInfo,
+    opts: {
+      namespace?: string;
+      metadataOnly?: boolean;
+      transform?: { name: string; fn: (o: KObj) => KObj };
+    } = {},
+  ): SharedInformer {
+    const key = `${info.group}/${info.version}/${info.plural}/${opts.namespace ?? ''}/${opts.metadataOnly ? 'meta' : 'full'}/${opts.transform?.name ?? ''}`;
     let inf = this.informers.get(key);
     if (!inf) {
       inf = new Indexed(this.client, info, {
         namespace: opts.namespace,
         metadataOnly: opts.metadataOnly,
+        transform: opts.transform?.fn,
         resyncMs: this.opts.resyncMs,
         retryMs: this.opts.retryMs,
         clock: this.opts.clock,

@@ -75,6 +75,25 @@ function recorder() {
 }
 
 describe('Informer', () => {
+  it('caches and delivers what the transform keeps, from the list and the watch', async () => {
+    const api = new FakeApi();
+    api.set({ ...pod('a', 90), spec: { containers: [{ name: 'c' }] } });
+    const seen: KObj[] = [];
+    const inf = new Informer(api, {
+      path: '/api/v1/pods',
+      handlers: { add: (o) => seen.push(o), update: (o) => seen.push(o) },
+      transform: (o) => ({ metadata: o.metadata, kept: true }),
+    });
+    await inf.start();
+    api.current.onEvent('MODIFIED', { ...pod('a', 101), spec: {} });
+    expect(seen.map((o) => [o.metadata.resourceVersion, o.spec, o.kept])).toEqual([
+      ['90', undefined, true],
+      ['101', undefined, true],
+    ]);
+    expect(inf.list()).toEqual([{ metadata: pod('a', 101).metadata, kept: true }]);
+    inf.stop();
+  });
+
   it('lists in pages, watches from the list resourceVersion and applies events', async () => {
     const api = new FakeApi();
     for (const [i, n] of ['a', 'b', 'c'].entries()) api.set(pod(n, 90 + i));

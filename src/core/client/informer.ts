@@ -40,6 +40,12 @@ export interface InformerOptions {
   clock?: Clock | undefined;
   /** Name for log lines (default the path). */
   name?: string | undefined;
+  /**
+   * Applied to every listed or watched object before it is cached or handed to handlers
+   * (client-go's SetTransform): keep only what the caller reads, so the cache stays small. The
+   * result must keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: ((o: KObj) => KObj) | undefined;
   /** Server-side filters of the list and the watch (e.g. the kubelet's `spec.nodeName=<node>`). */
   fieldSelector?: string | undefined;
   labelSelector?: string | undefined;
@@ -285,8 +291,9 @@ export class Informer {
       : undefined;
   }
 
-  private apply(type: string, obj: KObj): void {
-    if (!obj?.metadata?.name) return;
+  private apply(type: string, raw: KObj): void {
+    if (!raw?.metadata?.name) return;
+    const obj = this.opts.transform ? this.opts.transform(raw) : raw;
     const h = this.opts.handlers;
     const k = objectKey(obj);
     const old = this.cache.get(k);
