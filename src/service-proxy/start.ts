@@ -4,6 +4,7 @@
  * `k8ts service-proxy` command and by `k8ts server`.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { InformerFactory } from '../core/client/informer-factory.js';
 import type { RestClient } from '../core/client/rest-client.js';
 import type { ProxyBackend } from './backend.js';
@@ -116,8 +117,10 @@ export async function startServiceProxy(opts: StartServiceProxyOptions): Promise
     const common = { nodeName: opts.nodeName, runner, nodePortAddresses };
     backends.push(
       new NftablesProxier({ ...common, family: 'IPv4', clusterCidr: opts.clusterCidr ?? '10.42.0.0/16' }),
-      new NftablesProxier({ ...common, family: 'IPv6' }),
     );
+    // A kernel booted with ipv6.disable=1 has no ip6 family to program.
+    if (opts.runner || existsSync('/proc/sys/net/ipv6'))
+      backends.push(new NftablesProxier({ ...common, family: 'IPv6' }));
   } else {
     backends.push(
       new UserspaceProxier({ nodeName: opts.nodeName, nodePortHost: opts.nodePortHost ?? '0.0.0.0' }),
