@@ -1,0 +1,34 @@
+/**
+ * Errors of the ingress data plane, each with a stable `code`.
+ */
+
+/** A request or response head the proxy refuses; `status` is what the client is answered. */
+export class HttpHeadError extends Error {
+  readonly code = 'HttpHead';
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'HttpHeadError';
+    this.status = status;
+  }
+}
+
+/** A malformed chunked body (bad chunk size line or missing CRLF). */
+export class ChunkedFramingError extends Error {
+  readonly code = 'ChunkedFraming';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChunkedFramingError';
+  }
+}
+
+/** A listener of the data plane could not be opened. */
+export class IngressListenError extends Error {
+  readonly code = 'IngressListen';
+  readonly address: string;
+  constructor(address: string, cause: string) {
+    super(`ingress cannot listen on ${address}: ${cause}`);
+    this.name = 'IngressListenError';
+    this.address = address;
+  }
+}
