@@ -12,7 +12,7 @@ const TITLES: Record<number, string> = {
   431: 'Request Header Or Cookie Too Large',
 };
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s: string): string => s.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The status line text of `status` as nginx prints it. */
 export function statusText(status: number): string {
