@@ -138,6 +138,7 @@ describe('ingress data plane', () => {
   let a: Upstream;
   let b: Upstream;
   let dp: IngressDataPlane;
+  let ca: Awaited<ReturnType<typeof createCa>>;
   const log = new PassThrough();
   let logText = '';
   log.on('data', (d: Buffer) => {
@@ -151,6 +152,7 @@ describe('ingress data plane', () => {
   beforeAll(async () => {
     a = await upstream('a');
     b = await upstream('b');
+    ca = await createCa({ commonName: 'test-ca' });
     dp = await startIngressDataPlane({ host: '127.0.0.1', httpPort: 0, httpsPort: 0, accessLog: log });
   });
   afterAll(async () => {
@@ -497,14 +499,10 @@ describe('ingress data plane', () => {
   });
 
   describe.skipIf(!hasOpenssl)('TLS by SNI (openssl s_client; apt-get install openssl)', () => {
-    let ca: Awaited<ReturnType<typeof createCa>>;
     const cert = async (host: string, version: string): Promise<TlsCertificate> => {
       const c = await issueLeaf(ca, { commonName: `${host} ${version}`, usage: 'server', hosts: [host] });
       return { key: `default/${host}-tls`, version, certPem: c.certPem, keyPem: c.keyPem };
     };
-    beforeAll(async () => {
-      ca = await createCa({ commonName: 'test-ca' });
-    });
 
     it('chooses the certificate by SNI, the fake one when none matches', async () => {
       const certs = new Map([
