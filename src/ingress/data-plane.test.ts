@@ -116,7 +116,8 @@ function request(
 /** The certificate a TLS handshake with `servername` gets, through real openssl s_client. */
 async function opensslSubject(port: number, servername: string): Promise<string> {
   // Asynchronous: the proxy under test runs in this process and must keep serving.
-  const child = spawn(OPENSSL, ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', servername], {
+  const sni = servername === '' ? ['-noservername'] : ['-servername', servername];
+  const child = spawn(OPENSSL, ['s_client', '-connect', `127.0.0.1:${port}`, ...sni], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stdin.end();
