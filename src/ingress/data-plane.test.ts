@@ -18,6 +18,9 @@ import { backend, route, StaticRouteTable } from './testing/static-route-table.j
 
 const OPENSSL = '/usr/bin/openssl';
 const hasOpenssl = spawnSync(OPENSSL, ['version']).status === 0;
+const hasPython = spawnSync('python3', ['--version']).status === 0;
+if (!hasPython && process.env.CI)
+  throw new Error('the ingress connect-timeout test needs python3 (apt-get install python3)');
 if (!hasOpenssl && process.env.CI)
   throw new Error('the ingress TLS tests need openssl (apt-get install openssl)');
 
@@ -116,7 +119,8 @@ function request(
 /** The certificate a TLS handshake with `servername` gets, through real openssl s_client. */
 async function opensslSubject(port: number, servername: string): Promise<string> {
   // Asynchronous: the proxy under test runs in this process and must keep serving.
-  const child = spawn(OPENSSL, ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', servername], {
+  const sni = servername === '' ? ['-noservername'] : ['-servername', servername];
+  const child = spawn(OPENSSL, ['s_client', '-connect', `127.0.0.1:${port}`, ...sni], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stdin.end();
@@ -230,6 +234,52 @@ describe('ingress data plane', () => {
     expect(r.body).toMatch(/upstream 127\.0\.0\.1:\d+ timed out after 300 ms \(proxy-read-timeout\)/);
     expect((await request(dp.httpPort, '/slow/10')).status).toBe(200);
   });
+
+  it.skipIf(!hasPython)(
+    'answers 504 after proxy-connect-timeout (python3 makes a listener that never accepts)',
+    async () => {
+      // listen(0) and no accept(): once its accept queue holds one connection, SYNs are dropped.
+      const py = spawn(
+        'python3',
+        [
+          '-c',
+          "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(0); print(s.getsockname()[1], flush=True); sys.stdin.read()",
+        ],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      );
+      const fillers: net.Socket[] = [];
+      try {
+        const port = await new Promise<number>((res) =>
+          py.stdout.once('data', (d) => res(Number(String(d).trim()))),
+        );
+        for (;;) {
+          const s = net.connect(port, '127.0.0.1');
+          s.on('error', () => {});
+          fillers.push(s);
+          const connected = await new Promise<boolean>((res) => {
+            s.once('connect', () => res(true));
+            setTimeout(() => res(false), 200);
+          });
+          if (!connected) break;
+        }
+        use([
+          route(
+            { host: 'app.example.com', backend: backend('default/web:80', [`127.0.0.1:${port}`]) },
+            { connectTimeoutMs: 300 },
+          ),
+        ]);
+        const r = await request(dp.httpPort, '/');
+        expect(r.status).toBe(504);
+        expect(r.body).toMatch(
+          /connect\(\) to 127\.0\.0\.1:\d+ timed out after 300 ms \(proxy-connect-timeout\)/,
+        );
+      } finally {
+        for (const s of fillers) s.destroy();
+        py.stdin.end();
+        py.kill();
+      }
+    },
+  );
 
   it('answers 413 above proxy-body-size, by Content-Length and by chunked length', async () => {
     use([web({ maxBodyBytes: 1000 })]);

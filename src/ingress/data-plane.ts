@@ -82,8 +82,9 @@ export async function startIngressDataPlane(
     random: Math.random,
   };
   const engine = options.engine ? options.engine(ctx) : new RawEngine(ctx);
+  const defaultCert = options.defaultCertificate ?? (await fakeCertificate());
   const contexts = new TlsContexts({
-    defaultCert: options.defaultCertificate ?? (await fakeCertificate()),
+    defaultCert,
     ...(options.onCertificateError ? { onError: options.onCertificateError } : {}),
   });
 
@@ -91,7 +92,9 @@ export async function startIngressDataPlane(
   const secure = tls.createServer(
     {
       SNICallback: (name, cb) => cb(null, contexts.contextFor(ctx.table, name)),
-      secureContext: contexts.defaultContext,
+      // Clients without SNI (or naming an IP) get the default certificate.
+      cert: defaultCert.certPem,
+      key: defaultCert.keyPem,
       ALPNProtocols: ['http/1.1'],
       noDelay: true,
     },

@@ -601,12 +601,21 @@ class Exchange {
       this.closeAfter = true;
     }
     if (!this.reqDone) this.closeAfter = true; // answered before the body ended: the rest is not read
+    const bodyHere = head.end < buf.length;
+    const client = this.client.socket;
+    // Head and the body bytes that came with it leave in one write (one writev, one TLS record).
+    if (bodyHere) client.cork();
     this.writeResponseHead(buf, head);
     if (this.respMode === BODY_NONE || (this.respMode === BODY_LENGTH && this.respRemaining === 0)) {
-      this.finish(head.end < buf.length);
+      if (bodyHere) client.uncork();
+      const used = head.end + (this.respMode === BODY_LENGTH ? head.contentLength : 0);
+      this.finish(buf.length > used);
       return;
     }
-    if (head.end < buf.length) this.forwardBody(buf, head.end);
+    if (bodyHere) {
+      this.forwardBody(buf, head.end);
+      client.uncork();
+    }
   }
 
   private writeResponseHead(buf: Buffer, head: HttpHead): void {
@@ -619,7 +628,13 @@ class Exchange {
       !head.lower.includes('proxy-connection');
     if (plain) {
       this.respBytes += head.end;
-      this.client.socket.write(head.end === buf.length ? buf : buf.subarray(0, head.end));
+      const whole = this.respMode === BODY_LENGTH && buf.length - head.end === this.respRemaining;
+      if (whole) {
+        // The common small response: head and whole body in one read, forwarded as it came.
+        this.respBytes += this.respRemaining;
+        this.respRemaining = 0;
+        this.client.socket.write(buf);
+      } else this.client.socket.write(head.end === buf.length ? buf : buf.subarray(0, head.end));
       return;
     }
     let s = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
