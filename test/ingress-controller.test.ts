@@ -157,4 +157,40 @@ describe('ingress controller (recording data plane, real API server)', () => {
     expect(ev.message).toContain('default/web');
     expect(dp.last?.match('web.example.com', '/')?.route.ingress).toBe('default/web');
   });
+
+  it('an Ingress that moves to another class gets its status cleared', async () => {
+    await client.request('POST', ING, {
+      body: ingress('mover', { rules: { 'mover.example.com': [{ path: '/', service: 'web' }] } }),
+    });
+    await waitFor('status of mover', async () => {
+      const o = await client.request('GET', `${ING}/mover`);
+      return o.status?.loadBalancer?.ingress?.length ? true : undefined;
+    });
+    await client.request('PATCH', `${ING}/mover`, {
+      body: { spec: { ingressClassName: 'nginx' } },
+      contentType: 'application/merge-patch+json',
+    });
+    await waitFor('status of mover cleared', async () => {
+      const o = await client.request('GET', `${ING}/mover`);
+      return o.status?.loadBalancer?.ingress === undefined ? true : undefined;
+    });
+    expect(dp.last?.match('mover.example.com', '/')?.route.ingress).not.toBe('default/mover');
+  });
+
+  it('resolves an ExternalName Service through DNS (localhost) on its target port', async () => {
+    await client.request('POST', '/api/v1/namespaces/default/services', {
+      body: service('ext', [{ name: 'http', port: 80, targetPort: 9999 }], {
+        type: 'ExternalName',
+        externalName: 'localhost',
+      }),
+    });
+    await client.request('POST', ING, {
+      body: ingress('ext', { rules: { 'ext.example.com': [{ path: '/', service: 'ext' }] } }),
+    });
+    const eps = await waitFor('ExternalName endpoints', async () => {
+      const e = dp.last?.match('ext.example.com', '/')?.route.backend.endpoints;
+      return e?.length ? e.map((x) => `${x.ip}:${x.port}`) : undefined;
+    });
+    expect(eps.every((e) => e === '127.0.0.1:9999' || e === '::1:9999')).toBe(true);
+  });
 });

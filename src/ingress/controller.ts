@@ -112,10 +112,8 @@ export class IngressController {
       retryMs: 2_000,
       onError: (e) => this.log(`status sync failed, retrying: ${(e as Error).message}`),
     });
-    const changed = () => {
-      this.routes.request();
-      this.status.request();
-    };
+    // The status pass reads the served set of the last rebuild, so it is asked for by the rebuild.
+    const changed = () => this.routes.request();
     const handlers = { add: changed, update: changed, delete: changed };
     for (const i of [this.classes, this.ingresses, this.services, this.slices, this.secrets])
       i.addHandlers(handlers);
@@ -174,6 +172,7 @@ export class IngressController {
       if (!this.emitted.has(key)) this.opts.events?.event(e.ingress as KObj, e.type, e.reason, e.message);
     }
     this.emitted = now;
+    this.status.request();
   }
 
   /** Cached addresses of an ExternalName target; a miss or a stale entry starts a lookup. */
