@@ -1,7 +1,7 @@
 import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CertAndKey, createCa, issueLeaf } from '../core/apiserver/pki/certs.js';
-import { compileRoutes } from './compile.js';
+import { CompileMemo, compileRoutes } from './compile.js';
 import { defaultIngressClass } from './ingress-class.js';
 import type { RouteTable } from './route-table.js';
 import { ingress, type PathSpec, service, slice, sources, tlsSecret } from './testing/fixtures.js';
@@ -710,5 +710,25 @@ describe('TLS', () => {
     const v1 = mk(fooCert);
     expect(mk(fooCert).version).toBe(v1.version);
     expect(mk(barCert).version).not.toBe(v1.version);
+  });
+});
+
+describe('CompileMemo', () => {
+  it('reuses unchanged backends, rebuilds changed ones, and compiles the same table as from scratch', () => {
+    const ings = [ingress('i', { rules: { h: [P('/a', 'a'), P('/b', 'b')] } })];
+    const services = [service('a'), service('b')];
+    const sliceA = slice('a', [{ name: 'http', port: 80 }], [{ ip: '10.0.0.1' }]);
+    const sliceB = slice('b', [{ name: 'http', port: 80 }], [{ ip: '10.0.0.2' }]);
+    const memo = new CompileMemo();
+    const first = compileRoutes(sources({ ingresses: ings, services, slices: [sliceA, sliceB] }), { memo });
+    const sliceB2 = slice('b', [{ name: 'http', port: 80 }], [{ ip: '10.0.0.3' }]);
+    const second = compileRoutes(sources({ ingresses: ings, services, slices: [sliceA, sliceB2] }), { memo });
+    const fresh = compileRoutes(sources({ ingresses: ings, services, slices: [sliceA, sliceB2] }));
+    const be = (r: typeof first, p: string) => r.table.match('h', p)!.route.backend;
+    expect(be(second, '/a')).toBe(be(first, '/a'));
+    expect(be(second, '/b')).not.toBe(be(first, '/b'));
+    expect(be(second, '/b').endpoints).toEqual([{ ip: '10.0.0.3', port: 80 }]);
+    expect([...second.table.backends()]).toEqual([...fresh.table.backends()]);
+    expect(memo.backends.size).toBe(2);
   });
 });

@@ -54,6 +54,28 @@ export interface CompileSources {
 export interface CompileOptions {
   /** spec.controller of the classes we own (default k8ts.io/ingress). */
   controller?: string | undefined;
+  /** Results of the previous compile to reuse for objects that did not change (see CompileMemo). */
+  memo?: CompileMemo | undefined;
+}
+
+/**
+ * What a compile may reuse from the previous one, keyed by object identity (informer caches
+ * replace an object on every change, never mutate it): the parsed annotations of an Ingress, and a
+ * Backend whose Service, EndpointSlices and resolved ExternalName addresses are the very same
+ * objects as last time. Reusing them gives the same table as compiling from scratch, without
+ * re-merging every Service's slices on each change (and keeps Backend objects stable for the
+ * data plane).
+ */
+export class CompileMemo {
+  readonly annotations = new WeakMap<Ingress, IngressAnnotations>();
+  backends = new Map<string, MemoBackend>();
+}
+
+interface MemoBackend {
+  svc: Service | undefined;
+  slices: readonly EndpointSlice[];
+  ips: readonly string[] | undefined;
+  backend: Backend;
 }
 
 /** An event the controller should record on an Ingress. */
@@ -103,14 +125,18 @@ export function compileRoutes(src: CompileSources, opts: CompileOptions = {}): C
     events.push({ ingress, type: 'Warning', reason, message });
   const sel = ourClasses(src.ingressClasses, opts.controller ?? CONTROLLER_NAME);
   const served = [...src.ingresses].filter((i) => isOurIngress(i, sel)).sort(compareIngressAge);
-  const backends = new BackendResolver(src);
+  const backends = new BackendResolver(src, opts.memo);
 
   const annotations = new Map<Ingress, IngressAnnotations>();
   const mains: Candidate[] = [];
   const canaries: Candidate[] = [];
   const regexHosts = new Set<string>();
   for (const ing of served) {
-    const ann = parseAnnotations(ing.metadata?.annotations);
+    let ann = opts.memo?.annotations.get(ing);
+    if (!ann) {
+      ann = parseAnnotations(ing.metadata?.annotations);
+      opts.memo?.annotations.set(ing, ann);
+    }
     annotations.set(ing, ann);
     for (const w of ann.warnings) warn(ing, 'InvalidAnnotation', w);
     for (const rule of ing.spec?.rules ?? []) {
@@ -265,6 +291,7 @@ export function compileRoutes(src: CompileSources, opts: CompileOptions = {}): C
     };
   }
 
+  backends.finish();
   return {
     table: buildRouteTable({ routes, defaultRoute, certificates: tlsOf.certificates }),
     served,
@@ -341,9 +368,17 @@ class BackendResolver {
   private readonly cache = new Map<string, Backend>();
   private readonly merged = new Map<string, Map<string, EndpointInfo[]>>();
   private readonly names = new Set<string>();
+  private readonly memo: CompileMemo | undefined;
+  private readonly used = new Map<string, MemoBackend>();
 
-  constructor(src: CompileSources) {
+  constructor(src: CompileSources, memo: CompileMemo | undefined) {
     this.src = src;
+    this.memo = memo;
+  }
+
+  /** Keep only the backends this compile used for the next one. */
+  finish(): void {
+    if (this.memo) this.memo.backends = this.used;
   }
 
   externalNames(): string[] {
@@ -357,7 +392,19 @@ class BackendResolver {
     const key = `${ns}/${svcName}:${portRef}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const backend = this.build(ns, svcName, portRef, key);
+    let backend: Backend;
+    if (this.memo) {
+      const svc = this.src.service(ns, svcName);
+      const slices = [...this.src.endpointSlices(ns, svcName)];
+      const target = svc?.spec?.type === 'ExternalName' ? (svc.spec.externalName ?? '') : undefined;
+      const ips = target === undefined ? undefined : this.src.resolveName?.(target);
+      if (target !== undefined) this.names.add(target);
+      const prev = this.memo.backends.get(key);
+      if (prev && prev.svc === svc && prev.ips === ips && sameRefs(prev.slices, slices))
+        backend = prev.backend;
+      else backend = this.build(ns, svcName, portRef, key);
+      this.used.set(key, { svc, slices, ips, backend });
+    } else backend = this.build(ns, svcName, portRef, key);
     this.cache.set(key, backend);
     return backend;
   }
@@ -411,4 +458,10 @@ class BackendResolver {
     }
     return m;
   }
+}
+
+function sameRefs<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

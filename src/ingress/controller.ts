@@ -19,7 +19,7 @@ import type { KObj } from '../core/client/informer.js';
 import { InformerFactory, type SharedInformer } from '../core/client/informer-factory.js';
 import { ApiStatusError, type RestClient } from '../core/client/rest-client.js';
 import { SyncRunner } from '../service-proxy/sync-runner.js';
-import { type CompileResult, compileRoutes } from './compile.js';
+import { CompileMemo, type CompileResult, compileRoutes } from './compile.js';
 import { CONTROLLER_NAME, DEFAULT_CLASS_NAME, defaultIngressClass, ourClasses } from './ingress-class.js';
 import type { DataPlane } from './route-table.js';
 import {
@@ -77,6 +77,7 @@ export class IngressController {
   private readonly routes: SyncRunner;
   private readonly status: SyncRunner;
   private last: CompileResult | undefined;
+  private readonly memo = new CompileMemo();
   private emitted = new Set<string>();
   private readonly names = new Map<string, { ips: string[]; at: number; pending: boolean }>();
   /** Ingresses whose status this process wrote (cleared again if they leave our class). */
@@ -161,7 +162,7 @@ export class IngressController {
         secret: (ns, name) => this.secrets.get(ns, name) as KObj | undefined,
         resolveName: (h) => this.lookupName(h),
       },
-      { controller: this.opts.controller },
+      { controller: this.opts.controller, memo: this.memo },
     );
     this.opts.dataPlane.update(res.table);
     this.last = res;
