@@ -9,7 +9,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { X509Certificate } from 'node:crypto';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CertAndKey, createCa, issueLeaf } from '../src/core/apiserver/pki/certs.js';
 import { type KubeletCluster, startKubeletCluster, waitFor } from './helpers/kubelet-cluster.js';
@@ -322,6 +323,76 @@ describe.runIf(have)('ingress end to end (rootless k8ts server, real pods, kubec
     await plain.body.text();
     expect(plain.statusCode).toBe(308);
   });
+
+  it('a rotated Secret is served to new handshakes while a client keeps requesting', async () => {
+    const serial = async () => {
+      const r = await run([
+        'bash',
+        '-c',
+        `openssl s_client -connect 127.0.0.1:${https} -servername one.example.com </dev/null 2>/dev/null | openssl x509 -noout -serial`,
+      ]);
+      return r.stdout
+        .trim()
+        .replace(/^serial=/, '')
+        .toUpperCase();
+    };
+    const before = await serial();
+    const leaf = await issueLeaf(ca, {
+      commonName: 'one.example.com',
+      usage: 'server',
+      hosts: ['one.example.com'],
+    });
+    const want = new X509Certificate(leaf.certPem).serialNumber.toUpperCase();
+    expect(want).not.toBe(before);
+    writeFileSync(join(tmp, 'one-new.crt'), leaf.certPem);
+    writeFileSync(join(tmp, 'one-new.key'), leaf.keyPem);
+    // A fresh connection per request: every one is a handshake with whatever certificate is current.
+    const agent = new Agent({ connect: { ca: ca.certPem, servername: 'one.example.com' }, pipelining: 0 });
+    let stop = false;
+    const failures: string[] = [];
+    let ok = 0;
+    const loop = (async () => {
+      while (!stop) {
+        try {
+          const r = await request(`https://127.0.0.1:${https}/rot`, {
+            dispatcher: agent,
+            headers: { host: 'one.example.com', connection: 'close' },
+          });
+          const t = await r.body.text();
+          if (r.statusCode === 200 && t === 'a-1 /rot') ok++;
+          else failures.push(`${r.statusCode} ${t.slice(0, 100)}`);
+        } catch (e) {
+          failures.push(String(e));
+        }
+      }
+    })();
+    const yaml = await c.kubectlOk([
+      'create',
+      'secret',
+      'tls',
+      'one-tls',
+      '--cert',
+      join(tmp, 'one-new.crt'),
+      '--key',
+      join(tmp, 'one-new.key'),
+      '--dry-run=client',
+      '-o',
+      'yaml',
+    ]);
+    await c.kubectlOk(['apply', '-f', '-'], yaml);
+    await waitFor(
+      'new certificate served',
+      async () => ((await serial()) === want ? true : undefined),
+      30_000,
+    );
+    const okAtSwap = ok;
+    await new Promise((r) => setTimeout(r, 500));
+    stop = true;
+    await loop;
+    await agent.close();
+    expect(failures).toEqual([]);
+    expect(ok).toBeGreaterThan(okAtSwap);
+  }, 60_000);
 
   it('writes the k8ts-ingress Service’s address into the status of its Ingresses only', async () => {
     const svcStatus = await waitFor(
