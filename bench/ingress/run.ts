@@ -50,9 +50,15 @@ function freePort(): Promise<number> {
   });
 }
 
-/** wrk on CPU 0 as a child, so the in-process proxy keeps serving meanwhile. */
-function wrk(url: string, seconds = SECONDS): Promise<WrkResult> {
+interface Run extends WrkResult {
+  /** Requests per CPU-second the proxy under test spent: throughput per core, robust to a busy machine. */
+  perCpuSecond: number;
+}
+
+/** wrk on CPU 0 as a child (so the in-process proxy keeps serving); `cpu` reads the proxy's CPU seconds. */
+function wrk(url: string, cpu: () => number, seconds = SECONDS): Promise<Run> {
   return new Promise((resolveWrk) => {
+    const before = cpu();
     const child = spawn(
       'taskset',
       ['-c', '0', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url],
@@ -60,9 +66,41 @@ function wrk(url: string, seconds = SECONDS): Promise<WrkResult> {
     );
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
-    child.once('exit', () => resolveWrk(parseWrk(out)));
+    child.once('exit', () => {
+      const used = cpu() - before;
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+      resolveWrk({ ...parseWrk(out), perCpuSecond: used > 0 ? requests / used : Number.NaN });
+    });
   });
 }
+
+/** CPU seconds (user + system) of a process and its children threads/processes from /proc. */
+function procCpu(pid: number): number {
+  const pids = [pid];
+  try {
+    pids.push(
+      ...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number),
+    );
+  } catch {}
+  let ticks = 0;
+  for (const p of pids) {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    } catch {}
+  }
+  return ticks / 100; // USER_HZ
+}
+
+const selfCpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 /** nginx (Debian) as our own process: `-p dir -c conf`, daemon off, one worker, pinned to `cpu`. */
 function nginx(dir: string, name: string, cpu: number, body: string): ChildProcess {
@@ -144,7 +182,7 @@ async function main(): Promise<void> {
     const nHttp = await freePort();
     const nHttps = await freePort();
     // What ingress-nginx renders for one Ingress, minus Lua: keep-alive upstream pool, HTTP/1.1.
-    nginx(
+    const proxyNginx = nginx(
       dir,
       'proxy',
       1,
@@ -203,20 +241,24 @@ async function main(): Promise<void> {
     }
     for (const [k, u] of Object.entries(urls))
       await ready(u).catch((err) => Promise.reject(new Error(`${k}: ${err.message}`)));
-    for (const u of Object.values(urls)) await wrk(u, 1); // warm-up (JIT, pools), not measured
-    const res: Record<string, WrkResult[]> = Object.fromEntries(Object.keys(urls).map((k) => [k, []]));
+    const cpuOf = (k: string): (() => number) =>
+      k === 'direct' ? () => Number.NaN : k.startsWith('nginx') ? () => procCpu(proxyNginx.pid!) : selfCpu;
+    for (const [k, u] of Object.entries(urls)) await wrk(u, cpuOf(k), 1); // warm-up (JIT, pools), not measured
+    const res: Record<string, Run[]> = Object.fromEntries(Object.keys(urls).map((k) => [k, []]));
     for (let i = 0; i < ROUNDS; i++)
       for (const [k, u] of Object.entries(urls)) {
-        const r = await wrk(u);
+        const r = await wrk(u, cpuOf(k));
         res[k]!.push(r);
         console.log(
-          `round ${i + 1} ${k}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors}`,
+          `round ${i + 1} ${k}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms errors ${r.errors}, ${r.perCpuSecond.toFixed(0)} req per CPU-second`,
         );
       }
     const rps = (k: string) => median(res[k]!.map((r) => r.rps));
     const p99 = (k: string) => median(res[k]!.map((r) => r.p99));
+    const perCpu = (k: string) => median(res[k]!.map((r) => r.perCpuSecond));
     const vs = (k: string, anchor: string) =>
-      `${((rps(k) / rps(anchor)) * 100).toFixed(1)}% of nginx req/s (target >= 60%), p99 ${(p99(k) / p99(anchor)).toFixed(2)}x (target <= 2x)`;
+      `${((rps(k) / rps(anchor)) * 100).toFixed(1)}% of nginx req/s (target >= 60%), p99 ${(p99(k) / p99(anchor)).toFixed(2)}x (target <= 2x); ${perCpu(k).toFixed(0)} req per CPU-second = ${((perCpu(k) / perCpu(anchor)) * 100).toFixed(1)}% of nginx's`;
+    const anchorNote = (k: string, what: string) => `${what}; ${perCpu(k).toFixed(0)} req per CPU-second`;
     const rows = [
       '| path | requests/s (median of 3) | latency (median of 3) | errors | note |',
       '|---|---|---|---|---|',
@@ -227,7 +269,11 @@ async function main(): Promise<void> {
         '1 worker on CPU 1, keepalive 320 upstream',
       ),
       wrkRow('k8ts ingress, HTTP (raw engine)', res.k8tsHttp!, vs('k8tsHttp', 'nginxHttp')),
-      wrkRow('nginx 1.22 reverse proxy, TLS (anchor)', res.nginxTls!, 'same, TLS 1.3 P-256 cert'),
+      wrkRow(
+        'nginx 1.22 reverse proxy, TLS (anchor)',
+        res.nginxTls!,
+        anchorNote('nginxTls', 'same, TLS 1.3, P-256 certificate'),
+      ),
       wrkRow('k8ts ingress, TLS (raw engine)', res.k8tsTls!, vs('k8tsTls', 'nginxTls')),
     ];
     if (values.candidates)

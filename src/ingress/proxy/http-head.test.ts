@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { HttpHeadError } from '../errors.js';
-import { connectionHas, headerValue, MAX_HEAD_BYTES, parseHead } from './http-head.js';
+import {
+  connectionHas,
+  connectionTokens,
+  H_CONNECTION,
+  headerName,
+  headerValue,
+  keptLines,
+  MAX_HEAD_BYTES,
+  parseHead,
+} from './http-head.js';
 
 const req = (s: string) => parseHead(Buffer.from(s, 'latin1'), 0, 'request');
 const res = (s: string) => parseHead(Buffer.from(s, 'latin1'), 0, 'response');
@@ -70,6 +79,29 @@ describe('parseHead', () => {
     expect(() => req(big)).toThrow(/too large/);
     expect(() => req(`${big}\r\n`)).toThrow(/too large/);
   });
+
+  it('keeps header lines as written, minus the dropped ones', () => {
+    const h = res(
+      'HTTP/1.1 200 OK\r\nServer: x\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nDate:  d  \r\n\r\n',
+    )!;
+    expect(h.hasHop).toBe(true);
+    expect(connectionTokens(h)).toEqual(['x-hop']);
+    expect(keptLines(h, (k, i) => k === H_CONNECTION || headerName(h, i).toLowerCase() === 'x-hop')).toBe(
+      'Server: x\r\nDate:  d  \r\n',
+    );
+    expect(keptLines(h, () => false)).toBe(
+      'Server: x\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nDate:  d  \r\n',
+    );
+    expect(headerValue(h, 'date')).toBe('d');
+    const plain = res('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nTrailer: x\r\n\r\n')!;
+    expect(plain.hasHop).toBe(false);
+  });
+
+  it.each([
+    ['bare LF', 'GET / HTTP/1.1\nHost: a\r\n\r\n'],
+    ['bare LF in a header', 'GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n'],
+    ['NUL in a value', 'GET / HTTP/1.1\r\nHost: a\0\r\n\r\n'],
+  ])('refuses %s', (_name, text) => expect(() => req(text)).toThrow(HttpHeadError));
 
   it('accepts HTTP/1.0 without Host', () => {
     expect(req('GET / HTTP/1.0\r\n\r\n')!.minor).toBe(0);

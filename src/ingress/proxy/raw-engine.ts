@@ -17,7 +17,24 @@ import type { Backend, Route, RouteTable, UpstreamEndpoint } from '../route-tabl
 import { endpointKey } from './balancer.js';
 import { ChunkedTracker } from './chunked.js';
 import { type EngineContext, type ProxyEngine, RequestIds } from './engine.js';
-import { connectionHas, HOP_BY_HOP, type HttpHead, headerValue, parseHead } from './http-head.js';
+import {
+  connectionHas,
+  connectionTokens,
+  H_CONNECTION,
+  H_FIRST_OWN,
+  H_HOST,
+  H_KEEP_ALIVE,
+  H_PROXY_CONNECTION,
+  H_TRAILER,
+  H_TRANSFER_ENCODING,
+  H_UPGRADE,
+  H_X_FORWARDED_FOR,
+  type HttpHead,
+  headerValue,
+  keptLines,
+  nameIn,
+  parseHead,
+} from './http-head.js';
 import { errorPage, statusText } from './pages.js';
 import { cookieValue, type Decision, decide, plainIp } from './route-policy.js';
 
@@ -33,18 +50,6 @@ const RETAIN_BYTES = 64 * 1024;
 const MAX_STALE_RETRIES = 8;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-/** Request headers the proxy sets itself (the received ones are dropped). */
-const OWN_REQUEST_HEADERS = new Set([
-  'x-forwarded-for',
-  'x-forwarded-host',
-  'x-forwarded-port',
-  'x-forwarded-proto',
-  'x-forwarded-scheme',
-  'x-scheme',
-  'x-real-ip',
-  'x-request-id',
-  'x-original-forwarded-for',
-]);
 
 type UpState = 'connecting' | 'busy' | 'idle' | 'tunnel' | 'dead';
 
@@ -305,6 +310,8 @@ class Exchange {
   /** The head sent upstream (same for every try). */
   private readonly upHead: string;
   private readonly https: boolean;
+  /** EWMA needs begin/end per request; round robin does not (skip the bookkeeping). */
+  private readonly ewma: boolean;
   /** Affinity: the Set-Cookie line to add to the response ('' when none). */
   private setCookie = '';
   closeAfter: boolean;
@@ -359,6 +366,7 @@ class Exchange {
     this.canary = d.canary;
     this.headLength = headLength;
     this.https = d.route.options.backendProtocol === 'HTTPS';
+    this.ewma = d.route.options.loadBalance === 'ewma';
     this.upgrade = head.upgrade !== '' && connectionHas(head, 'upgrade');
     this.closeAfter = head.minor === 0 || connectionHas(head, 'close');
     this.requestId = headerValue(head, 'x-request-id') || engine.ids.next();
@@ -376,20 +384,22 @@ class Exchange {
   private buildUpstreamHead(target: string): string {
     const h = this.head;
     const c = this.client;
-    let s = `${h.method} ${target} HTTP/1.1\r\n`;
-    const dropByConnection = h.connection !== '' && h.connection !== 'keep-alive' && h.connection !== 'close';
-    const tokens = dropByConnection ? h.connection.split(',').map((t) => t.trim()) : undefined;
+    const tokens = connectionTokens(h);
     let xff = '';
-    for (let i = 0; i < h.names.length; i++) {
-      const l = h.lower[i]!;
-      if (HOP_BY_HOP.has(l)) continue;
-      if (OWN_REQUEST_HEADERS.has(l)) {
-        if (l === 'x-forwarded-for') xff = xff === '' ? h.values[i]! : `${xff}, ${h.values[i]!}`;
-        continue;
+    // Kept as written: everything but hop-by-hop headers (Transfer-Encoding is re-added), the
+    // headers the proxy sets itself, and those the Connection header names.
+    const lines = keptLines(h, (k, i) => {
+      if (k === H_X_FORWARDED_FOR) {
+        const o = h.offs;
+        const v = h.text.slice(o[i * 4 + 2]!, o[i * 4 + 3]!);
+        xff = xff === '' ? v : `${xff}, ${v}`;
+        return true;
       }
-      if (tokens?.includes(l)) continue;
-      s += `${h.names[i]}: ${h.values[i]}\r\n`;
-    }
+      if (k >= H_FIRST_OWN) return true;
+      if (k >= H_TRANSFER_ENCODING && k !== H_HOST && k !== H_TRAILER) return true;
+      return tokens !== undefined && nameIn(h, i, tokens);
+    });
+    let s = `${h.method} ${target} HTTP/1.1\r\n${lines}`;
     if (h.host === '') s += `Host: ${this.route.host || c.engine.fallbackHost}\r\n`;
     if (h.chunked) s += 'Transfer-Encoding: chunked\r\n';
     const proto = c.secure ? 'https' : 'http';
@@ -433,7 +443,7 @@ class Exchange {
     this.endpoint = e;
     const addr = endpointKey(e);
     const key = (this.https ? 'https:' : 'http:') + addr;
-    this.engine.ctx.balancer.begin(addr);
+    if (this.ewma) this.engine.ctx.balancer.begin(addr);
     this.upStart = performance.now();
     const pooled = this.upgrade ? undefined : this.engine.pool.acquire(key);
     if (pooled) {
@@ -619,13 +629,7 @@ class Exchange {
   }
 
   private writeResponseHead(buf: Buffer, head: HttpHead): void {
-    const plain =
-      !this.closeAfter &&
-      this.setCookie === '' &&
-      head.minor === 1 &&
-      head.connection === '' &&
-      !head.lower.includes('keep-alive') &&
-      !head.lower.includes('proxy-connection');
+    const plain = !this.closeAfter && this.setCookie === '' && head.minor === 1 && !head.hasHop;
     if (plain) {
       this.respBytes += head.end;
       const whole = this.respMode === BODY_LENGTH && buf.length - head.end === this.respRemaining;
@@ -637,15 +641,18 @@ class Exchange {
       } else this.client.socket.write(head.end === buf.length ? buf : buf.subarray(0, head.end));
       return;
     }
-    let s = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
-    const tokens = head.connection !== '' ? head.connection.split(',').map((t) => t.trim()) : undefined;
-    for (let i = 0; i < head.names.length; i++) {
-      const l = head.lower[i]!;
-      if (l === 'connection' || l === 'keep-alive' || l === 'proxy-connection' || l === 'upgrade') continue;
-      if (l === 'transfer-encoding' && this.dechunk) continue;
-      if (tokens?.includes(l)) continue;
-      s += `${head.names[i]}: ${head.values[i]}\r\n`;
-    }
+    const tokens = connectionTokens(head);
+    const dechunk = this.dechunk;
+    let s = `HTTP/1.1 ${head.status} ${head.reason}\r\n${keptLines(
+      head,
+      (k, i) =>
+        k === H_CONNECTION ||
+        k === H_KEEP_ALIVE ||
+        k === H_PROXY_CONNECTION ||
+        k === H_UPGRADE ||
+        (k === H_TRANSFER_ENCODING && dechunk) ||
+        (tokens !== undefined && nameIn(head, i, tokens)),
+    )}`;
     s += this.setCookie;
     if (this.closeAfter) s += 'Connection: close\r\n';
     s += '\r\n';
@@ -708,7 +715,7 @@ class Exchange {
     const idle = this.route.options.readTimeoutMs;
     up.setTimeoutMs(idle);
     client.socket.setTimeout(idle);
-    this.engine.ctx.balancer.end(endpointKey(this.endpoint!), this.upSeconds! * 1000);
+    if (this.ewma) this.engine.ctx.balancer.end(endpointKey(this.endpoint!), this.upSeconds! * 1000);
     if (client.buf) {
       up.socket.write(client.buf);
       client.buf = undefined;
@@ -722,7 +729,7 @@ class Exchange {
     this.finished = true;
     const up = this.up!;
     const resp = this.resp!;
-    this.engine.ctx.balancer.end(endpointKey(this.endpoint!), this.upSeconds! * 1000);
+    if (this.ewma) this.engine.ctx.balancer.end(endpointKey(this.endpoint!), this.upSeconds! * 1000);
     const reusable =
       !extra &&
       this.reqDone &&
@@ -815,7 +822,7 @@ class Exchange {
 
   private retryOrFail(reason: string, status: number, connectFailure: boolean, stale: boolean): void {
     const addr = endpointKey(this.endpoint!);
-    this.engine.ctx.balancer.end(addr, undefined);
+    if (this.ewma) this.engine.ctx.balancer.end(addr, undefined);
     this.upAddrs += (this.upAddrs ? ', ' : '') + addr;
     this.upTimes += (this.upTimes ? ', ' : '') + ((performance.now() - this.upStart) / 1000).toFixed(3);
     this.upStatuses += (this.upStatuses ? ', ' : '') + status;
@@ -873,7 +880,7 @@ class Exchange {
       up.ex = undefined;
       up.state = 'dead';
       up.socket.destroy();
-      if (this.endpoint) this.engine.ctx.balancer.end(endpointKey(this.endpoint), undefined);
+      if (this.endpoint && this.ewma) this.engine.ctx.balancer.end(endpointKey(this.endpoint), undefined);
     }
     this.log(499);
   }
