@@ -213,8 +213,8 @@ export class IngressController {
         this.opts.className ?? DEFAULT_CLASS_NAME,
         this.opts.controller ?? CONTROLLER_NAME,
       );
-      await createIgnoringConflict(c, '/apis/networking.k8s.io/v1/ingressclasses', cls);
-      this.log(`installed IngressClass ${cls.metadata!.name} (default class)`);
+      if (await createIgnoringConflict(c, '/apis/networking.k8s.io/v1/ingressclasses', cls))
+        this.log(`installed IngressClass ${cls.metadata!.name} (default class)`);
     }
     const svc = this.services.get(INGRESS_SERVICE_NAMESPACE, INGRESS_SERVICE_NAME) as Service | undefined;
     if (!svc)
@@ -296,14 +296,17 @@ export function hostAddress(): string {
   return '127.0.0.1';
 }
 
+/** POST; true when created, false when it already existed (409). */
 async function createIgnoringConflict(
   c: Pick<RestClient, 'request'>,
   path: string,
   body: unknown,
-): Promise<void> {
+): Promise<boolean> {
   try {
     await c.request('POST', path, { body });
+    return true;
   } catch (e) {
     if (!(e instanceof ApiStatusError && e.httpStatus === 409)) throw e;
+    return false;
   }
 }
