@@ -657,6 +657,17 @@ class Exchange {
     if (this.closeAfter) s += 'Connection: close\r\n';
     s += '\r\n';
     this.respBytes += s.length;
+    const bodyBytes = buf.length - head.end;
+    if (this.respMode === BODY_LENGTH && bodyBytes === this.respRemaining && bodyBytes <= 16 * 1024) {
+      // A small whole response: the new head and the body in one buffer, one write.
+      const out = Buffer.allocUnsafe(s.length + bodyBytes);
+      out.write(s, 0, 'latin1');
+      buf.copy(out, s.length, head.end);
+      this.respBytes += bodyBytes;
+      this.respRemaining = 0;
+      this.client.socket.write(out);
+      return;
+    }
     this.client.socket.write(s, 'latin1');
   }
 
