@@ -136,7 +136,7 @@ class UpstreamPool {
     if (!list) return undefined;
     while (list.length > 0) {
       const c = list.pop()!;
-      if (c.state === 'idle' && !c.socket.destroyed) {
+      if (c.state === 'idle' && !c.socket.destroyed && c.socket.writable) {
         c.state = 'busy';
         c.reused = true;
         return c;
@@ -840,7 +840,9 @@ class Exchange {
     this.up = undefined;
     const replayable = !this.retainOverflow;
     const idempotent = IDEMPOTENT.has(this.head.method);
-    const canRetry = !this.client.closed && replayable && (connectFailure || stale || idempotent);
+    // As nginx: a request that may have reached the pod is retried only when idempotent (a POST
+    // on a pooled socket the pod closed under us could also have been half processed).
+    const canRetry = !this.client.closed && replayable && (connectFailure || idempotent);
     if (canRetry && stale && this.staleRetries < MAX_STALE_RETRIES) {
       this.staleRetries++;
       this.sendTo(this.endpoint!);
