@@ -124,12 +124,18 @@ export function undiciEngine(ctx: EngineContext): ProxyEngine {
   );
 }
 
-/** (b) http-proxy-3 (the maintained drop-in of http-proxy) with a keep-alive Agent. */
-export function httpProxy3Engine(ctx: EngineContext): ProxyEngine {
+interface WebProxy {
+  web(req: http.IncomingMessage, res: http.ServerResponse, options: { target: string }): void;
+  on(event: 'error', cb: (err: Error, req: unknown, res: unknown) => void): unknown;
+}
+
+/** An http-proxy-shaped library on a node:http server, with a keep-alive Agent. */
+function webProxyEngine(ctx: EngineContext, make: (agent: http.Agent) => WebProxy): ProxyEngine {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const proxy = createProxy3({ agent, xfwd: false });
+  const proxy = make(agent);
   proxy.on('error', (_err, _req, res) => {
-    if (res && 'writeHead' in res && !res.headersSent) (res as http.ServerResponse).writeHead(502).end();
+    if (res && typeof res === 'object' && 'writeHead' in res && !(res as http.ServerResponse).headersSent)
+      (res as http.ServerResponse).writeHead(502).end();
   });
   return new NodeHttpEngine(
     ctx,
@@ -144,22 +150,10 @@ export function httpProxy3Engine(ctx: EngineContext): ProxyEngine {
   );
 }
 
+/** (b) http-proxy-3 (the maintained drop-in of http-proxy). */
+export const httpProxy3Engine = (ctx: EngineContext): ProxyEngine =>
+  webProxyEngine(ctx, (agent) => createProxy3({ agent, xfwd: false }) as unknown as WebProxy);
+
 /** (b') http-proxy (the one on the design card; unmaintained since 2020). */
-export function httpProxyEngine(ctx: EngineContext): ProxyEngine {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const proxy = HttpProxy.createProxyServer({ agent, xfwd: false });
-  proxy.on('error', (_err, _req, res) => {
-    if (res && 'writeHead' in res && !res.headersSent) (res as http.ServerResponse).writeHead(502).end();
-  });
-  return new NodeHttpEngine(
-    ctx,
-    (req, res, e, target, extra) => {
-      req.url = target;
-      Object.assign(req.headers, extra);
-      proxy.web(req, res, { target: `http://${e.ip}:${e.port}` });
-    },
-    async () => {
-      agent.destroy();
-    },
-  );
-}
+export const httpProxyEngine = (ctx: EngineContext): ProxyEngine =>
+  webProxyEngine(ctx, (agent) => HttpProxy.createProxyServer({ agent, xfwd: false }) as unknown as WebProxy);

@@ -13,7 +13,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCa } from '../../src/core/apiserver/pki/certs.js';
@@ -163,6 +163,7 @@ async function main(): Promise<void> {
   for (const tool of ['wrk', 'nginx', 'taskset', 'curl'])
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
       throw new Error(`${tool} is missing (apt-get install wrk nginx util-linux curl)`);
+  const loadStart = loadavg()[0]!.toFixed(1);
   const dir = mkdtempSync(join(tmpdir(), 'k8ts-bench-ingress-'));
   const planes: IngressDataPlane[] = [];
   try {
@@ -296,7 +297,7 @@ async function main(): Promise<void> {
       const path = join(REPO, 'bench', 'RESULTS.md');
       let text = readFileSync(path, 'utf8');
       const cmd = `npm run bench:ingress -- --write${values.candidates ? ' --candidates' : ''}`;
-      const section = `<!-- ingress:start -->\n## Ingress data path (issue 7)\n\nCommand: \`${cmd}\` (wrk -t1 -c${CONNECTIONS} -d${SECONDS}s and the upstream nginx on CPU 0; the proxy under test alone on CPU 1: nginx master + 1 worker, or the k8ts process; loopback; rounds alternate), run ${new Date().toISOString().slice(0, 16)}Z on this 2-vCPU VM, shared with other work while it ran (the figures are noisy; the ratios are from the same run).\n\n${tableText}\n<!-- ingress:end -->`;
+      const section = `<!-- ingress:start -->\n## Ingress data path (issue 7)\n\nCommand: \`${cmd}\` (wrk -t1 -c${CONNECTIONS} -d${SECONDS}s and the upstream nginx on CPU 0; the proxy under test alone on CPU 1: nginx master + 1 worker, or the k8ts process; loopback; rounds alternate), run ${new Date().toISOString().slice(0, 16)}Z on this 2-vCPU VM, load average ${loadStart} when it started (other work shared the machine: absolute figures are noisy; the ratios come from the same run). "req per CPU-second" = requests / (user + system CPU seconds the proxy process spent during the run): throughput per core, which a busy machine disturbs less than requests/s.\n\n${tableText}\n<!-- ingress:end -->`;
       if (text.includes('<!-- ingress:start -->'))
         text = text.replace(/<!-- ingress:start -->[\s\S]*<!-- ingress:end -->/, section);
       else text = `${text.trimEnd()}\n\n${section}\n`;

@@ -227,6 +227,24 @@ describe('ingress data plane', () => {
     );
   });
 
+  it('retries a reset before the response for GET, never for POST (it may have been processed)', async () => {
+    const resetter = net.createServer((s) => s.once('data', () => s.resetAndDestroy()));
+    await new Promise<void>((res) => resetter.listen(0, '127.0.0.1', res));
+    const reset = `127.0.0.1:${(resetter.address() as net.AddressInfo).port}`;
+    try {
+      use([route({ host: 'app.example.com', backend: backend('default/web:80', [reset, a.addr]) })]);
+      for (let i = 0; i < 4; i++) expect((await request(dp.httpPort, '/')).status).toBe(200);
+      use([route({ host: 'app.example.com', backend: backend('default/web:80', [reset]) })]);
+      const post = await request(dp.httpPort, '/', { method: 'POST', body: 'once' });
+      expect(post.status).toBe(502);
+      expect(post.body).toMatch(
+        /upstream 127\.0\.0\.1:\d+ closed the connection before answering \(ECONNRESET\)/,
+      );
+    } finally {
+      await new Promise<void>((res) => resetter.close(() => res()));
+    }
+  });
+
   it('answers 504 after proxy-read-timeout', async () => {
     use([web({ readTimeoutMs: 300 })]);
     const r = await request(dp.httpPort, '/slow/3000');
@@ -526,6 +544,18 @@ describe('ingress data plane', () => {
       const closed = new Promise<number>((res) => ws.once('close', (code) => res(code)));
       ws.close(1000);
       expect(await closed).toBe(1000);
+      // The pod side dies mid-tunnel (TCP reset): the client's socket is closed too, not leaked.
+      const ws2 = new WebSocket(`ws://127.0.0.1:${dp.httpPort}/socket`, {
+        headers: { host: 'app.example.com' },
+      });
+      await new Promise<void>((res, rej) => {
+        ws2.once('open', () => res());
+        ws2.once('error', rej);
+      });
+      const cut = new Promise<number>((res) => ws2.once('close', (code) => res(code)));
+      ws2.on('error', () => {});
+      for (const c of wss.clients) c.terminate();
+      expect(await cut).toBe(1006);
     } finally {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((res) => wss.close(() => res()));

@@ -102,6 +102,14 @@ export async function startIngressDataPlane(
   );
   // A failed handshake (scanner, bad client) is the client's problem, not ours.
   secure.on('tlsClientError', (_err, s) => s.destroy());
+  // Every accepted TCP socket (also those still in a TLS handshake), so close() ends them all.
+  const sockets = new Set<net.Socket>();
+  const track = (s: net.Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  };
+  plain.on('connection', track);
+  secure.on('connection', track);
   const httpPort = await listen(plain, host, options.httpPort ?? 80);
   let httpsPort: number;
   try {
@@ -129,6 +137,7 @@ export async function startIngressDataPlane(
       closed = true;
       const done = Promise.all([closeServer(plain), closeServer(secure)]);
       await engine.close();
+      for (const s of sockets) s.destroy();
       await done;
       ctx.accessLog?.flush();
     },

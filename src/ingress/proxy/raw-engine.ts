@@ -136,7 +136,7 @@ class UpstreamPool {
     if (!list) return undefined;
     while (list.length > 0) {
       const c = list.pop()!;
-      if (c.state === 'idle' && !c.socket.destroyed) {
+      if (c.state === 'idle' && !c.socket.destroyed && c.socket.writable) {
         c.state = 'busy';
         c.reused = true;
         return c;
@@ -657,6 +657,17 @@ class Exchange {
     if (this.closeAfter) s += 'Connection: close\r\n';
     s += '\r\n';
     this.respBytes += s.length;
+    const bodyBytes = buf.length - head.end;
+    if (this.respMode === BODY_LENGTH && bodyBytes === this.respRemaining && bodyBytes <= 16 * 1024) {
+      // A small whole response: the new head and the body in one buffer, one write.
+      const out = Buffer.allocUnsafe(s.length + bodyBytes);
+      out.write(s, 0, 'latin1');
+      buf.copy(out, s.length, head.end);
+      this.respBytes += bodyBytes;
+      this.respRemaining = 0;
+      this.client.socket.write(out);
+      return;
+    }
     this.client.socket.write(s, 'latin1');
   }
 
@@ -829,7 +840,9 @@ class Exchange {
     this.up = undefined;
     const replayable = !this.retainOverflow;
     const idempotent = IDEMPOTENT.has(this.head.method);
-    const canRetry = !this.client.closed && replayable && (connectFailure || stale || idempotent);
+    // As nginx: a request that may have reached the pod is retried only when idempotent (a POST
+    // on a pooled socket the pod closed under us could also have been half processed).
+    const canRetry = !this.client.closed && replayable && (connectFailure || idempotent);
     if (canRetry && stale && this.staleRetries < MAX_STALE_RETRIES) {
       this.staleRetries++;
       this.sendTo(this.endpoint!);
