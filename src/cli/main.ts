@@ -104,6 +104,8 @@ program
       clusterDnsPort: number;
       clusterDomain: string;
       proxyMode?: import('../service-proxy/start.js').ProxyMode;
+      ingressHttpPort?: number;
+      ingressHttpsPort?: number;
     }) => {
       const started = Date.now();
       try {
@@ -134,6 +136,8 @@ program
         const stops: (() => Promise<void>)[] = [];
         if (!o.disable.has('dns'))
           stops.push(await (await import('../dns/dns-component.js')).startDnsComponent(cp, o));
+        if (!o.disable.has('ingress'))
+          stops.push(await (await import('../ingress/ingress-command.js')).startIngressComponent(cp, o));
         const cloud = o.disable.has('cloud-controller')
           ? undefined
           : await (await import('../cloud/server-cloud.js')).startServerCloud(cp, o as never);
@@ -178,6 +182,10 @@ program
 (await import('../service-proxy/command.js')).addProxyModeOption(
   program.commands.find((c) => c.name() === 'server')!,
 );
+(await import('../ingress/ingress-command.js')).addIngressServerOptions(
+  program.commands.find((c) => c.name() === 'server')!,
+);
+(await import('../ingress/ingress-command.js')).addIngressCommand(program);
 (await import('../core/hollow/hollow-nodes-command.js')).addHollowNodesCommand(program);
 (await import('../core/controllers/controller-manager-command.js')).addControllerManagerCommand(program);
 (await import('../core/kubelet/kubelet-command.js')).addKubeletCommand(program);

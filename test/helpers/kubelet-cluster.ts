@@ -63,6 +63,10 @@ export interface KubeletCluster {
 
 export interface ClusterOptions {
   mode: 'rootless' | 'netns';
+  /** Node components to run besides the kubelet (e.g. ingress, cloud-controller). */
+  enable?: string[];
+  /** Extra `k8ts server` flags. */
+  args?: string[];
 }
 
 const random = () => Math.random().toString(36).slice(2, 8);
@@ -105,9 +109,12 @@ export async function startKubeletCluster(opts: ClusterOptions): Promise<Kubelet
       '--disable',
       // In a namespace of its own the node also runs the cluster DNS on 10.43.0.10 (pods resolve
       // through it); rootless, DNS would take a host port and is tested on its own (dns.test.ts).
-      opts.mode === 'netns'
-        ? 'service-proxy,ingress,cloud-controller'
-        : 'service-proxy,dns,ingress,cloud-controller',
+      (opts.mode === 'netns'
+        ? ['service-proxy', 'ingress', 'cloud-controller']
+        : ['service-proxy', 'dns', 'ingress', 'cloud-controller']
+      )
+        .filter((c) => !opts.enable?.includes(c))
+        .join(','),
       '--cluster-cidr',
       clusterCidr,
       '--node-name',
@@ -115,6 +122,7 @@ export async function startKubeletCluster(opts: ClusterOptions): Promise<Kubelet
       '--kubelet-port',
       '0',
       ...(opts.mode === 'rootless' ? ['--rootless'] : []),
+      ...(opts.args ?? []),
     ]);
     const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     proc = p;
