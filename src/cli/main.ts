@@ -119,6 +119,10 @@ program
         console.log(`k8ts: API server listening on ${cp.url} (ready in ${Date.now() - started} ms)`);
         console.log(`k8ts: kubeconfig written to ${cp.kubeconfigPath}`);
         console.log(`k8ts: try: KUBECONFIG=${cp.kubeconfigPath} kubectl get namespaces`);
+        console.log(`k8ts: join token (also in ${join(o.dataDir, 'token')}): ${cp.joinToken}`);
+        console.log(
+          `k8ts: join a node: k8ts agent --server https://<this host>:${new URL(cp.url).port} --token <that token>`,
+        );
         // The kubelet for this machine (issue 4): pods run here unless --disable kubelet.
         const kubelet = o.disable.has('kubelet')
           ? undefined
@@ -179,5 +183,6 @@ program
 (await import('../dns/dns-command.js')).addDnsCommand(program);
 (await import('../cloud/cloud-command.js')).addCloudControllerManagerCommand(program);
 (await import('../service-proxy/command.js')).addServiceProxyCommand(program);
+(await import('../join/agent-command.js')).addAgentCommand(program);
 
 await program.parseAsync(process.argv);
