@@ -3,16 +3,11 @@
  * The k8ts command line: `k8ts server` starts the control plane (later issues add the node
  * components to the same command).
  */
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { startControlPlane } from '../core/apiserver/control-plane.js';
 import { StartupError } from '../core/apiserver/startup-error.js';
-
-function defaultDataDir(): string {
-  if (isRoot()) return '/var/lib/k8ts';
-  return join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'k8ts');
-}
+import { defaultDataDir } from '../join/data-dir.js';
 
 function isRoot(): boolean {
   return process.getuid?.() === 0;
@@ -184,5 +179,6 @@ program
 (await import('../cloud/cloud-command.js')).addCloudControllerManagerCommand(program);
 (await import('../service-proxy/command.js')).addServiceProxyCommand(program);
 (await import('../join/agent-command.js')).addAgentCommand(program);
+(await import('../join/token-command.js')).addTokenCommand(program);
 
 await program.parseAsync(process.argv);

@@ -113,6 +113,15 @@ function prepareCsrForUpdate(obj: KObj, old: KObj, subresource: string | undefin
     if (conditions.length) status.conditions = conditions;
     else delete status.conditions;
   }
+  // Conditions without lastTransitionTime (kubectl sends a zero time as null) get the old one of
+  // the same type, else now (upstream's populateConditionTimestamps).
+  const now = `${new Date().toISOString().slice(0, 19)}Z`;
+  status.conditions = status.conditions?.map((c: KObj) => {
+    if (c.lastTransitionTime) return c;
+    const prev = oldConds.find((o) => o.type === c.type && o.status === c.status)?.lastTransitionTime;
+    return { ...c, lastTransitionTime: prev ?? now };
+  });
+  if (status.conditions === undefined) delete status.conditions;
   const next: KObj = { ...obj, metadata: meta, spec: old.spec, status };
   if (Object.keys(status).length === 0 && old.status === undefined) delete next.status;
   return next;

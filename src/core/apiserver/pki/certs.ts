@@ -213,9 +213,10 @@ export async function signLeaf(ca: CertAndKey, options: SignLeafOptions): Promis
     options.publicKey instanceof Uint8Array ? new Uint8Array(options.publicKey) : options.publicKey;
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(options.keyUsage, true),
     await x509.SubjectKeyIdentifierExtension.create(publicKey, false, cryptoProvider),
   ];
+  // An empty KeyUsage is invalid X.509 (OpenSSL refuses the certificate); Go omits it too.
+  if (options.keyUsage !== 0) extensions.push(new x509.KeyUsagesExtension(options.keyUsage, true));
   if (options.extendedUsages.length)
     extensions.push(new x509.ExtendedKeyUsageExtension([...options.extendedUsages]));
   const caKeyId = caCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
