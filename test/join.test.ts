@@ -4,9 +4,11 @@
  */
 
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCsr } from '../src/core/apiserver/pki/certs.js';
 import { type RunningAgent, runAgentToExit, startAgent } from './helpers/agent.js';
 import {
   CLI,
@@ -196,6 +198,50 @@ describe.runIf(have)('k8ts agent joins a cluster', () => {
     expect(again.output()).toContain('using the credentials in');
     expect(again.output()).not.toContain('certificate signing request');
   }, 120_000);
+
+  it('kubectl certificate approve|deny drive requests left to a human; the requester comes from the request', async () => {
+    const { csrPem } = await createCsr({ commonName: 'jane', organizations: ['dev'] });
+    const obj = (name: string) =>
+      JSON.stringify({
+        apiVersion: 'certificates.k8s.io/v1',
+        kind: 'CertificateSigningRequest',
+        metadata: { name },
+        spec: {
+          request: Buffer.from(csrPem).toString('base64'),
+          signerName: 'kubernetes.io/kube-apiserver-client',
+          expirationSeconds: 3600,
+          usages: ['client auth'],
+          username: 'mallory',
+          groups: ['system:masters'],
+        },
+      });
+    await kubectlOk(server, ['create', '-f', '-'], { stdin: obj(`jane-${id}`) });
+    await kubectlOk(server, ['create', '-f', '-'], { stdin: obj(`jane-${id}-no`) });
+    const spec = JSON.parse(await kubectlOk(server, ['get', 'csr', `jane-${id}`, '-o', 'jsonpath={.spec}']));
+    expect(spec.username).toBe('system:admin');
+    expect(spec.groups).toEqual(['system:masters', 'system:authenticated']);
+    expect(await kubectlOk(server, ['get', 'csr', `jane-${id}`])).toMatch(/system:admin\s+60m\s+Pending/);
+    expect(await kubectlOk(server, ['certificate', 'approve', `jane-${id}`])).toContain('approved');
+    expect(await kubectlOk(server, ['certificate', 'deny', `jane-${id}-no`])).toContain('denied');
+    await waitFor('issued', async () => {
+      const out = await kubectlOk(server, ['get', 'csr', `jane-${id}`]);
+      return out.includes('Approved,Issued') ? out : undefined;
+    });
+    expect(await kubectlOk(server, ['get', 'csr', `jane-${id}-no`])).toMatch(/\sDenied\n/);
+    const r = await kubectl(server, ['certificate', 'approve', `jane-${id}-no`]);
+    expect(r.stderr).toContain('is already Denied');
+    const issued = await kubectlOk(server, [
+      'get',
+      'csr',
+      `jane-${id}`,
+      '-o',
+      'jsonpath={.status.certificate}',
+    ]);
+    const cert = new X509Certificate(Buffer.from(issued, 'base64'));
+    expect(cert.subject).toBe('O=dev\nCN=jane');
+    const hours = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 3_600_000;
+    expect(hours).toBeCloseTo(1 + 5 / 60, 1); // one hour asked, plus the 5-minute backdate
+  });
 
   it('a second machine may not take a joined node name', async () => {
     const r = await runAgentToExit({ server: server.url, token: serverToken(), nodeName: node1 });

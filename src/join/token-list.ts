@@ -33,8 +33,7 @@ export function tokenRows(secrets: readonly KObj[], now: Date): string[][] {
 /** Columns padded with three spaces, as kubectl's tabwriter prints. */
 export function formatColumns(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
-  for (const r of rows)
-    for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
+  for (const r of rows) for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
   return rows
     .map((r) =>
       r
