@@ -69,8 +69,10 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       `k8ts agent: node ${opts.nodeName} registered (${opts.rootless ? 'rootless' : 'bridge'} pod network)`,
     );
     if (!opts.disable.has('service-proxy')) {
+      const spClient = client.derive({ userAgent: `k8ts-service-proxy/${opts.nodeName}` });
+      stops.push(async () => spClient.close());
       const sp = await startServiceProxy({
-        client: client.derive({ userAgent: `k8ts-service-proxy/${opts.nodeName}` }),
+        client: spClient,
         nodeName: opts.nodeName,
         mode: opts.rootless ? 'userspace' : undefined,
         clusterCidr: opts.clusterCidr,
@@ -80,7 +82,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       log(`k8ts agent: service proxy running (${sp.mode} mode, health on port ${sp.healthPort})`);
     }
     if (!opts.disable.has('dns')) {
-      const dnsOpts = serverDnsOptions(client.derive({ userAgent: `k8ts-dns/${opts.nodeName}` }), {
+      const dnsClient = client.derive({ userAgent: `k8ts-dns/${opts.nodeName}` });
+      stops.push(async () => dnsClient.close());
+      const dnsOpts = serverDnsOptions(dnsClient, {
         rootless: opts.rootless,
         port: opts.clusterDnsPort,
         clusterDomain: opts.clusterDomain,
