@@ -243,6 +243,43 @@ describe.runIf(have)('k8ts agent joins a cluster', () => {
     expect(hours).toBeCloseTo(1 + 5 / 60, 1); // one hour asked, plus the 5-minute backdate
   });
 
+  it('two rootless agents on one machine pick their own kubelet and DNS ports', () => {
+    const dnsPort = (a: RunningAgent) => /cluster DNS listening on 127\.0\.0\.1:(\d+)/.exec(a.output())?.[1];
+    const [a1, a2] = agents;
+    expect(dnsPort(a1!)).toBeDefined();
+    expect(dnsPort(a2!)).toBeDefined();
+    expect(dnsPort(a1!)).not.toBe(dnsPort(a2!));
+    expect(a1!.proc.exitCode).toBeNull();
+    expect(a2!.proc.exitCode).toBeNull();
+  });
+
+  it('--kubeconfig instead of a token (credentials provisioned by hand)', async () => {
+    const name = `join-${id}-kc`;
+    const a = await startAgent({
+      kubeconfig: server.kubeconfig,
+      nodeName: name,
+      args: ['--cluster-cidr', clusterCidr],
+    });
+    agents.push(a);
+    await waitFor('node Ready', async () => {
+      const s = await kubectlOk(server, [
+        'get',
+        'node',
+        name,
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+      ]);
+      return s === 'True' ? s : undefined;
+    });
+    // Its kubelet serving certificate came through a CSR an admin asked for, approved automatically.
+    expect(await kubectlOk(server, ['get', 'csr'])).toMatch(
+      /kubernetes\.io\/kubelet-serving\s+system:admin\s+<none>\s+Approved,Issued/,
+    );
+    await a.cleanup();
+    agents.splice(agents.indexOf(a), 1);
+    await kubectlOk(server, ['delete', 'node', name]);
+  }, 60_000);
+
   it('a second machine may not take a joined node name', async () => {
     const r = await runAgentToExit({ server: server.url, token: serverToken(), nodeName: node1 });
     expect(r.code).toBe(1);

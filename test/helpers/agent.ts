@@ -17,7 +17,7 @@ export interface AgentOptions {
   kubeconfig?: string;
   nodeName: string;
   dataDir?: string;
-  /** Default true: --rootless --node-ip 127.0.0.1 --kubelet-port 0. */
+  /** Default true: --rootless --node-ip 127.0.0.1 (rootless agents pick free kubelet and DNS ports). */
   rootless?: boolean;
   args?: string[];
   /** Prefix of the command line (e.g. `nsenter --net=...`). */
@@ -52,7 +52,7 @@ function argv(o: AgentOptions, dataDir: string): string[] {
     o.nodeName,
     '--data-dir',
     dataDir,
-    ...(rootless ? ['--rootless', '--node-ip', '127.0.0.1', '--kubelet-port', '0'] : []),
+    ...(rootless ? ['--rootless', '--node-ip', '127.0.0.1'] : []),
     ...(o.args ?? []),
   ];
 }
