@@ -67,6 +67,11 @@ describe.runIf(have)('k8ts agent joins a cluster', () => {
     if (server) cleanup(server.dataDir);
   }, 60_000);
 
+  const nodeReady = (name: string) =>
+    waitFor(`node ${name} Ready`, async () => {
+      const jp = 'jsonpath={.status.conditions[?(@.type=="Ready")].status}';
+      return (await kubectlOk(server, ['get', 'node', name, '-o', jp])) === 'True' ? true : undefined;
+    });
   const serverToken = () => readFileSync(join(server.dataDir, 'token'), 'utf8').trim();
 
   it('the server wrote its join token (0600) in the K10 form pinning its CA', async () => {
@@ -110,16 +115,7 @@ describe.runIf(have)('k8ts agent joins a cluster', () => {
       args: ['--cluster-cidr', clusterCidr],
     });
     agents.push(a);
-    await waitFor('node Ready', async () => {
-      const s = await kubectlOk(server, [
-        'get',
-        'node',
-        node1,
-        '-o',
-        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
-      ]);
-      return s === 'True' ? s : undefined;
-    });
+    await nodeReady(node1);
     const csr = await kubectlOk(server, ['get', 'csr']);
     const lines = csr.split('\n').filter((l) => l.startsWith('node-csr-'));
     expect(lines).toHaveLength(2);
@@ -261,16 +257,7 @@ describe.runIf(have)('k8ts agent joins a cluster', () => {
       args: ['--cluster-cidr', clusterCidr],
     });
     agents.push(a);
-    await waitFor('node Ready', async () => {
-      const s = await kubectlOk(server, [
-        'get',
-        'node',
-        name,
-        '-o',
-        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
-      ]);
-      return s === 'True' ? s : undefined;
-    });
+    await nodeReady(name);
     // Its kubelet serving certificate came through a CSR an admin asked for, approved automatically.
     expect(await kubectlOk(server, ['get', 'csr'])).toMatch(
       /kubernetes\.io\/kubelet-serving\s+system:admin\s+<none>\s+Approved,Issued/,
