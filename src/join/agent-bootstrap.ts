@@ -17,7 +17,7 @@ import { PUBLIC_MODE, readIfExists, SECRET_MODE, writeFileAtomic } from '../core
 import { writeKubeconfig } from '../core/apiserver/pki/kubeconfig.js';
 import { collectionPath, objectPath } from '../core/client/paths.js';
 import { ApiStatusError, type ClientConfig, loadKubeconfig, RestClient } from '../core/client/rest-client.js';
-import { checkCaHash, fetchCaCerts } from './cacerts.js';
+import { checkCaHash, fetchCaCertsWaiting } from './cacerts.js';
 import { JoinError } from './errors.js';
 import { bearerOf, type JoinToken } from './join-token.js';
 
@@ -34,6 +34,8 @@ export interface BootstrapOptions {
   dataDir: string;
   /** IPs and DNS names for the kubelet serving certificate. */
   servingHosts: readonly string[];
+  /** How long to wait for an unreachable server before giving up (default 60 s). */
+  serverWaitMs?: number | undefined;
   /** How long to wait for a human to approve (default 15 minutes). */
   approvalTimeoutMs?: number | undefined;
   log?: ((line: string) => void) | undefined;
@@ -220,7 +222,10 @@ export async function ensureNodeCredentials(opts: BootstrapOptions): Promise<Nod
         'TOKEN_FORMAT',
         'a bare <id>.<secret> token cannot pin the cluster CA: use the full K10... token (`k8ts token create`, or <data-dir>/token on the server)',
       );
-    const bundle = await fetchCaCerts(opts.server);
+    const bundle = await fetchCaCertsWaiting(opts.server, {
+      timeoutMs: opts.serverWaitMs ?? 60_000,
+      log,
+    });
     checkCaHash(bundle, opts.token.caHash);
     const caPem = bundle.toString('utf8');
     const boot = new RestClient({
