@@ -66,5 +66,10 @@ export abstract class CsrController implements Controller {
     }
   }
 
+  /** Look at a request again after `ms` (a timer, not a retry). */
+  protected requeueAfter(name: string, ms: number): void {
+    this.queue.addAfter(name, ms);
+  }
+
   protected abstract sync(name: string): Promise<void>;
 }
