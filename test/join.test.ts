@@ -59,7 +59,9 @@ describe.runIf(have)('k8ts agent joins a cluster', () => {
   const node1 = `join-${id}-1`;
 
   beforeAll(async () => {
-    server = await startServer({ args: ['--cluster-cidr', clusterCidr] });
+    server = await startServer({
+      args: ['--cluster-cidr', clusterCidr, '--tls-san', '127.0.0.9,k8ts.example'],
+    });
     port = Number(new URL(server.url).port);
   }, 60_000);
   afterAll(async () => {
@@ -83,6 +85,10 @@ describe.runIf(have)('k8ts agent joins a cluster', () => {
     const hash = execFileSync('sha256sum', { input: ca, encoding: 'utf8' }).split(' ')[0];
     expect(t.slice(3, 67)).toBe(hash);
     await waitFor('the token printed', async () => (server.output().includes(t) ? true : undefined), 10_000);
+    // --tls-san names reach the serving certificate (agents joining by another address).
+    const san = new X509Certificate(readFileSync(join(server.dataDir, 'pki', 'server.crt'))).subjectAltName;
+    expect(san).toContain('IP Address:127.0.0.9');
+    expect(san).toContain('DNS:k8ts.example');
   });
 
   it('a bootstrap token may request certificates and nothing more', async () => {
@@ -305,7 +311,11 @@ describe.runIf(have)('k8ts agent joins a cluster', () => {
     const before = containerPids(a);
     expect(before.length).toBeGreaterThan(0);
     await server.kill('SIGKILL');
-    server = await startServer({ dataDir: server.dataDir, port, args: ['--cluster-cidr', clusterCidr] });
+    server = await startServer({
+      dataDir: server.dataDir,
+      port,
+      args: ['--cluster-cidr', clusterCidr, '--tls-san', '127.0.0.9,k8ts.example'],
+    });
     // The agent reconnects: its Lease is renewed again and the node stays Ready.
     const renew0 = await kubectlOk(server, [
       'get',

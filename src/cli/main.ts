@@ -82,6 +82,18 @@ program
     10053,
   )
   .option('--cluster-domain <domain>', 'cluster DNS zone', 'cluster.local')
+  .option(
+    '--tls-san <names>',
+    'more host names or IPs for the serving certificate (agents joining by another address), comma separated',
+    (v: string, prev: string[]) => [
+      ...prev,
+      ...v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ],
+    [] as string[],
+  )
   .action(
     async (o: {
       dataDir: string;
@@ -98,6 +110,7 @@ program
       kubeletPort: number;
       clusterDnsPort: number;
       clusterDomain: string;
+      tlsSan: string[];
     }) => {
       const started = Date.now();
       try {
@@ -110,13 +123,14 @@ program
           clusterCidr: o.clusterCidr,
           nodeMonitorGracePeriodSeconds: o.nodeMonitorGracePeriod,
           disableControllers: o.disableControllers === true,
+          tlsSans: o.tlsSan,
         });
         console.log(`k8ts: API server listening on ${cp.url} (ready in ${Date.now() - started} ms)`);
         console.log(`k8ts: kubeconfig written to ${cp.kubeconfigPath}`);
         console.log(`k8ts: try: KUBECONFIG=${cp.kubeconfigPath} kubectl get namespaces`);
         console.log(`k8ts: join token (also in ${join(o.dataDir, 'token')}): ${cp.joinToken}`);
         console.log(
-          `k8ts: join a node: k8ts agent --server https://<this host>:${new URL(cp.url).port} --token <that token>`,
+          `k8ts: join a node: k8ts agent --server https://${cp.advertiseAddress}:${new URL(cp.url).port} --token <that token>`,
         );
         // The kubelet for this machine (issue 4): pods run here unless --disable kubelet.
         const kubelet = o.disable.has('kubelet')

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { type ClientConfig, loadKubeconfig, RestClient } from '../core/client/rest-client.js';
+import { ApiStatusError, type ClientConfig, loadKubeconfig, RestClient } from '../core/client/rest-client.js';
 import { defaultNodeIp, defaultNodeName, kubeletServingHosts } from '../core/kubelet/start.js';
 import { AGENT_COMPONENTS, type AgentComponent, startAgent } from './agent.js';
 import { ensureNodeCredentials, requestCertificate } from './agent-bootstrap.js';
@@ -129,13 +129,25 @@ export function addAgentCommand(program: Command): void {
       try {
         await runAgent(o);
       } catch (e) {
-        if (e instanceof JoinError) {
-          console.error(`k8ts agent: ${e.message}`);
-          process.exit(1);
-        }
-        throw e;
+        const msg = agentErrorMessage(e, o.server);
+        if (msg === undefined) throw e;
+        console.error(`k8ts agent: ${msg}`);
+        process.exit(1);
       }
     });
+}
+
+/** The one line a known failure prints (no stack), or undefined for a bug. */
+export function agentErrorMessage(e: unknown, server: string | undefined): string | undefined {
+  if (e instanceof JoinError || e instanceof ApiStatusError) return e.message;
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    const host = server ? new URL(server).hostname : 'that address';
+    return `the server's certificate does not name ${host}: ${err.message}; start the server with --tls-san ${host}, or join through an address it names`;
+  }
+  if (typeof err?.code === 'string' && /^(E[A-Z]+|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO)/.test(err.code))
+    return `cannot talk to the server ${server ?? ''}: ${err.message}`;
+  return undefined;
 }
 
 async function runAgent(o: AgentCommandOptions): Promise<void> {

@@ -50,6 +50,8 @@ export interface ControlPlaneOptions {
   nodeMonitorGracePeriodSeconds?: number | undefined;
   /** Run without the built-in controllers (garbage collector, namespace). */
   disableControllers?: boolean | undefined;
+  /** More names and addresses for the serving certificate (`--tls-san`). */
+  tlsSans?: readonly string[] | undefined;
   /** Injected storage (tests, etcd); default SQLite at <dataDir>/db/state.db. */
   storage?: Storage | undefined;
 }
@@ -61,6 +63,8 @@ export interface ControlPlane {
   pki: Pki;
   kubeconfigPath: string;
   url: string;
+  /** The address agents and the `kubernetes` Service reach this server at. */
+  advertiseAddress: string;
   /** The server's join token (`<data-dir>/token`), and whether this start created it. */
   joinToken: string;
   joinTokenCreated: boolean;
@@ -103,7 +107,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   }
   const advertise = defaultAdvertiseAddress(opts.bindAddress);
   const pki = await ensurePki(opts.dataDir, {
-    hosts: defaultServingHosts({ hostname: hostname(), bindAddress: opts.bindAddress, extra: [advertise] }),
+    hosts: defaultServingHosts({
+      hostname: hostname(),
+      bindAddress: opts.bindAddress,
+      extra: [advertise, ...(opts.tlsSans ?? [])],
+    }),
   });
   const ips = new ServiceIpAllocator(opts.serviceCidr ? { cidr: opts.serviceCidr } : {});
   const ports = new NodePortAllocator(opts.nodePortRange ? { range: opts.nodePortRange } : {});
@@ -223,6 +231,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     pki,
     kubeconfigPath,
     url,
+    advertiseAddress: advertise,
     joinToken: joinTok.token,
     joinTokenCreated: joinTok.created,
     stop: async () => {
