@@ -95,7 +95,7 @@ function prepareCsrForUpdate(obj: KObj, old: KObj, subresource: string | undefin
   }
   const oldConds: KObj[] = old.status?.conditions ?? [];
   const newConds: KObj[] = obj.status?.conditions ?? [];
-  let status: KObj = old.status ?? {};
+  let status: KObj = { ...(old.status ?? {}) };
   if (subresource === 'status') {
     const conditions = [
       ...oldConds.filter((c) => APPROVAL_CONDITIONS.has(c.type)),
