@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ApiStatusError, type ClientConfig, loadKubeconfig, RestClient } from '../core/client/rest-client.js';
 import { defaultNodeIp, defaultNodeName, kubeletServingHosts } from '../core/kubelet/start.js';
 import { AGENT_COMPONENTS, type AgentComponent, startAgent } from './agent.js';
@@ -117,11 +117,13 @@ export function addAgentCommand(program: Command): void {
       '--proxy-healthz-bind-address <host:port>',
       'service proxy /healthz and /metrics (default 0.0.0.0:10256; rootless 127.0.0.1 on any free port)',
     )
-    .option(
-      '--disable <components>',
-      `node components not to run, comma separated (${AGENT_COMPONENTS.join(', ')})`,
-      componentList,
-      new Set<AgentComponent>(),
+    .addOption(
+      new Option(
+        '--disable <components>',
+        `node components not to run, comma separated (${AGENT_COMPONENTS.join(', ')})`,
+      )
+        .argParser(componentList)
+        .default(new Set<AgentComponent>(), 'none'),
     )
     .option('--approval-timeout <seconds>', 'how long to wait for certificate approval', seconds, 900)
     .option('--server-wait <seconds>', 'how long to wait for an unreachable server when joining', seconds, 60)
