@@ -3,16 +3,11 @@
  * The k8ts command line: `k8ts server` starts the control plane (later issues add the node
  * components to the same command).
  */
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { startControlPlane } from '../core/apiserver/control-plane.js';
 import { StartupError } from '../core/apiserver/startup-error.js';
-
-function defaultDataDir(): string {
-  if (isRoot()) return '/var/lib/k8ts';
-  return join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'k8ts');
-}
+import { defaultDataDir } from '../join/data-dir.js';
 
 function isRoot(): boolean {
   return process.getuid?.() === 0;
@@ -87,6 +82,18 @@ program
     10053,
   )
   .option('--cluster-domain <domain>', 'cluster DNS zone', 'cluster.local')
+  .option(
+    '--tls-san <names>',
+    'more host names or IPs for the serving certificate (agents joining by another address), comma separated',
+    (v: string, prev: string[]) => [
+      ...prev,
+      ...v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ],
+    [] as string[],
+  )
   .action(
     async (o: {
       dataDir: string;
@@ -106,6 +113,7 @@ program
       proxyMode?: import('../service-proxy/start.js').ProxyMode;
       ingressHttpPort?: number;
       ingressHttpsPort?: number;
+      tlsSan: string[];
     }) => {
       const started = Date.now();
       try {
@@ -118,10 +126,15 @@ program
           clusterCidr: o.clusterCidr,
           nodeMonitorGracePeriodSeconds: o.nodeMonitorGracePeriod,
           disableControllers: o.disableControllers === true,
+          tlsSans: o.tlsSan,
         });
         console.log(`k8ts: API server listening on ${cp.url} (ready in ${Date.now() - started} ms)`);
         console.log(`k8ts: kubeconfig written to ${cp.kubeconfigPath}`);
         console.log(`k8ts: try: KUBECONFIG=${cp.kubeconfigPath} kubectl get namespaces`);
+        console.log(`k8ts: join token (also in ${join(o.dataDir, 'token')}): ${cp.joinToken}`);
+        console.log(
+          `k8ts: join a node: k8ts agent --server https://${cp.advertiseAddress}:${new URL(cp.url).port} --token <that token>`,
+        );
         // The kubelet for this machine (issue 4): pods run here unless --disable kubelet.
         const kubelet = o.disable.has('kubelet')
           ? undefined
@@ -192,5 +205,7 @@ program
 (await import('../dns/dns-command.js')).addDnsCommand(program);
 (await import('../cloud/cloud-command.js')).addCloudControllerManagerCommand(program);
 (await import('../service-proxy/command.js')).addServiceProxyCommand(program);
+(await import('../join/agent-command.js')).addAgentCommand(program);
+(await import('../join/token-command.js')).addTokenCommand(program);
 
 await program.parseAsync(process.argv);
