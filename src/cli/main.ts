@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { startControlPlane } from '../core/apiserver/control-plane.js';
 import { StartupError } from '../core/apiserver/startup-error.js';
+import {
+  type PodNetworkBackend,
+  podNetworkBackend,
+} from '../core/kubelet/network/pod-network-backend-option.js';
 
 function defaultDataDir(): string {
   if (isRoot()) return '/var/lib/k8ts';
@@ -87,6 +91,13 @@ program
     10053,
   )
   .option('--cluster-domain <domain>', 'cluster DNS zone', 'cluster.local')
+  .option('--node-ip <ip>', "InternalIP of this machine's node (default: its first non-loopback IPv4)")
+  .option(
+    '--pod-network-backend <backend>',
+    'how pods reach pods on other nodes: vxlan (works on any network), host-gw (nodes on one L2 segment), none',
+    podNetworkBackend,
+    isRoot() ? 'vxlan' : 'none',
+  )
   .action(
     async (o: {
       dataDir: string;
@@ -103,6 +114,8 @@ program
       kubeletPort: number;
       clusterDnsPort: number;
       clusterDomain: string;
+      nodeIp?: string;
+      podNetworkBackend: PodNetworkBackend;
     }) => {
       const started = Date.now();
       try {
@@ -127,7 +140,9 @@ program
               rootless: o.rootless,
               clusterCidr: o.clusterCidr,
               nodeName: o.nodeName,
+              nodeIp: o.nodeIp,
               port: o.kubeletPort,
+              podNetworkBackend: o.podNetworkBackend,
             });
         if (kubelet) console.log(`k8ts: kubelet registered node ${kubelet.nodeName}`);
         const stops: (() => Promise<void>)[] = [];
