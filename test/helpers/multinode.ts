@@ -2,9 +2,10 @@
  * The multi-node harness (root): N node network namespaces on one LAN and a real k8ts cluster in
  * them. Every cross-node test uses it.
  *
- *   lan namespace:  bridge br0 (no address, no route anywhere)
+ *   lan namespace:  bridge br0 = 172.31.255.254, the nodes' default gateway, which forwards
+ *                   nothing (no route anywhere else, ip_forward=0)
  *      |  veth per node
- *   node i (1..N):  eth0 = 172.31.255.i/24, no default route: nothing leaves the LAN
+ *   node i (1..N):  eth0 = 172.31.255.i/24, default via .254: nothing leaves the LAN
  *      node 1 runs `k8ts server` (API on 172.31.255.1:6443, its own kubelet, proxy and DNS)
  *      node 2..N run `k8ts agent` (or, on a tree without it, `k8ts kubelet` + `k8ts service-proxy`
  *      + `k8ts dns` with the admin kubeconfig)
@@ -25,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, KUBECTL } from './server.js';
+import { CLI as DEFAULT_CLI, KUBECTL } from './server.js';
 import { waitFor } from './wait.js';
 
 export { waitFor };
@@ -59,6 +60,8 @@ export interface StartClusterOptions {
   disable?: string[];
   /** Tool presence / root is the caller's business (canUseNetns); this only builds and starts. */
   log?: (line: string) => void;
+  /** The built CLI (default dist/src/cli/main.js of this checkout; benches compiled to dist/ pass theirs). */
+  cli?: string;
 }
 
 export interface MultiNodeCluster {
@@ -90,6 +93,7 @@ export interface MultiNodeCluster {
 }
 
 const SUBNET = '172.31.255';
+const GATEWAY = `${SUBNET}.254`;
 const CLUSTER_CIDR = '10.42.0.0/16';
 
 /** Run without a shell; never rejects. */
@@ -124,8 +128,8 @@ function must(argv: string[]): void {
 const inNs = (ns: string, argv: string[]) => ['nsenter', `--net=/run/netns/${ns}`, '--', ...argv];
 
 /** True when this CLI has `k8ts agent` (helper/join); else nodes run the three components. */
-function hasAgentCommand(): boolean {
-  const r = spawnSync(process.execPath, [CLI, 'agent', '--help'], { encoding: 'utf8' });
+function hasAgentCommand(cli: string): boolean {
+  const r = spawnSync(process.execPath, [cli, 'agent', '--help'], { encoding: 'utf8' });
   return r.status === 0 && r.stdout.includes('--token');
 }
 
@@ -137,6 +141,7 @@ interface Proc {
 /** Build the LAN and nodes, start the server and agents, wait for every node Ready. */
 export async function startCluster(opts: StartClusterOptions): Promise<MultiNodeCluster> {
   if (opts.nodes < 1 || opts.nodes > 100) throw new Error(`nodes must be 1..100, got ${opts.nodes}`);
+  const CLI = opts.cli ?? DEFAULT_CLI;
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const id = randomBytes(3).toString('hex');
   const log = opts.log ?? (() => {});
@@ -145,7 +150,7 @@ export async function startCluster(opts: StartClusterOptions): Promise<MultiNode
   const dirs: string[] = [];
   const procs = new Map<number, Proc[]>();
   const outputs = new Map<number, string>();
-  const useAgent = hasAgentCommand();
+  const useAgent = hasAgentCommand(CLI);
   const nodes: ClusterNode[] = [];
   let clients = 0;
 
@@ -321,6 +326,12 @@ export async function startCluster(opts: StartClusterOptions): Promise<MultiNode
     addNs(lan);
     must(['ip', '-n', lan, 'link', 'add', 'br0', 'type', 'bridge']);
     must(['ip', '-n', lan, 'link', 'set', 'br0', 'up']);
+    // The LAN's "router": br0 holds the nodes' default gateway, but this namespace forwards
+    // nothing and has no other route, so packets for unknown destinations die here. Nodes need
+    // a default route as real ones have: without one, a ClusterIP with no endpoints is not
+    // rejected (the REJECT sits in FORWARD, which a packet without a route never reaches).
+    must(['ip', 'netns', 'exec', lan, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']);
+    must(['ip', '-n', lan, 'addr', 'add', `${GATEWAY}/24`, 'dev', 'br0']);
     const plug = (ns: string, port: string, ip: string) => {
       // Created directly inside the two namespaces (temporary unique names, then renamed).
       const a = `mn${id}a`;
@@ -331,6 +342,7 @@ export async function startCluster(opts: StartClusterOptions): Promise<MultiNode
       must(['ip', '-n', lan, 'link', 'set', port, 'master', 'br0', 'up']);
       must(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
       must(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+      must(['ip', '-n', ns, 'route', 'add', 'default', 'via', GATEWAY]);
     };
     for (let i = 1; i <= opts.nodes; i++) {
       const ns = `k8ts-mn${id}-n${i}`;
