@@ -5,6 +5,7 @@
  * reaches pods on nodes 1 and 3; a server restart disturbs no pod; a killed agent's node turns
  * NotReady and its pods come back on the others.
  */
+import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, type MultiNodeCluster, startCluster, waitFor } from './helpers/multinode.js';
 import { canUseNetns } from './helpers/netns.js';
@@ -124,6 +125,11 @@ describe.runIf(have && root).each(backends)('3-node cluster in network namespace
   }, 180_000);
   afterAll(async () => {
     await c?.cleanup();
+    // Nothing of ours is left: no node, LAN or pod namespace.
+    const ids = (c?.nodes ?? []).map((n) => n.name);
+    expect(readdirSync('/run/netns').filter((f) => ids.some((id) => f.includes(id.split('-')[0]!)))).toEqual(
+      [],
+    );
   }, 120_000);
 
   it('all nodes Ready, each with a podCIDR routed by the others', async () => {

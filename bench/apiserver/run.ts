@@ -231,7 +231,7 @@ function wrkMs(text: string, label: string): number {
  * 2 cores far less than a Node client, so this measures the server.
  */
 function wrkCreates(dataDir: string, url: string, ns: string, seconds: number, concurrency: number) {
-  const token = readFileSync(join(dataDir, 'token'), 'utf8').trim();
+  const token = readFileSync(join(dataDir, 'pki', 'admin.token'), 'utf8').trim();
   const script = join(dataDir, 'create.lua');
   writeFileSync(
     script,

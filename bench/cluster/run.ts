@@ -97,8 +97,9 @@ class Lines {
       if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(`${l}\t${at}`);
     });
   }
+  /** The next line matching; rejects after timeoutMs (a promise not awaited yet is no unhandled rejection). */
   next(match: (l: string) => boolean, timeoutMs: number, what: string): Promise<string> {
-    return new Promise((res, rej) => {
+    const p = new Promise<string>((res, rej) => {
       const t = setTimeout(() => rej(new Error(`timed out: ${what}`)), timeoutMs);
       this.waiters.push({
         match,
@@ -108,6 +109,8 @@ class Lines {
         },
       });
     });
+    p.catch(() => {});
+    return p;
   }
 }
 
@@ -125,6 +128,14 @@ function inNs(ns: string, argv: string[], env: Record<string, string> = {}): Chi
 async function main(): Promise<void> {
   let c: MultiNodeCluster | undefined;
   const procs: ChildProcess[] = [];
+  const abort = async (sig: string) => {
+    console.error(`bench:cluster: ${sig}, cleaning up`);
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    await c?.cleanup();
+    process.exit(130);
+  };
+  process.once('SIGINT', () => void abort('SIGINT'));
+  process.once('SIGTERM', () => void abort('SIGTERM'));
   try {
     c = await startCluster({
       nodes: 3,

@@ -3,7 +3,6 @@
  * The k8ts command line: `k8ts server` starts the control plane (later issues add the node
  * components to the same command).
  */
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { startControlPlane } from '../core/apiserver/control-plane.js';
@@ -12,11 +11,7 @@ import {
   type PodNetworkBackend,
   podNetworkBackend,
 } from '../core/kubelet/network/pod-network-backend-option.js';
-
-function defaultDataDir(): string {
-  if (isRoot()) return '/var/lib/k8ts';
-  return join(process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'k8ts');
-}
+import { defaultDataDir } from '../join/data-dir.js';
 
 function isRoot(): boolean {
   return process.getuid?.() === 0;
@@ -132,6 +127,10 @@ program
         console.log(`k8ts: API server listening on ${cp.url} (ready in ${Date.now() - started} ms)`);
         console.log(`k8ts: kubeconfig written to ${cp.kubeconfigPath}`);
         console.log(`k8ts: try: KUBECONFIG=${cp.kubeconfigPath} kubectl get namespaces`);
+        console.log(`k8ts: join token (also in ${join(o.dataDir, 'token')}): ${cp.joinToken}`);
+        console.log(
+          `k8ts: join a node: k8ts agent --server https://<this host>:${new URL(cp.url).port} --token <that token>`,
+        );
         // The kubelet for this machine (issue 4): pods run here unless --disable kubelet.
         const kubelet = o.disable.has('kubelet')
           ? undefined
@@ -194,5 +193,7 @@ program
 (await import('../dns/dns-command.js')).addDnsCommand(program);
 (await import('../cloud/cloud-command.js')).addCloudControllerManagerCommand(program);
 (await import('../service-proxy/command.js')).addServiceProxyCommand(program);
+(await import('../join/agent-command.js')).addAgentCommand(program);
+(await import('../join/token-command.js')).addTokenCommand(program);
 
 await program.parseAsync(process.argv);

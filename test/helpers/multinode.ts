@@ -7,8 +7,7 @@
  *      |  veth per node
  *   node i (1..N):  eth0 = 172.31.255.i/24, default via .254: nothing leaves the LAN
  *      node 1 runs `k8ts server` (API on 172.31.255.1:6443, its own kubelet, proxy and DNS)
- *      node 2..N run `k8ts agent` (or, on a tree without it, `k8ts kubelet` + `k8ts service-proxy`
- *      + `k8ts dns` with the admin kubeconfig)
+ *      node 2..N run `k8ts agent --server https://172.31.255.1:6443 --token <server's join token>`
  *   clients (addClient): more namespaces on the LAN, 172.31.255.200+k, for outside traffic
  *
  * Processes run under `nsenter --net=/run/netns/<ns>` (not `ip netns exec`): same network
@@ -127,12 +126,6 @@ function must(argv: string[]): void {
 
 const inNs = (ns: string, argv: string[]) => ['nsenter', `--net=/run/netns/${ns}`, '--', ...argv];
 
-/** True when this CLI has `k8ts agent` (helper/join); else nodes run the three components. */
-function hasAgentCommand(cli: string): boolean {
-  const r = spawnSync(process.execPath, [cli, 'agent', '--help'], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.includes('--token');
-}
-
 interface Proc {
   child: ChildProcess;
   exited: Promise<void>;
@@ -150,7 +143,6 @@ export async function startCluster(opts: StartClusterOptions): Promise<MultiNode
   const dirs: string[] = [];
   const procs = new Map<number, Proc[]>();
   const outputs = new Map<number, string>();
-  const useAgent = hasAgentCommand(CLI);
   const nodes: ClusterNode[] = [];
   let clients = 0;
 
@@ -223,55 +215,30 @@ export async function startCluster(opts: StartClusterOptions): Promise<MultiNode
     });
   };
 
-  const agentArgv = (n: ClusterNode): string[][] => {
-    const cli = [process.execPath, CLI];
-    if (useAgent) {
-      const token = readFileSync(join(nodes[0]!.dataDir, 'token'), 'utf8').trim();
-      return [
-        [
-          ...cli,
-          'agent',
-          '--server',
-          `https://${nodes[0]!.ip}:6443`,
-          '--token',
-          token,
-          '--node-name',
-          n.name,
-          '--data-dir',
-          n.dataDir,
-          '--node-ip',
-          n.ip,
-          '--pod-network-backend',
-          opts.backend,
-        ],
-      ];
-    }
-    const kc = kubeconfig();
+  const agentArgv = (n: ClusterNode): string[] => {
+    const token = readFileSync(join(nodes[0]!.dataDir, 'token'), 'utf8').trim();
     return [
-      [
-        ...cli,
-        'kubelet',
-        '--kubeconfig',
-        kc,
-        '--node-name',
-        n.name,
-        '--data-dir',
-        n.kubeletDir,
-        '--node-ip',
-        n.ip,
-        '--cluster-cidr',
-        CLUSTER_CIDR,
-        '--pod-network-backend',
-        opts.backend,
-      ],
-      [...cli, 'service-proxy', '--kubeconfig', kc, '--node-name', n.name, '--cluster-cidr', CLUSTER_CIDR],
-      [...cli, 'dns', '--kubeconfig', kc],
+      process.execPath,
+      CLI,
+      'agent',
+      '--server',
+      `https://${nodes[0]!.ip}:6443`,
+      '--token',
+      token,
+      '--node-name',
+      n.name,
+      '--data-dir',
+      n.dataDir,
+      '--node-ip',
+      n.ip,
+      '--pod-network-backend',
+      opts.backend,
     ];
   };
 
   const startAgent = async (i: number) => {
     const n = nodes[i - 1]!;
-    for (const argv of agentArgv(n)) spawnIn(i, n.ns, argv);
+    spawnIn(i, n.ns, agentArgv(n));
   };
 
   const kubectl = (args: string[], stdin?: string) =>
@@ -356,12 +323,11 @@ export async function startCluster(opts: StartClusterOptions): Promise<MultiNode
         ns,
         ip: `${SUBNET}.${i}`,
         dataDir,
-        // The server keeps its kubelet under <data-dir>/agent; so does `k8ts agent`; the
-        // standalone kubelet of the fallback gets that directory directly.
-        kubeletDir: join(dataDir, 'agent'),
+        // The server keeps its kubelet under <data-dir>/agent, `k8ts agent` in its data dir.
+        kubeletDir: i === 1 ? join(dataDir, 'agent') : dataDir,
       });
     }
-    log(`multinode: ${opts.nodes} nodes, ${opts.backend}, ${useAgent ? 'k8ts agent' : 'kubelet+proxy+dns'}`);
+    log(`multinode: ${opts.nodes} nodes, ${opts.backend}, k8ts server + ${opts.nodes - 1} k8ts agent(s)`);
     await startServer();
     for (let i = 2; i <= opts.nodes; i++) await startAgent(i);
     await waitFor(

@@ -75,6 +75,11 @@ export const RESOURCES: readonly ResourceInfo[] = [
   res('networking.k8s.io', 'v1', 'IngressClass', { plural: 'ingressclasses', namespaced: false }),
   res('discovery.k8s.io', 'v1', 'EndpointSlice', {}),
   res('coordination.k8s.io', 'v1', 'Lease', {}),
+  res('certificates.k8s.io', 'v1', 'CertificateSigningRequest', {
+    namespaced: false,
+    shortNames: ['csr'],
+    sub: ['status', 'approval'],
+  }),
 ];
 
 /** `apps/v1`, or `v1` for the core group. */

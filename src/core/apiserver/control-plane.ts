@@ -8,6 +8,7 @@ import { accessSync, constants, mkdirSync, realpathSync, statSync } from 'node:f
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type Hapi from '@hapi/hapi';
+import { ensureServerJoinToken } from '../../join/server-token.js';
 import { RESOURCES, resourceForPlural } from '../api/resources.js';
 import { RestClient } from '../client/rest-client.js';
 import { startControllerManager } from '../controllers/controller-manager.js';
@@ -15,6 +16,7 @@ import { SqliteStorage } from '../storage/sqlite.js';
 import type { Storage } from '../storage/storage.js';
 import { NodePortAllocator } from './allocator/node-port-allocator.js';
 import { ServiceIpAllocator } from './allocator/service-ip-allocator.js';
+import { BootstrapSecretCache } from './auth/bootstrap-token-authenticator.js';
 import { ensureBootstrapObjects } from './bootstrap.js';
 import { KubeletProxy } from './kubelet-proxy.js';
 import { meteredStorage } from './metered-storage.js';
@@ -59,6 +61,9 @@ export interface ControlPlane {
   pki: Pki;
   kubeconfigPath: string;
   url: string;
+  /** The server's join token (`<data-dir>/token`), and whether this start created it. */
+  joinToken: string;
+  joinTokenCreated: boolean;
   stop(): Promise<void>;
 }
 
@@ -126,12 +131,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   objectCounter.unref();
   const namespaces = new NamespaceCache(registry);
   await namespaces.start();
-  const auth = buildAuth(pki);
+  // Bootstrap tokens are read from the server's own storage watch (authentication is synchronous).
+  const bootstrapSecrets = new BootstrapSecretCache(registry);
+  await bootstrapSecrets.start();
+  const auth = buildAuth(pki, { bootstrapSecrets: (name) => bootstrapSecrets.get(name) });
   const kubeletClient = await ensureKubeletClientCert(pki);
   const server = await createApiServer({
     host: opts.bindAddress,
     port: opts.httpsPort,
     tls: { key: pki.servingKeyPem, cert: pki.servingCertPem, ca: pki.caCertPem },
+    cacerts: pki.caCertPem,
     authn: auth.authn,
     authz: auth.authz,
     handlers: buildHandlerDeps(registry, metrics, namespaces),
@@ -150,6 +159,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   try {
     await server.start();
   } catch (e) {
+    bootstrapSecrets.stop();
+    namespaces.stop();
     await storage.close();
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE')
@@ -168,6 +179,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   await ensureBootstrapObjects(registry, { advertiseAddress: advertise, port });
+  const joinTok = await ensureServerJoinToken(registry, { dataDir: opts.dataDir, caPem: pki.caCertPem });
   await countObjects();
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig.yaml');
   await writeKubeconfig(kubeconfigPath, {
@@ -197,6 +209,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           ...(opts.nodeMonitorGracePeriodSeconds
             ? { nodeMonitorGracePeriodSeconds: opts.nodeMonitorGracePeriodSeconds }
             : {}),
+          // The csr-signer issues node certificates with the cluster CA (upstream's
+          // --cluster-signing-cert-file / --cluster-signing-key-file).
+          signer: { caCertPem: pki.caCertPem, caKeyPem: pki.caKeyPem },
         },
         leaderElection: { identity },
         log: () => {},
@@ -208,10 +223,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     pki,
     kubeconfigPath,
     url,
+    joinToken: joinTok.token,
+    joinTokenCreated: joinTok.created,
     stop: async () => {
       clearInterval(objectCounter);
       await controllers?.stop();
       namespaces.stop();
+      bootstrapSecrets.stop();
       client.close();
       await server.stop({ timeout: 2000 });
       stopCompaction?.();

@@ -70,6 +70,8 @@ export interface HandlerInput {
   contentType: string | undefined;
   negotiated: Negotiated;
   userAgent: string | undefined;
+  /** The authenticated requester (CertificateSigningRequest creates record it). */
+  user?: { name: string; uid?: string | undefined; groups: string[] } | undefined;
   /** Resolves when the client goes away. */
   onClose(fn: () => void): void;
 }
@@ -97,7 +99,7 @@ function writeContext(input: HandlerInput, subresource?: string): WriteContext {
   const dryRun = Array.isArray(dry) ? dry.includes('All') : dry === 'All';
   if (dry !== undefined && !dryRun)
     throw badRequest(`unsupported dry run value: ${String(dry)}, supported: All`);
-  return { manager: fieldManager(input), dryRun, subresource };
+  return { manager: fieldManager(input), dryRun, subresource, user: input.user };
 }
 
 /** The field manager: the fieldManager parameter, else the user-agent's program name, as upstream does. */
@@ -401,7 +403,12 @@ export async function handleUpdate(input: HandlerInput, deps: HandlerDeps): Prom
     const scaled = await updateScale(input, deps, () => obj, ctx);
     return { code: 200, body: scaled };
   }
-  if (req.subresource !== undefined && req.subresource !== 'status' && req.subresource !== 'finalize')
+  if (
+    req.subresource !== undefined &&
+    req.subresource !== 'status' &&
+    req.subresource !== 'finalize' &&
+    req.subresource !== 'approval'
+  )
     throw methodNotSupported(info, 'update');
   checkKind(info, obj);
   if (req.subresource === 'finalize') {
@@ -447,7 +454,8 @@ export async function handlePatch(input: HandlerInput, deps: HandlerDeps): Promi
     );
     return { code: 200, body: scaled };
   }
-  if (req.subresource !== undefined && req.subresource !== 'status') throw methodNotSupported(info, 'patch');
+  if (req.subresource !== undefined && req.subresource !== 'status' && req.subresource !== 'approval')
+    throw methodNotSupported(info, 'patch');
   if (patchType === 'application/apply-patch+yaml') {
     if (!qp(query, 'fieldManager'))
       throw badRequest('PATCH, apply requests require the fieldManager parameter');

@@ -41,6 +41,7 @@ import {
   type KObj,
   prepareForCreate,
   prepareForUpdate,
+  type Requester,
   specChanged,
 } from './strategy.js';
 
@@ -80,6 +81,8 @@ export interface WriteContext {
   subresource?: string | undefined;
   /** Apply (server-side apply) writes have managed fields computed by the caller. */
   skipFieldTracking?: boolean | undefined;
+  /** The authenticated requester, when the write comes from a request. */
+  user?: Requester | undefined;
 }
 
 export interface ListOptions {
@@ -266,7 +269,7 @@ export class Registry {
       delete meta[f];
     meta.uid = randomUUID();
     meta.creationTimestamp = rfc3339(this.now());
-    prepareForCreate(info, obj);
+    prepareForCreate(info, obj, ctx.user);
     this.admission.defaults(info, obj);
     const errs = this.admission.validateCreate(info, obj);
     if (errs.length) throw this.invalid(info, meta.name ?? '', errs);

@@ -75,6 +75,11 @@ export interface ApiServerOptions {
   version: VersionInfo;
   /** Largest accepted request body (upstream: 3 MiB). */
   maxBodyBytes?: number | undefined;
+  /**
+   * The CA bundle served without authentication at GET /cacerts (as k3s): agents fetch it before
+   * they trust anything and check it against the hash in their join token.
+   */
+  cacerts?: string | undefined;
   /** pods/log, pods/exec, pods/attach, pods/portforward and nodes/proxy; 404 without it. */
   kubelet?: KubeletConnector | undefined;
 }
@@ -139,6 +144,10 @@ export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Serv
       let code = 500;
       let resource: ResourceInfo | undefined;
       try {
+        if (path === '/cacerts' && opts.cacerts !== undefined && (method === 'GET' || method === 'HEAD')) {
+          code = 200;
+          return h.response(opts.cacerts).code(200).type('text/plain; charset=utf-8');
+        }
         const user = opts.authn.authenticate({
           headers: request.raw.req.headers,
           socket: request.raw.req.socket,
@@ -398,6 +407,7 @@ async function route(r: RouteInput): Promise<HandlerResult> {
     contentType: hdr(request, 'content-type'),
     negotiated: negotiateObject(hdr(request, 'accept')),
     userAgent: hdr(request, 'user-agent'),
+    user,
     onClose: (fn) => {
       request.raw.req.once('close', fn);
       request.raw.res.once('close', fn);

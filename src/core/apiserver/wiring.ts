@@ -28,6 +28,7 @@ import { labelsMatch, parseLabelSelector } from '../api/selector/label-selector.
 import { tableFor } from '../api/tables/tables.js';
 import { validateCreate, validateStatusUpdate, validateUpdate } from '../api/validation/validate.js';
 import { AllowAuthenticated } from './auth/authorizer.js';
+import type { BootstrapSecretLookup } from './auth/bootstrap-token-authenticator.js';
 import { createClusterAuthenticator } from './auth/cluster-authenticator.js';
 import { ApiError, badRequest, unsupportedMediaType } from './errors.js';
 import type { HandlerDeps, Query } from './handlers.js';
@@ -84,10 +85,19 @@ export function buildOpenApi(): OpenApiDocs {
   };
 }
 
-/** Client certificates signed by our CA, or the admin bearer token; every authenticated user is allowed (RBAC: TODO(#10)). */
-export function buildAuth(pki: Pki): { authn: ServerAuthn; authz: ServerAuthz } {
+/**
+ * Client certificates signed by our CA, the admin bearer token, or a bootstrap token (when the
+ * Secrets are given); every authenticated user is allowed (RBAC: TODO(#10)).
+ */
+export function buildAuth(
+  pki: Pki,
+  opts: { bootstrapSecrets?: BootstrapSecretLookup | undefined } = {},
+): { authn: ServerAuthn; authz: ServerAuthz } {
   return {
-    authn: createClusterAuthenticator({ adminToken: pki.adminToken }),
+    authn: createClusterAuthenticator({
+      adminToken: pki.adminToken,
+      bootstrapSecrets: opts.bootstrapSecrets,
+    }),
     authz: new AllowAuthenticated(),
   };
 }

@@ -3,6 +3,7 @@
  * against any cluster, with leader election so that several of them can run for availability.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadKubeconfig, RestClient } from '../client/rest-client.js';
@@ -30,6 +31,8 @@ interface CommandOptions {
   identity?: string;
   clusterCidr: string;
   nodeMonitorGracePeriod: number;
+  clusterSigningCertFile?: string;
+  clusterSigningKeyFile?: string;
 }
 
 /** Add the `controller-manager` command to the CLI. */
@@ -61,6 +64,8 @@ export function addControllerManagerCommand(program: Command): void {
       positive,
       40,
     )
+    .option('--cluster-signing-cert-file <file>', 'CA certificate the csr-signer issues with (PEM)')
+    .option('--cluster-signing-key-file <file>', 'its private key (PEM); without both, no CSR is signed')
     .action(async (o: CommandOptions) => {
       if (!o.kubeconfig) {
         console.error('k8ts controller-manager: --kubeconfig (or KUBECONFIG) is required');
@@ -76,6 +81,20 @@ export function addControllerManagerCommand(program: Command): void {
         process.exit(1);
       }
       const identity = o.identity ?? `${hostname()}_${randomUUID()}`;
+      let signer: { caCertPem: string; caKeyPem: string } | undefined;
+      if (o.clusterSigningCertFile || o.clusterSigningKeyFile) {
+        try {
+          signer = {
+            caCertPem: readFileSync(o.clusterSigningCertFile ?? '', 'utf8'),
+            caKeyPem: readFileSync(o.clusterSigningKeyFile ?? '', 'utf8'),
+          };
+        } catch (e) {
+          console.error(
+            `k8ts controller-manager: --cluster-signing-cert-file and --cluster-signing-key-file: ${(e as Error).message}`,
+          );
+          process.exit(1);
+        }
+      }
       let cm: ReturnType<typeof startControllerManager>;
       try {
         cm = startControllerManager({
@@ -84,7 +103,11 @@ export function addControllerManagerCommand(program: Command): void {
             ?.split(',')
             .map((s) => s.trim())
             .filter(Boolean),
-          config: { clusterCidr: o.clusterCidr, nodeMonitorGracePeriodSeconds: o.nodeMonitorGracePeriod },
+          config: {
+            clusterCidr: o.clusterCidr,
+            nodeMonitorGracePeriodSeconds: o.nodeMonitorGracePeriod,
+            signer,
+          },
           leaderElection: o.leaderElect
             ? {
                 identity,

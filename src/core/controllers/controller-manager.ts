@@ -14,6 +14,8 @@ import { type LeaderElectionOptions, runLeaderElection } from '../client/leader-
 import type { RestClient } from '../client/rest-client.js';
 import { SchedulerController } from '../scheduler/scheduler-controller.js';
 import { CronJobController } from './cronjob.js';
+import { CsrApproverController } from './csr-approver.js';
+import { CsrSignerController } from './csr-signer.js';
 import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
 import { EndpointsController } from './endpoints.js';
@@ -44,6 +46,8 @@ export interface ControllerConfig {
   clusterCidr: string;
   /** How long a node may miss its Lease renewals before it is NotReady (node lifecycle). */
   nodeMonitorGracePeriodSeconds: number;
+  /** CA that signs approved CertificateSigningRequests (csr-signer); no signing without it. */
+  signer?: { caCertPem: string; caKeyPem: string } | undefined;
 }
 
 export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
@@ -84,6 +88,12 @@ export const CONTROLLERS: ControllerEntry[] = [
   { name: 'daemonset', create: (ctx) => new DaemonSetController(ctx) },
   { name: 'statefulset', create: (ctx) => new StatefulSetController(ctx) },
   { name: 'scheduler', create: (ctx) => new SchedulerController(ctx) },
+  { name: 'csr-approver', create: (ctx) => new CsrApproverController(ctx) },
+  {
+    name: 'csr-signer',
+    create: (ctx) =>
+      ctx.config.signer ? new CsrSignerController(ctx, { ca: ctx.config.signer }) : { start() {}, stop() {} },
+  },
 ];
 
 export interface ControllerManagerOptions {

@@ -58,13 +58,35 @@ export async function startServerKubelet(
     keyPem: cert.keyPem,
     userAgent: `kubelet/${nodeName}`,
   });
-  // The kubelet API (logs, exec, attach, port-forward) with a serving certificate from the
-  // cluster CA. It starts first so the Node advertises the port it really listens on (0 = any).
   const nodeIp = opts.nodeIp ?? defaultNodeIp();
-  const serving = await issueKubeletServingCert(cp.pki, {
+  const serving = await issueKubeletServingCert(cp.pki, { nodeName, hosts: kubeletServingHosts(nodeIp) });
+  return startNodeKubelet(client, {
+    ...opts,
     nodeName,
-    hosts: [...new Set([nodeIp, hostname(), '127.0.0.1', 'localhost'])],
+    nodeIp,
+    serving,
+    caPem: cp.pki.caCertPem,
+    controlPlane: opts.controlPlane ?? true,
   });
+}
+
+/** The names the kubelet's serving certificate carries: the node IP, the host name, loopback. */
+export function kubeletServingHosts(nodeIp: string): string[] {
+  return [...new Set([nodeIp, hostname(), '127.0.0.1', 'localhost'])];
+}
+
+/**
+ * A kubelet with its API on `opts.port` (logs, exec, attach, port-forward) served with the given
+ * certificate; clients (the API server) are verified against `caPem`. The API starts first so the
+ * Node advertises the port it really listens on (0 = any). `k8ts server` and `k8ts agent` both
+ * start their kubelet this way.
+ */
+export async function startNodeKubelet(
+  client: RestClient,
+  opts: KubeletOptions & { serving: { certPem: string; keyPem: string }; caPem: string },
+): Promise<Kubelet> {
+  const { serving, caPem, ...kopts } = opts;
+  const nodeIp = opts.nodeIp ?? defaultNodeIp();
   let kubelet: Kubelet | undefined;
   const streaming = (): StreamingRuntime => {
     if (!kubelet) throw new StreamError('NotRunning', 'the kubelet is starting');
@@ -78,16 +100,10 @@ export async function startServerKubelet(
       portForward: (pod, port) => streaming().portForward(pod, port),
     },
     port: opts.port ?? KUBELET_PORT,
-    tls: { cert: serving.certPem, key: serving.keyPem, ca: cp.pki.caCertPem },
+    tls: { cert: serving.certPem, key: serving.keyPem, ca: caPem },
   });
   try {
-    kubelet = await startKubelet(client, {
-      ...opts,
-      nodeName,
-      nodeIp,
-      port: api.port,
-      controlPlane: opts.controlPlane ?? true,
-    });
+    kubelet = await startKubelet(client, { ...kopts, nodeIp, port: api.port });
   } catch (e) {
     await api.close();
     throw e;

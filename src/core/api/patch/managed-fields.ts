@@ -262,6 +262,7 @@ const EMPTY_STRUCTS: Record<string, readonly string[]> = {
   'networking.k8s.io/v1/Ingress': ['spec', 'status', 'status.loadBalancer'],
   'networking.k8s.io/v1/IngressClass': ['spec'],
   'coordination.k8s.io/v1/Lease': ['spec'],
+  'certificates.k8s.io/v1/CertificateSigningRequest': ['spec', 'status'],
 };
 
 /** Lists that a fresh Go object serializes as `null` (no omitempty): they exist, empty. */

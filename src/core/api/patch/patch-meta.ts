@@ -198,6 +198,7 @@ const ROOTS: Record<string, Struct> = {
   'networking.k8s.io/v1/IngressClass': root({}),
   'discovery.k8s.io/v1/EndpointSlice': root({ endpoints: atomic, ports: atomic }),
   'coordination.k8s.io/v1/Lease': root({}),
+  'certificates.k8s.io/v1/CertificateSigningRequest': root({}),
   // data is a RawExtension: replaced whole.
   'apps/v1/ControllerRevision': root({ data: atomic }),
 };

@@ -319,6 +319,40 @@ export const MESSAGES: Readonly<Record<string, Readonly<Record<number, FieldSpec
     1: ['succeeded', 'string', true, 'ptr'],
     2: ['failed', 'string', true, 'ptr'],
   },
+  'k8s.io.api.certificates.v1.CertificateSigningRequest': {
+    1: ['metadata', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta', false, 'ptr'],
+    2: ['spec', 'message:k8s.io.api.certificates.v1.CertificateSigningRequestSpec', false, 'ptr'],
+    3: ['status', 'message:k8s.io.api.certificates.v1.CertificateSigningRequestStatus', false, 'ptr'],
+  },
+  'k8s.io.api.certificates.v1.CertificateSigningRequestCondition': {
+    1: ['type', 'string', false, 'value'],
+    2: ['reason', 'string', false, 'value'],
+    3: ['message', 'string', false, 'value'],
+    4: ['lastUpdateTime', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.Time', false, 'ptr'],
+    5: ['lastTransitionTime', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.Time', false, 'ptr'],
+    6: ['status', 'string', false, 'value'],
+  },
+  'k8s.io.api.certificates.v1.CertificateSigningRequestList': {
+    1: ['metadata', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.ListMeta', false, 'ptr'],
+    2: ['items', 'message:k8s.io.api.certificates.v1.CertificateSigningRequest', true, 'ptr'],
+  },
+  'k8s.io.api.certificates.v1.CertificateSigningRequestSpec': {
+    1: ['request', 'bytes', false, 'ptr'],
+    2: ['username', 'string', false, 'value'],
+    3: ['uid', 'string', false, 'value'],
+    4: ['groups', 'string', true, 'ptr'],
+    5: ['usages', 'string', true, 'ptr'],
+    6: ['extra', 'map:string:message:k8s.io.api.certificates.v1.ExtraValue', false, 'ptr'],
+    7: ['signerName', 'string', false, 'value'],
+    8: ['expirationSeconds', 'int32', false, 'ptr'],
+  },
+  'k8s.io.api.certificates.v1.CertificateSigningRequestStatus': {
+    1: ['conditions', 'message:k8s.io.api.certificates.v1.CertificateSigningRequestCondition', true, 'ptr'],
+    2: ['certificate', 'bytes', false, 'ptr'],
+  },
+  'k8s.io.api.certificates.v1.ExtraValue': {
+    1: ['items', 'string', true, 'ptr'],
+  },
   'k8s.io.api.coordination.v1.Lease': {
     1: ['metadata', 'message:k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta', false, 'ptr'],
     2: ['spec', 'message:k8s.io.api.coordination.v1.LeaseSpec', false, 'ptr'],
@@ -1742,6 +1776,9 @@ export const KINDS: Readonly<Record<string, string>> = {
   'batch/v1 CronJobList': 'k8s.io.api.batch.v1.CronJobList',
   'batch/v1 Job': 'k8s.io.api.batch.v1.Job',
   'batch/v1 JobList': 'k8s.io.api.batch.v1.JobList',
+  'certificates.k8s.io/v1 CertificateSigningRequest': 'k8s.io.api.certificates.v1.CertificateSigningRequest',
+  'certificates.k8s.io/v1 CertificateSigningRequestList':
+    'k8s.io.api.certificates.v1.CertificateSigningRequestList',
   'coordination.k8s.io/v1 Lease': 'k8s.io.api.coordination.v1.Lease',
   'coordination.k8s.io/v1 LeaseList': 'k8s.io.api.coordination.v1.LeaseList',
   'discovery.k8s.io/v1 EndpointSlice': 'k8s.io.api.discovery.v1.EndpointSlice',

@@ -6,6 +6,7 @@
  * kubectl drops the priority-1 columns itself).
  */
 import { apiVersionOf, type ResourceInfo } from '../resources.js';
+import { csrPrinter } from './certificate-printers.js';
 import {
   configMapPrinter,
   endpointsPrinter,
@@ -74,6 +75,7 @@ const PRINTERS: Record<string, Printer> = {
   'discovery.k8s.io/v1/EndpointSlice': endpointSlicePrinter,
   'coordination.k8s.io/v1/Lease': leasePrinter,
   'apps/v1/ControllerRevision': controllerRevisionPrinter,
+  'certificates.k8s.io/v1/CertificateSigningRequest': csrPrinter,
 };
 
 /** RFC 3339 in UTC without fractional seconds, as Go's time.RFC3339 writes it. */

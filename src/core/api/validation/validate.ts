@@ -6,6 +6,7 @@
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import type { FieldError } from '../field-error.js';
 import type { ResourceInfo } from '../resources.js';
+import { validateCsr, validateCsrStatusUpdate, validateCsrUpdate } from './certificates.js';
 import {
   validateEvent,
   validateLease,
@@ -144,6 +145,12 @@ const RULES: Record<string, KindRules> = {
     update: validateEndpointSliceUpdate,
   },
   'coordination.k8s.io/Lease': { nameFn: nameIsDNSSubdomain, create: validateLease },
+  'certificates.k8s.io/CertificateSigningRequest': {
+    nameFn: nameIsDNSSubdomain,
+    create: validateCsr,
+    update: validateCsrUpdate,
+    status: validateCsrStatusUpdate,
+  },
   'apps/ControllerRevision': {
     nameFn: nameIsDNSSubdomain,
     create: validateControllerRevision,

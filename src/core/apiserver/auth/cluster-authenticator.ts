@@ -1,6 +1,7 @@
-/** The API server's authentication chain: client certificates of the cluster CA, then static tokens. */
+/** The API server's authentication chain: client certificates of the cluster CA, static tokens, bootstrap tokens. */
 
 import { type Authenticator, GROUP_MASTERS, UnionAuthenticator } from './authenticator.js';
+import { type BootstrapSecretLookup, BootstrapTokenAuthenticator } from './bootstrap-token-authenticator.js';
 import { type StaticToken, StaticTokenAuthenticator } from './token-authenticator.js';
 import { X509Authenticator } from './x509-authenticator.js';
 
@@ -12,9 +13,11 @@ export interface ClusterAuthenticatorOptions {
   adminToken: string;
   /** More static tokens (e.g. node join tokens). */
   tokens?: readonly StaticToken[] | undefined;
+  /** Bootstrap token Secrets (kube-system/bootstrap-token-<id>); no bootstrap tokens without it. */
+  bootstrapSecrets?: BootstrapSecretLookup | undefined;
 }
 
-/** x509 client certificates first (as upstream orders them), then the static bearer tokens. */
+/** x509 client certificates first (as upstream orders them), then the static bearer tokens, then bootstrap tokens. */
 export function createClusterAuthenticator(options: ClusterAuthenticatorOptions): Authenticator {
   const tokens: StaticToken[] = [
     {
@@ -23,5 +26,9 @@ export function createClusterAuthenticator(options: ClusterAuthenticatorOptions)
     },
     ...(options.tokens ?? []),
   ];
-  return new UnionAuthenticator([new X509Authenticator(), new StaticTokenAuthenticator(tokens)]);
+  return new UnionAuthenticator([
+    new X509Authenticator(),
+    new StaticTokenAuthenticator(tokens),
+    ...(options.bootstrapSecrets ? [new BootstrapTokenAuthenticator(options.bootstrapSecrets)] : []),
+  ]);
 }

@@ -144,15 +144,81 @@ const EXTENDED_USAGES: Record<LeafOptions['usage'], string[]> = {
 
 /** Issues a leaf certificate with a new P-256 key, signed by the CA. */
 export async function issueLeaf(ca: CertAndKey, options: LeafOptions): Promise<CertAndKey> {
+  const keys = await newKeyPair();
+  const now = options.now ?? new Date();
+  const certPem = await signLeaf(ca, {
+    publicKey: keys.publicKey,
+    commonName: options.commonName,
+    organizations: options.organizations,
+    keyUsage: x509.KeyUsageFlags.digitalSignature,
+    extendedUsages: EXTENDED_USAGES[options.usage],
+    hosts: options.hosts,
+    ...validity(now, options.validityDays ?? LEAF_VALIDITY_DAYS),
+  });
+  return { certPem, keyPem: await exportKeyPem(keys.privateKey) };
+}
+
+export interface SignLeafOptions {
+  /** The subject's public key: a WebCrypto key or SubjectPublicKeyInfo DER (from a CSR). */
+  publicKey: CryptoKey | Uint8Array;
+  commonName: string;
+  organizations?: readonly string[] | undefined;
+  /** x509.KeyUsageFlags bits. */
+  keyUsage: number;
+  /** Extended key usage OIDs. */
+  extendedUsages: readonly string[];
+  hosts?: readonly string[] | undefined;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** KeyUsage bits and extended key usage OIDs of CertificateSigningRequest usages (`client auth`, ...). */
+export function csrUsagesToExtensions(usages: readonly string[]): {
+  keyUsage: number;
+  extendedUsages: string[];
+} {
+  const flags: Record<string, number> = {
+    'digital signature': x509.KeyUsageFlags.digitalSignature,
+    'key encipherment': x509.KeyUsageFlags.keyEncipherment,
+    'content commitment': x509.KeyUsageFlags.nonRepudiation,
+    'key agreement': x509.KeyUsageFlags.keyAgreement,
+    'data encipherment': x509.KeyUsageFlags.dataEncipherment,
+    'cert sign': x509.KeyUsageFlags.keyCertSign,
+    'crl sign': x509.KeyUsageFlags.cRLSign,
+    'encipher only': x509.KeyUsageFlags.encipherOnly,
+    'decipher only': x509.KeyUsageFlags.decipherOnly,
+  };
+  const eku: Record<string, string> = {
+    'server auth': x509.ExtendedKeyUsage.serverAuth,
+    'client auth': x509.ExtendedKeyUsage.clientAuth,
+    'code signing': x509.ExtendedKeyUsage.codeSigning,
+    'email protection': x509.ExtendedKeyUsage.emailProtection,
+    timestamping: x509.ExtendedKeyUsage.timeStamping,
+    'ocsp signing': x509.ExtendedKeyUsage.ocspSigning,
+  };
+  let keyUsage = 0;
+  const extendedUsages: string[] = [];
+  for (const u of usages) {
+    if (flags[u] !== undefined) keyUsage |= flags[u]!;
+    if (eku[u] !== undefined) extendedUsages.push(eku[u]!);
+  }
+  return { keyUsage, extendedUsages };
+}
+
+/** Signs a leaf certificate for a given public key with the CA; returns its PEM. */
+export async function signLeaf(ca: CertAndKey, options: SignLeafOptions): Promise<string> {
   const caCert = new x509.X509Certificate(ca.certPem);
   const signer = await importSigningKey(ca.keyPem);
-  const keys = await newKeyPair();
+  const publicKey =
+    options.publicKey instanceof Uint8Array ? new Uint8Array(options.publicKey) : options.publicKey;
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension(EXTENDED_USAGES[options.usage]),
-    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, cryptoProvider),
+    await x509.SubjectKeyIdentifierExtension.create(publicKey, false, cryptoProvider),
   ];
+  // An empty KeyUsage is invalid X.509 (OpenSSL refuses the certificate); Go omits it too.
+  if (options.keyUsage !== 0) extensions.push(new x509.KeyUsagesExtension(options.keyUsage, true));
+  if (options.extendedUsages.length)
+    extensions.push(new x509.ExtendedKeyUsageExtension([...options.extendedUsages]));
   const caKeyId = caCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
   if (caKeyId) extensions.push(new x509.AuthorityKeyIdentifierExtension(caKeyId));
   const { dnsNames, ipAddresses } = splitHosts(options.hosts ?? []);
@@ -168,16 +234,48 @@ export async function issueLeaf(ca: CertAndKey, options: LeafOptions): Promise<C
     {
       subject: subjectName(options.commonName, options.organizations),
       issuer: caCert.subjectName,
-      publicKey: keys.publicKey,
+      publicKey,
       signingKey: signer.key,
       signingAlgorithm: signer.algorithm,
-      ...validity(options.now ?? new Date(), options.validityDays ?? LEAF_VALIDITY_DAYS),
+      notBefore: options.notBefore,
+      notAfter: options.notAfter,
+      extensions,
+    },
+    cryptoProvider,
+  );
+  return cert.toString('pem').replace(/\r\n/g, '\n') + '\n';
+}
+
+export interface CsrOptions {
+  commonName: string;
+  organizations?: readonly string[] | undefined;
+  /** DNS names and IP addresses for the subjectAltName (serving certificates). */
+  hosts?: readonly string[] | undefined;
+}
+
+/** A new P-256 key and a PKCS#10 request for it (both PEM), as a kubelet sends in a CSR. */
+export async function createCsr(options: CsrOptions): Promise<{ csrPem: string; keyPem: string }> {
+  const keys = await newKeyPair();
+  const { dnsNames, ipAddresses } = splitHosts(options.hosts ?? []);
+  const extensions: x509.Extension[] = [];
+  if (dnsNames.length + ipAddresses.length > 0)
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension([
+        ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
+        ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
+      ]),
+    );
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create(
+    {
+      name: subjectName(options.commonName, options.organizations),
+      keys,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
       extensions,
     },
     cryptoProvider,
   );
   return {
-    certPem: cert.toString('pem').replace(/\r\n/g, '\n') + '\n',
+    csrPem: csr.toString('pem').replace(/\r\n/g, '\n') + '\n',
     keyPem: await exportKeyPem(keys.privateKey),
   };
 }

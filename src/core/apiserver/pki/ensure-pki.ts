@@ -5,7 +5,8 @@
  *   <dataDir>/pki/ca.crt, ca.key          cluster CA (10 years); never overwritten
  *   <dataDir>/pki/server.crt, server.key  serving certificate (1 year), SANs = the API server's names
  *   <dataDir>/pki/admin.crt, admin.key    client certificate CN=system:admin, O=system:masters
- *   <dataDir>/token                       a random admin bearer token
+ *   <dataDir>/pki/admin.token             a random admin bearer token (before the join tokens of
+ *                                         issue 9 it was <dataDir>/token; it is moved on start)
  *
  * Keys and the token are mode 0600. A leaf certificate is issued again (with a new key) only when
  * it is missing, does not parse, does not match its key, was not issued by the CA, expires within
@@ -15,7 +16,7 @@
  */
 
 import { createPrivateKey, X509Certificate as NodeX509Certificate, randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import './reflect-metadata-shim.js';
@@ -108,7 +109,7 @@ export function pkiPaths(dataDir: string): PkiPaths {
     servingKey: join(dir, 'server.key'),
     adminCert: join(dir, 'admin.crt'),
     adminKey: join(dir, 'admin.key'),
-    token: join(dataDir, 'token'),
+    token: join(dir, 'admin.token'),
   };
 }
 
@@ -151,6 +152,16 @@ export async function ensurePki(dataDir: string, options: EnsurePkiOptions): Pro
     generated.push('admin');
   }
 
+  // Data dirs from before join tokens kept the admin token at <dataDir>/token, where the join
+  // token lives now: move it (a join token starts with K10 and is left alone).
+  const legacy = join(dataDir, 'token');
+  const legacyText = await readIfExists(legacy);
+  if (
+    legacyText !== undefined &&
+    !legacyText.startsWith('K10') &&
+    (await readIfExists(paths.token)) === undefined
+  )
+    await rename(legacy, paths.token);
   let adminToken = await readIfExists(paths.token);
   if (adminToken === undefined) {
     adminToken = randomBytes(32).toString('hex');
