@@ -7,7 +7,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backend, type MultiNodeCluster, startCluster, waitFor } from './helpers/multinode.js';
+import { type Backend, type MultiNodeCluster, run, startCluster, waitFor } from './helpers/multinode.js';
 import { canUseNetns } from './helpers/netns.js';
 import { KUBECTL, requireTool } from './helpers/server.js';
 
@@ -93,6 +93,8 @@ function manifests(clientNode: string): string {
 }
 
 const backends: Backend[] = ['host-gw', 'vxlan'];
+/** TEST-NET-2 addresses: nothing else on this machine uses them, and they exist only in our LAN. */
+const LB_POOL = '198.51.100.8/29';
 
 describe.runIf(have && root).each(backends)('3-node cluster in network namespaces, %s', (backend) => {
   let c: MultiNodeCluster;
@@ -119,7 +121,9 @@ describe.runIf(have && root).each(backends)('3-node cluster in network namespace
       nodes: 3,
       backend,
       // The kubelet renews its Lease every 10 s: a grace period above that, still short.
-      serverArgs: ['--node-monitor-grace-period', '15'],
+      // The local cloud provider hands LoadBalancer addresses out of a pool the LAN routes to node 2.
+      serverArgs: ['--node-monitor-grace-period', '15', '--cloud-provider', 'local', '--lb-pool', LB_POOL],
+      disable: ['ingress'],
     });
     await c.kubectlOk(['apply', '-f', '-'], manifests(c.nodes[0]!.name));
   }, 180_000);
@@ -204,6 +208,38 @@ describe.runIf(have && root).each(backends)('3-node cluster in network namespace
       30_000,
     );
   }, 40_000);
+
+  it('a LoadBalancer Service gets a pool address (local cloud provider) and a LAN client reaches the pods through it', async () => {
+    await c.kubectlOk(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web-lb' },
+        spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 'http' }] },
+      }),
+    );
+    const ip = await waitFor('web-lb address', async () => {
+      const svc = JSON.parse(await c.kubectlOk(['get', 'svc', 'web-lb', '-o', 'json']));
+      return svc.status?.loadBalancer?.ingress?.[0]?.ip as string | undefined;
+    });
+    expect(ip).toMatch(/^198\.51\.100\.(9|1[0-4])$/);
+    // As a provider routes a floating IP to one machine: the LAN client's route for the pool.
+    const outside = c.addClient();
+    const r = await run(['ip', '-n', outside.ns, 'route', 'add', LB_POOL, 'via', c.nodes[1]!.ip]);
+    expect(r.code).toBe(0);
+    const byNode = new Map((await pods()).map((p) => [p.metadata.name as string, p.spec.nodeName as string]));
+    const seen = new Set<string>();
+    await waitFor(
+      'answers through the LoadBalancer address from pods on two nodes',
+      async () => {
+        const res = await outside.exec(['curl', '-s', '-m', '3', `http://${ip}/`]);
+        if (res.code === 0) seen.add(byNode.get(res.stdout.split(' ')[0]!) ?? '');
+        return seen.size >= 2 && !seen.has('') ? true : undefined;
+      },
+      30_000,
+    );
+  }, 60_000);
 
   it('restarting the server disturbs no running pod', async () => {
     const before = (await pods()).map((p) => p.metadata.uid).sort();
