@@ -119,7 +119,6 @@ class PodRouteWriter implements PodRoutes {
   async start(): Promise<void> {
     await this.informer.start();
     this.synced = true;
-    this.request();
     await this.flush();
     this.scheduleResync();
   }
