@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCsr } from '../src/core/apiserver/pki/certs.js';
@@ -67,6 +68,11 @@ describe.runIf(have)('k8ts agent joins a cluster', () => {
     if (server) cleanup(server.dataDir);
   }, 60_000);
 
+  const nodeReady = (name: string) =>
+    waitFor(`node ${name} Ready`, async () => {
+      const jp = 'jsonpath={.status.conditions[?(@.type=="Ready")].status}';
+      return (await kubectlOk(server, ['get', 'node', name, '-o', jp])) === 'True' ? true : undefined;
+    });
   const serverToken = () => readFileSync(join(server.dataDir, 'token'), 'utf8').trim();
 
   it('the server wrote its join token (0600) in the K10 form pinning its CA', async () => {
@@ -77,6 +83,31 @@ describe.runIf(have)('k8ts agent joins a cluster', () => {
     const hash = execFileSync('sha256sum', { input: ca, encoding: 'utf8' }).split(' ')[0];
     expect(t.slice(3, 67)).toBe(hash);
     await waitFor('the token printed', async () => (server.output().includes(t) ? true : undefined), 10_000);
+  });
+
+  it('a bootstrap token may request certificates and nothing more', async () => {
+    const bearer = serverToken().split('::')[1]!;
+    const ca = readFileSync(join(server.dataDir, 'pki', 'ca.crt'), 'utf8');
+    const get = (path: string) =>
+      new Promise<{ code: number; body: string }>((resolve, reject) => {
+        const req = httpsRequest(
+          new URL(path, server.url),
+          { ca, headers: { authorization: `Bearer ${bearer}` } },
+          (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d));
+            res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    expect((await get('/apis/certificates.k8s.io/v1/certificatesigningrequests')).code).toBe(200);
+    const secrets = await get('/api/v1/namespaces/kube-system/secrets');
+    expect(secrets.code).toBe(403);
+    expect(JSON.parse(secrets.body).message).toMatch(
+      /^secrets is forbidden: User "system:bootstrap:[a-z0-9]{6}" cannot list resource "secrets" in API group "" in the namespace "kube-system": a bootstrap token may only create and read CertificateSigningRequests$/,
+    );
   });
 
   it('a wrong token secret is refused with a clear message', async () => {
@@ -110,16 +141,7 @@ describe.runIf(have)('k8ts agent joins a cluster', () => {
       args: ['--cluster-cidr', clusterCidr],
     });
     agents.push(a);
-    await waitFor('node Ready', async () => {
-      const s = await kubectlOk(server, [
-        'get',
-        'node',
-        node1,
-        '-o',
-        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
-      ]);
-      return s === 'True' ? s : undefined;
-    });
+    await nodeReady(node1);
     const csr = await kubectlOk(server, ['get', 'csr']);
     const lines = csr.split('\n').filter((l) => l.startsWith('node-csr-'));
     expect(lines).toHaveLength(2);
@@ -261,16 +283,7 @@ describe.runIf(have)('k8ts agent joins a cluster', () => {
       args: ['--cluster-cidr', clusterCidr],
     });
     agents.push(a);
-    await waitFor('node Ready', async () => {
-      const s = await kubectlOk(server, [
-        'get',
-        'node',
-        name,
-        '-o',
-        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
-      ]);
-      return s === 'True' ? s : undefined;
-    });
+    await nodeReady(name);
     // Its kubelet serving certificate came through a CSR an admin asked for, approved automatically.
     expect(await kubectlOk(server, ['get', 'csr'])).toMatch(
       /kubernetes\.io\/kubelet-serving\s+system:admin\s+<none>\s+Approved,Issued/,

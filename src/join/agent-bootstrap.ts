@@ -17,7 +17,7 @@ import { PUBLIC_MODE, readIfExists, SECRET_MODE, writeFileAtomic } from '../core
 import { writeKubeconfig } from '../core/apiserver/pki/kubeconfig.js';
 import { collectionPath, objectPath } from '../core/client/paths.js';
 import { ApiStatusError, type ClientConfig, loadKubeconfig, RestClient } from '../core/client/rest-client.js';
-import { checkCaHash, fetchCaCerts } from './cacerts.js';
+import { checkCaHash, fetchCaCertsWaiting } from './cacerts.js';
 import { JoinError } from './errors.js';
 import { bearerOf, type JoinToken } from './join-token.js';
 
@@ -34,6 +34,8 @@ export interface BootstrapOptions {
   dataDir: string;
   /** IPs and DNS names for the kubelet serving certificate. */
   servingHosts: readonly string[];
+  /** How long to wait for an unreachable server before giving up (default 60 s). */
+  serverWaitMs?: number | undefined;
   /** How long to wait for a human to approve (default 15 minutes). */
   approvalTimeoutMs?: number | undefined;
   log?: ((line: string) => void) | undefined;
@@ -187,26 +189,19 @@ export async function ensureNodeCredentials(opts: BootstrapOptions): Promise<Nod
   const timeoutMs = opts.approvalTimeoutMs ?? 15 * 60_000;
   await mkdir(join(opts.dataDir, 'pki'), { recursive: true, mode: 0o700 });
   const kubeconfigPath = kubeletKubeconfigPath(opts.dataDir);
-  const commonName = `system:node:${opts.nodeName}`;
   let stored = await storedClient(opts.dataDir, opts.nodeName);
   let bootstrapped = false;
   if (stored?.renew) {
     // Renew with the node's own identity (auto-approved as a self renewal).
     const own = new RestClient({ ...stored.config, userAgent: `k8ts-agent/${opts.nodeName}` });
     try {
-      const cert = await requestCertificate(own, {
-        commonName,
-        organizations: ['system:nodes'],
-        signerName: 'kubernetes.io/kube-apiserver-client-kubelet',
-        usages: ['digital signature', 'client auth'],
-        timeoutMs,
-        log,
-      });
-      await writeKubeconfig(kubeconfigPath, {
+      const cert = await nodeClientCertificate(own, {
+        nodeName: opts.nodeName,
         server: stored.config.server,
         caPem: stored.config.caPem,
-        clientCertPem: cert.certPem,
-        clientKeyPem: cert.keyPem,
+        kubeconfigPath,
+        timeoutMs,
+        log,
       });
       stored = { config: loadKubeconfig(kubeconfigPath), renew: false };
       log(`k8ts agent: client certificate renewed (${cert.name})`);
@@ -227,7 +222,10 @@ export async function ensureNodeCredentials(opts: BootstrapOptions): Promise<Nod
         'TOKEN_FORMAT',
         'a bare <id>.<secret> token cannot pin the cluster CA: use the full K10... token (`k8ts token create`, or <data-dir>/token on the server)',
       );
-    const bundle = await fetchCaCerts(opts.server);
+    const bundle = await fetchCaCertsWaiting(opts.server, {
+      timeoutMs: opts.serverWaitMs ?? 60_000,
+      log,
+    });
     checkCaHash(bundle, opts.token.caHash);
     const caPem = bundle.toString('utf8');
     const boot = new RestClient({
@@ -238,19 +236,13 @@ export async function ensureNodeCredentials(opts: BootstrapOptions): Promise<Nod
     });
     try {
       await refuseTakenNodeName(boot, opts.nodeName);
-      const cert = await requestCertificate(boot, {
-        commonName,
-        organizations: ['system:nodes'],
-        signerName: 'kubernetes.io/kube-apiserver-client-kubelet',
-        usages: ['digital signature', 'client auth'],
-        timeoutMs,
-        log,
-      });
-      await writeKubeconfig(kubeconfigPath, {
+      const cert = await nodeClientCertificate(boot, {
+        nodeName: opts.nodeName,
         server: opts.server,
         caPem,
-        clientCertPem: cert.certPem,
-        clientKeyPem: cert.keyPem,
+        kubeconfigPath,
+        timeoutMs,
+        log,
       });
       log(`k8ts agent: client certificate issued (${cert.name}); wrote ${kubeconfigPath}`);
     } finally {
@@ -261,6 +253,35 @@ export async function ensureNodeCredentials(opts: BootstrapOptions): Promise<Nod
   }
   const serving = await ensureServingCert(stored.config, { ...opts, timeoutMs, log });
   return { config: stored.config, kubeconfigPath, serving, bootstrapped };
+}
+
+/** Request the node's client certificate with `client` and write the kubeconfig that uses it. */
+async function nodeClientCertificate(
+  client: RestClient,
+  o: {
+    nodeName: string;
+    server: string;
+    caPem: string;
+    kubeconfigPath: string;
+    timeoutMs: number;
+    log: (line: string) => void;
+  },
+): Promise<{ name: string }> {
+  const cert = await requestCertificate(client, {
+    commonName: `system:node:${o.nodeName}`,
+    organizations: ['system:nodes'],
+    signerName: 'kubernetes.io/kube-apiserver-client-kubelet',
+    usages: ['digital signature', 'client auth'],
+    timeoutMs: o.timeoutMs,
+    log: o.log,
+  });
+  await writeKubeconfig(o.kubeconfigPath, {
+    server: o.server,
+    caPem: o.caPem,
+    clientCertPem: cert.certPem,
+    clientKeyPem: cert.keyPem,
+  });
+  return cert;
 }
 
 /** A node name in use by a Node we hold no credentials for belongs to another machine. */

@@ -75,6 +75,7 @@ interface AgentCommandOptions {
   disable: Set<AgentComponent>;
   approvalTimeout: number;
   podNetworkBackend: PodNetworkBackend;
+  serverWait: number;
 }
 
 /** Register `k8ts agent`. */
@@ -134,6 +135,7 @@ export function addAgentCommand(program: Command): void {
       isRoot() ? 'vxlan' : 'none',
     )
     .option('--approval-timeout <seconds>', 'how long to wait for certificate approval', seconds, 900)
+    .option('--server-wait <seconds>', 'how long to wait for an unreachable server when joining', seconds, 60)
     .action(async (o: AgentCommandOptions) => {
       try {
         await runAgent(o);
@@ -192,6 +194,7 @@ async function runAgent(o: AgentCommandOptions): Promise<void> {
       dataDir: o.dataDir,
       servingHosts,
       approvalTimeoutMs: o.approvalTimeout * 1000,
+      serverWaitMs: o.serverWait * 1000,
       log,
     });
     if (!creds.bootstrapped) log(`k8ts agent: using the credentials in ${creds.kubeconfigPath}`);

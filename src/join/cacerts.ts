@@ -30,6 +30,30 @@ export function fetchCaCerts(server: string, opts: { timeoutMs?: number } = {}):
   });
 }
 
+/**
+ * fetchCaCerts, retried while the server cannot be reached (it may still be starting: a whole
+ * cluster booting at once, or the agent unit starting first); an HTTP answer is final.
+ */
+export async function fetchCaCertsWaiting(
+  server: string,
+  opts: { timeoutMs: number; log: (line: string) => void; sleep?: (ms: number) => Promise<void> },
+): Promise<Buffer> {
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const deadline = Date.now() + opts.timeoutMs;
+  let logged = false;
+  for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      return await fetchCaCerts(server);
+    } catch (e) {
+      const unreachable = e instanceof JoinError && e.code === 'CA_FETCH' && !/answered \d+/.test(e.message);
+      if (!unreachable || Date.now() + delay > deadline) throw e;
+      if (!logged) opts.log(`k8ts agent: waiting for the server: ${(e as Error).message}`);
+      logged = true;
+      await sleep(delay);
+    }
+  }
+}
+
 /** Throw a JoinError naming both hashes unless the bundle hashes to `expected`. */
 export function checkCaHash(bundle: Buffer | string, expected: string): void {
   const got = caHash(bundle);

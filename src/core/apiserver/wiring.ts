@@ -28,6 +28,7 @@ import { labelsMatch, parseLabelSelector } from '../api/selector/label-selector.
 import { tableFor } from '../api/tables/tables.js';
 import { validateCreate, validateStatusUpdate, validateUpdate } from '../api/validation/validate.js';
 import { AllowAuthenticated } from './auth/authorizer.js';
+import { BootstrapTokenScope } from './auth/bootstrap-scope.js';
 import type { BootstrapSecretLookup } from './auth/bootstrap-token-authenticator.js';
 import { createClusterAuthenticator } from './auth/cluster-authenticator.js';
 import { ApiError, badRequest, unsupportedMediaType } from './errors.js';
@@ -87,7 +88,8 @@ export function buildOpenApi(): OpenApiDocs {
 
 /**
  * Client certificates signed by our CA, the admin bearer token, or a bootstrap token (when the
- * Secrets are given); every authenticated user is allowed (RBAC: TODO(#10)).
+ * Secrets are given); bootstrap tokens may only request certificates, every other authenticated
+ * user is allowed (RBAC: TODO(#10)).
  */
 export function buildAuth(
   pki: Pki,
@@ -98,7 +100,7 @@ export function buildAuth(
       adminToken: pki.adminToken,
       bootstrapSecrets: opts.bootstrapSecrets,
     }),
-    authz: new AllowAuthenticated(),
+    authz: new BootstrapTokenScope(new AllowAuthenticated()),
   };
 }
 

@@ -15,6 +15,7 @@ import type { RestClient } from '../client/rest-client.js';
 import { SchedulerController } from '../scheduler/scheduler-controller.js';
 import { CronJobController } from './cronjob.js';
 import { CsrApproverController } from './csr-approver.js';
+import { CsrCleanerController } from './csr-cleaner.js';
 import { CsrSignerController } from './csr-signer.js';
 import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
@@ -89,6 +90,7 @@ export const CONTROLLERS: ControllerEntry[] = [
   { name: 'statefulset', create: (ctx) => new StatefulSetController(ctx) },
   { name: 'scheduler', create: (ctx) => new SchedulerController(ctx) },
   { name: 'csr-approver', create: (ctx) => new CsrApproverController(ctx) },
+  { name: 'csr-cleaner', create: (ctx) => new CsrCleanerController(ctx) },
   {
     name: 'csr-signer',
     create: (ctx) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ParsedCsr } from '../api/certificates/csr.js';
-import { decideApproval, decideSigning, signingDurationSeconds } from './csr-decisions.js';
+import { csrCleanupInMs, decideApproval, decideSigning, signingDurationSeconds } from './csr-decisions.js';
 
 const req = (over: Partial<ParsedCsr> = {}): ParsedCsr => ({
   commonName: 'system:node:n1',
@@ -200,5 +200,42 @@ describe('decideSigning', () => {
     expect(signingDurationSeconds({ spec: { expirationSeconds: 10 * 365 * 24 * 3600 } })).toBe(
       365 * 24 * 3600,
     );
+  });
+});
+
+describe('csrCleanupInMs', () => {
+  const now = new Date('2026-12-07T12:00:00Z');
+  const H = 3_600_000;
+  const at = (created: string, conditions: Record<string, unknown>[] = [], certificate?: string) => ({
+    metadata: { creationTimestamp: created },
+    status: { conditions, ...(certificate ? { certificate } : {}) },
+  });
+  const cases: Array<[string, Record<string, any>, Date | undefined, number]> = [
+    ['pending, made an hour ago: 23 h left', at('2026-12-07T11:00:00Z'), undefined, 23 * H],
+    ['pending for more than a day', at('2026-12-06T11:00:00Z'), undefined, -H],
+    [
+      'approved 10 minutes ago',
+      at('2026-12-07T11:50:00Z', [{ type: 'Approved', status: 'True' }]),
+      undefined,
+      H - 10 * 60_000,
+    ],
+    [
+      'issued two hours ago',
+      at('2026-12-07T10:00:00Z', [{ type: 'Approved', status: 'True' }], 'Y2VydA=='),
+      undefined,
+      -H,
+    ],
+    ['denied two hours ago', at('2026-12-07T10:00:00Z', [{ type: 'Denied', status: 'True' }]), undefined, -H],
+    ['failed just now', at('2026-12-07T12:00:00Z', [{ type: 'Failed', status: 'True' }]), undefined, H],
+    [
+      'issued, certificate already expired',
+      at('2026-12-07T11:59:00Z', [], 'Y2VydA=='),
+      new Date('2026-12-07T11:00:00Z'),
+      0,
+    ],
+    ['no creation time', { metadata: {} }, undefined, Number.POSITIVE_INFINITY],
+  ];
+  it.each(cases)('%s', (_name, c, nb, want) => {
+    expect(csrCleanupInMs(c, now, nb)).toBe(want);
   });
 });

@@ -157,3 +157,24 @@ export function signingDurationSeconds(csr: Csr, max = MAX_SIGNING_SECONDS): num
   const asked = csr.spec?.expirationSeconds;
   return typeof asked === 'number' && asked > 0 ? Math.min(asked, max) : max;
 }
+
+/** Upstream's csrcleaner ages: decided requests go after an hour, pending ones after a day. */
+export const DECIDED_CSR_TTL_MS = 3_600_000;
+export const PENDING_CSR_TTL_MS = 24 * 3_600_000;
+
+/**
+ * How long until the csr-cleaner deletes this request (<= 0: now). Approved, issued, denied and
+ * failed requests live an hour from creation, pending ones a day; an issued certificate that has
+ * expired goes at once (`certNotAfter`, when the caller parsed it).
+ */
+export function csrCleanupInMs(csr: Csr, now: Date, certNotAfter?: Date): number {
+  const created = Date.parse(csr.metadata?.creationTimestamp ?? '');
+  if (Number.isNaN(created)) return Number.POSITIVE_INFINITY;
+  if (certNotAfter && certNotAfter.getTime() <= now.getTime()) return 0;
+  const decided =
+    csr.status?.certificate ||
+    condition(csr, 'Approved') ||
+    condition(csr, 'Denied') ||
+    condition(csr, 'Failed');
+  return created + (decided ? DECIDED_CSR_TTL_MS : PENDING_CSR_TTL_MS) - now.getTime();
+}

@@ -6,14 +6,9 @@
  */
 import { csrUsagesToExtensions, signLeaf } from '../apiserver/pki/certs.js';
 import type { KObj } from '../client/informer.js';
-import type { SharedInformer } from '../client/informer-factory.js';
-import { objectPath } from '../client/paths.js';
-import type { RestClient } from '../client/rest-client.js';
-import { logRetry, WorkQueue } from '../client/workqueue.js';
-import type { Controller, ControllerContext } from './controller-manager.js';
-import { CSRS, nowRfc3339, parsedRequest } from './csr-approver.js';
+import type { ControllerContext } from './controller-manager.js';
+import { CsrController, csrCondition, parsedRequest } from './csr-controller.js';
 import { decideSigning, signingDurationSeconds } from './csr-decisions.js';
-import { isConflict } from './endpoints-errors.js';
 
 /** Certificates start this far in the past (clock skew between nodes), as upstream's 5 minutes. */
 const BACKDATE_MS = 5 * 60_000;
@@ -23,36 +18,15 @@ export interface CsrSignerOptions {
   now?: (() => Date) | undefined;
 }
 
-export class CsrSignerController implements Controller {
-  private readonly client: RestClient;
-  private readonly csrs: SharedInformer;
-  private readonly queue: WorkQueue;
+export class CsrSignerController extends CsrController {
   private readonly opts: CsrSignerOptions;
 
   constructor(ctx: ControllerContext, opts: CsrSignerOptions) {
-    this.client = ctx.client;
+    super(ctx, 'csr-signer');
     this.opts = opts;
-    this.csrs = ctx.factory.informer(CSRS);
-    this.queue = new WorkQueue((name) => this.sync(name), {
-      baseDelayMs: 50,
-      maxDelayMs: 10_000,
-      onError: (key, err) => logRetry('csr-signer', key, err),
-    });
   }
 
-  async start(): Promise<void> {
-    await this.csrs.waitForSync();
-    this.csrs.addHandlers({
-      add: (c) => this.queue.add(c.metadata.name),
-      update: (c) => this.queue.add(c.metadata.name),
-    });
-  }
-
-  stop(): void {
-    this.queue.stop();
-  }
-
-  private async sync(name: string): Promise<void> {
+  protected async sync(name: string): Promise<void> {
     const csr = this.csrs.get(undefined, name);
     if (!csr) return;
     const req = parsedRequest(csr);
@@ -77,21 +51,9 @@ export class CsrSignerController implements Controller {
     } else if (!d.sign && d.fail) {
       next.status.conditions = [
         ...(next.status.conditions ?? []),
-        {
-          type: 'Failed',
-          status: 'True',
-          reason: 'SignerValidationFailure',
-          message: d.fail,
-          lastUpdateTime: nowRfc3339(),
-          lastTransitionTime: nowRfc3339(),
-        },
+        csrCondition('Failed', 'SignerValidationFailure', d.fail),
       ];
     } else return;
-    try {
-      await this.client.request('PUT', objectPath(CSRS, undefined, name, 'status'), { body: next });
-    } catch (e) {
-      if (isConflict(e)) return;
-      throw e;
-    }
+    await this.put(name, 'status', next);
   }
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { AllowAuthenticated } from './authorizer.js';
+import { BootstrapTokenScope } from './bootstrap-scope.js';
 import { bootstrapTokenSecret, bootstrapTokenUser, readBootstrapSecret } from './bootstrap-token.js';
 import { BootstrapTokenAuthenticator } from './bootstrap-token-authenticator.js';
 
@@ -92,5 +94,49 @@ describe('BootstrapTokenAuthenticator', () => {
   it.each(cases)('%s', (header, ok) => {
     const got = authn.authenticate({ headers: header ? { authorization: header } : {} });
     expect(got).toEqual(ok ? user : undefined);
+  });
+});
+
+describe('BootstrapTokenScope', () => {
+  const authz = new BootstrapTokenScope(new AllowAuthenticated());
+  const csr = { apiGroup: 'certificates.k8s.io', resource: 'certificatesigningrequests' };
+  const cases: Array<[string, Record<string, unknown>, boolean]> = [
+    ['create a CSR', { verb: 'create', ...csr }, true],
+    ['get a CSR', { verb: 'get', ...csr, name: 'x' }, true],
+    ['watch CSRs', { verb: 'watch', ...csr }, true],
+    ['approve a CSR', { verb: 'update', ...csr, subresource: 'approval', name: 'x' }, false],
+    ['write a CSR status', { verb: 'update', ...csr, subresource: 'status', name: 'x' }, false],
+    ['delete a CSR', { verb: 'delete', ...csr, name: 'x' }, false],
+    ['get a node', { verb: 'get', apiGroup: '', resource: 'nodes', name: 'n1' }, true],
+    ['create a node', { verb: 'create', apiGroup: '', resource: 'nodes' }, false],
+    ['list secrets', { verb: 'list', apiGroup: '', resource: 'secrets', namespace: 'kube-system' }, false],
+    ['create pods', { verb: 'create', apiGroup: '', resource: 'pods', namespace: 'default' }, false],
+    [
+      'discovery',
+      {
+        verb: 'get',
+        apiGroup: '',
+        resource: '',
+        path: '/apis/certificates.k8s.io/v1',
+        resourceRequest: false,
+      },
+      true,
+    ],
+    ['metrics', { verb: 'get', apiGroup: '', resource: '', path: '/metrics', resourceRequest: false }, false],
+  ];
+  it.each(cases)('a bootstrap token: %s', (_name, attrs, allowed) => {
+    expect(
+      authz.authorize({ user, ...(attrs as { verb: string; apiGroup: string; resource: string }) }).allowed,
+    ).toBe(allowed);
+  });
+  it('leaves other users to the next authorizer', () => {
+    const node = { name: 'system:node:n1', groups: ['system:nodes', 'system:authenticated'] };
+    expect(authz.authorize({ user: node, verb: 'list', apiGroup: '', resource: 'secrets' }).allowed).toBe(
+      true,
+    );
+    expect(
+      authz.authorize({ user: { name: 'x', groups: [] }, verb: 'get', apiGroup: '', resource: 'pods' })
+        .allowed,
+    ).toBe(false);
   });
 });
