@@ -264,6 +264,13 @@ async function main(): Promise<void> {
         throw e;
       });
     }
+    // The proxy's own view on node 1 (the one the client's packets go through).
+    const metrics = (await c.exec(1, ['curl', '-s', '-m', '3', 'http://127.0.0.1:10256/metrics'])).stdout;
+    const metric = (name: string) =>
+      Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
+    const avgMs = (base: string) => ((metric(`${base}_sum`) / metric(`${base}_count`)) * 1000).toFixed(0);
+    const proxyRow = `| node 1 proxy: syncs, mean duration (partial / full) | ${metric('kubeproxy_sync_proxy_rules_duration_seconds_count')} syncs, mean ${avgMs('kubeproxy_sync_proxy_rules_duration_seconds')} ms (partial ${avgMs('kubeproxy_sync_partial_proxy_rules_duration_seconds')} ms / full ${avgMs('kubeproxy_sync_full_proxy_rules_duration_seconds')} ms) | a full sync every 30 s; minSyncPeriod 1 s, burst 2 |`;
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const s = [...latencies].sort((a, b) => a - b);
     const sl = sliceShare.filter(Number.isFinite).sort((a, b) => a - b);
     const st = [...startup].sort((a, b) => a - b);
@@ -279,12 +286,13 @@ async function main(): Promise<void> {
       ),
       row('of which: pod Ready -> EndpointSlice with the ready address (watch)', sl, ''),
       row('for context: pod create -> Ready seen (readiness probe every 1 s)', st, ''),
+      proxyRow,
     ].join('\n');
     console.log(`\n${table}\n`);
     if (values.write) {
       const path = join(REPO, 'bench', 'RESULTS.md');
       const text = readFileSync(path, 'utf8');
-      const section = `<!-- cluster:start -->\n## Network programming latency across the cluster (issue 9)\n\nCommand: \`npm run bench:cluster -- --write\` (trials=${TRIALS}, backend ${BACKEND}; 3 nodes in network namespaces on this machine: \`k8ts server\` + 2 agents; timestamps from one clock: a \`kubectl get pods --watch\` in node 1 and a 5 ms HTTP connect loop in a client pod's namespace on node 1), run ${new Date().toISOString().slice(0, 16)}Z as root on this 2-vCPU VM, shared with other work.\n\n${table}\n<!-- cluster:end -->`;
+      const section = `<!-- cluster:start -->\n## Network programming latency across the cluster (issue 9)\n\nCommand: \`npm run bench:cluster -- --write\` (trials=${TRIALS}, backend ${BACKEND}; 3 nodes in network namespaces on this machine: \`k8ts server\` + 2 agents; timestamps from one clock: a watcher process in node 1 (informers on Pods and EndpointSlices, src/core/client) and a 5 ms HTTP connect loop in a client pod's namespace on node 1), run ${new Date().toISOString().slice(0, 16)}Z as root on this 2-vCPU VM, shared with other work (load average at the end: ${load}).\n\n${table}\n<!-- cluster:end -->`;
       const next = text.includes('<!-- cluster:start -->')
         ? text.replace(/<!-- cluster:start -->[\s\S]*<!-- cluster:end -->/, section)
         : `${text.trimEnd()}\n\n${section}\n`;
