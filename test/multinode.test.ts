@@ -230,15 +230,20 @@ describe.runIf(have && root).each(backends)('3-node cluster in network namespace
     expect(r.code).toBe(0);
     const byNode = new Map((await pods()).map((p) => [p.metadata.name as string, p.spec.nodeName as string]));
     const seen = new Set<string>();
+    const failures: string[] = [];
     await waitFor(
       'answers through the LoadBalancer address from pods on two nodes',
       async () => {
         const res = await outside.exec(['curl', '-s', '-m', '3', `http://${ip}/`]);
-        if (res.code === 0) seen.add(byNode.get(res.stdout.split(' ')[0]!) ?? '');
-        return seen.size >= 2 && !seen.has('') ? true : undefined;
+        const on = byNode.get(res.stdout.split(' ')[0]!);
+        if (res.code === 0 && on) seen.add(on);
+        else failures.push(`curl ${res.code} ${JSON.stringify(res.stdout)}`);
+        return seen.size >= 2 ? true : undefined;
       },
       30_000,
-    );
+    ).catch((e) => {
+      throw new Error(`${(e as Error).message}; seen ${[...seen]}; last: ${failures.slice(-3).join('; ')}`);
+    });
   }, 60_000);
 
   it('restarting the server disturbs no running pod', async () => {

@@ -379,6 +379,12 @@ export async function startCluster(opts: StartClusterOptions): Promise<MultiNode
       must(['ip', '-n', lan, 'link', 'set', `c${clients}`, 'master', 'br0', 'up']);
       must(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
       must(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+      // A client stands for a router or a host upstream, which ignores ICMP redirects. Accepting
+      // them, a SYN that reaches a node before its proxy knows a LoadBalancer address (forwarded
+      // back out to the LAN gateway, so the node sends a redirect) would pin the address to the
+      // gateway for minutes.
+      must(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.accept_redirects=0']);
+      must(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.conf.eth0.accept_redirects=0']);
       return { ns, ip, exec: (argv: string[]) => run(inNs(ns, argv)) };
     },
     stopAgent: (i, signal = 'SIGKILL') => {
