@@ -7,6 +7,10 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { startControlPlane } from '../core/apiserver/control-plane.js';
 import { StartupError } from '../core/apiserver/startup-error.js';
+import {
+  type PodNetworkBackend,
+  podNetworkBackend,
+} from '../core/kubelet/network/pod-network-backend-option.js';
 import { defaultDataDir } from '../join/data-dir.js';
 
 function isRoot(): boolean {
@@ -94,6 +98,13 @@ program
     ],
     [] as string[],
   )
+  .option('--node-ip <ip>', "InternalIP of this machine's node (default: its first non-loopback IPv4)")
+  .option(
+    '--pod-network-backend <backend>',
+    'how pods reach pods on other nodes: vxlan (works on any network), host-gw (nodes on one L2 segment), none',
+    podNetworkBackend,
+    isRoot() ? 'vxlan' : 'none',
+  )
   .action(
     async (o: {
       dataDir: string;
@@ -114,6 +125,8 @@ program
       ingressHttpPort?: number;
       ingressHttpsPort?: number;
       tlsSan: string[];
+      nodeIp?: string;
+      podNetworkBackend: PodNetworkBackend;
     }) => {
       const started = Date.now();
       try {
@@ -143,7 +156,9 @@ program
               rootless: o.rootless,
               clusterCidr: o.clusterCidr,
               nodeName: o.nodeName,
+              nodeIp: o.nodeIp,
               port: o.kubeletPort,
+              podNetworkBackend: o.podNetworkBackend,
             });
         if (kubelet) console.log(`k8ts: kubelet registered node ${kubelet.nodeName}`);
         const stops: (() => Promise<void>)[] = [];

@@ -13,6 +13,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ApiStatusError, type ClientConfig, loadKubeconfig, RestClient } from '../core/client/rest-client.js';
+import {
+  type PodNetworkBackend,
+  podNetworkBackend,
+} from '../core/kubelet/network/pod-network-backend-option.js';
 import { defaultNodeIp, defaultNodeName, kubeletServingHosts } from '../core/kubelet/start.js';
 import { AGENT_COMPONENTS, type AgentComponent, startAgent } from './agent.js';
 import { ensureNodeCredentials, requestCertificate } from './agent-bootstrap.js';
@@ -70,6 +74,7 @@ interface AgentCommandOptions {
   proxyHealthzBindAddress?: string;
   disable: Set<AgentComponent>;
   approvalTimeout: number;
+  podNetworkBackend: PodNetworkBackend;
   serverWait: number;
 }
 
@@ -124,6 +129,12 @@ export function addAgentCommand(program: Command): void {
       )
         .argParser(componentList)
         .default(new Set<AgentComponent>(), 'none'),
+    )
+    .option(
+      '--pod-network-backend <backend>',
+      'how pods reach pods on other nodes: vxlan (works on any network), host-gw (nodes on one L2 segment), none',
+      podNetworkBackend,
+      isRoot() ? 'vxlan' : 'none',
     )
     .option('--approval-timeout <seconds>', 'how long to wait for certificate approval', seconds, 900)
     .option('--server-wait <seconds>', 'how long to wait for an unreachable server when joining', seconds, 60)
@@ -218,6 +229,7 @@ async function runAgent(o: AgentCommandOptions): Promise<void> {
     clusterDnsPort: o.clusterDnsPort ?? 0,
     proxyHealthzBindAddress: o.proxyHealthzBindAddress ?? (o.rootless ? '127.0.0.1:0' : '0.0.0.0:10256'),
     disable: o.disable,
+    podNetworkBackend: o.podNetworkBackend,
     log,
   });
   log(`k8ts agent: node ${o.nodeName} joined ${config.server}`);

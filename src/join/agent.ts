@@ -8,6 +8,7 @@
 import type { ClientConfig } from '../core/client/rest-client.js';
 import { RestClient } from '../core/client/rest-client.js';
 import type { Kubelet } from '../core/kubelet/kubelet.js';
+import type { PodNetworkBackend } from '../core/kubelet/network/pod-routes-plan.js';
 import { startNodeKubelet } from '../core/kubelet/start.js';
 import { startDns } from '../dns/dns.js';
 import { printStarted, serverDnsOptions } from '../dns/dns-command.js';
@@ -33,6 +34,8 @@ export interface AgentOptions {
   /** host:port of the service proxy's /healthz and /metrics. */
   proxyHealthzBindAddress: string;
   disable: ReadonlySet<AgentComponent>;
+  /** How other nodes' podCIDRs are routed here (kubelet/network/pod-routes.ts). */
+  podNetworkBackend?: PodNetworkBackend | undefined;
   log?: ((line: string) => void) | undefined;
 }
 
@@ -62,6 +65,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       clusterDomain: opts.clusterDomain,
       serving: opts.serving,
       caPem: opts.config.caPem,
+      podNetworkBackend: opts.podNetworkBackend,
       log,
     });
     stops.push(() => kubelet.stop());

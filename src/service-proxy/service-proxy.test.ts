@@ -15,7 +15,7 @@ import { summarize, trace } from './testing/packet-tracer.js';
 
 const EP = ['10.42.0.11', '10.42.0.12', '10.42.0.13'];
 
-function setup(opts: { minSyncPeriodMs?: number; syncPeriodMs?: number } = {}) {
+function setup(opts: { minSyncPeriodMs?: number; syncPeriodMs?: number; burstSyncs?: number } = {}) {
   const clock = new FakeClock();
   const factory = new FakeFactory();
   const runner = new FakeIptablesRunner();
@@ -34,6 +34,8 @@ function setup(opts: { minSyncPeriodMs?: number; syncPeriodMs?: number } = {}) {
     nodeName: NODE,
     backends: [backend],
     minSyncPeriodMs: opts.minSyncPeriodMs ?? 1000,
+    // One sync per period: the batching tests below count syncs; burst 2 has its own test.
+    burstSyncs: opts.burstSyncs ?? 1,
     syncPeriodMs: opts.syncPeriodMs ?? 30_000,
     clock,
     health: new ProxyHealth({ clock, timeoutMs: 10_000 }),
@@ -91,6 +93,26 @@ describe('ServiceProxy', () => {
     await t.proxy.idle();
     expect(t.proxy.syncs).toBe(3);
     expect(t.reach('10.43.0.10', 80)).toEqual({ REJECT: 1 });
+  });
+
+  it('with burstSyncs 2 (the default, as upstream) a change right after a sync runs at once, the next waits', async () => {
+    const t = setup({ burstSyncs: 2 });
+    stopFns.push(() => t.proxy.stop());
+    await t.proxy.start();
+    expect(t.proxy.syncs).toBe(1);
+    const slices = t.factory.get('endpointslices');
+    t.factory.get('services').upsert(svc());
+    await flushPromises();
+    await t.proxy.idle();
+    expect(t.proxy.syncs).toBe(2);
+    slices.upsert(slice(EP));
+    await flushPromises();
+    await t.clock.advance(999);
+    expect(t.proxy.syncs).toBe(2);
+    await t.clock.advance(1);
+    await t.proxy.idle();
+    expect(t.proxy.syncs).toBe(3);
+    expect(t.reach('10.43.0.10', 80)['ACCEPT 10.42.0.11:8080']).toBe(0.3333);
   });
 
   it('runs a full sync every syncPeriod, repairing drift', async () => {

@@ -28,6 +28,12 @@ export interface ServiceProxyOptions {
   backends: readonly ProxyBackend[];
   /** Batching window: syncs start at most this often (kube-proxy --iptables-min-sync-period, default 1 s). */
   minSyncPeriodMs?: number | undefined;
+  /**
+   * Syncs that may run back to back before minSyncPeriod applies (default 2, upstream's
+   * burstSyncs): a pod's endpoint appears not ready, then ready a moment later; with 1 the second
+   * change would wait out the period (measured: Ready -> reachable p50 ~450 ms, bench/cluster).
+   */
+  burstSyncs?: number | undefined;
   /** Full sync at least this often (kube-proxy --iptables-sync-period, default 30 s). */
   syncPeriodMs?: number | undefined;
   clock?: Clock | undefined;
@@ -85,6 +91,7 @@ export class ServiceProxy {
     const minMs = opts.minSyncPeriodMs ?? 1000;
     this.runner = new SyncRunner(() => this.sync(), {
       minIntervalMs: minMs,
+      burst: opts.burstSyncs ?? 2,
       maxIntervalMs: opts.syncPeriodMs ?? 30_000,
       clock: this.clock,
       onError: (err) =>

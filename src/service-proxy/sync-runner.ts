@@ -1,7 +1,11 @@
 /**
  * The single writer's schedule (upstream's BoundedFrequencyRunner): `request()` asks for a sync;
- * a sync starts at once when the last one started at least `minIntervalMs` ago, else when that
- * interval has passed, so a burst of changes is batched into one sync; never two at a time (a
+ * syncs are rate limited by a token bucket of `burst` tokens refilled one per `minIntervalMs`: a
+ * sync starts at once while a token is left, else when the next one is due, so a burst of
+ * changes is batched into one sync. With burst 1 a sync waits `minIntervalMs` after the previous
+ * start; upstream's iptables proxier uses 2, so that a change following one sync closely (a pod's
+ * not-ready endpoint, then the same endpoint ready a moment later) is not held back a whole
+ * interval. Never two at a time (a
  * request during a sync runs another right after, still bounded by the interval); and one sync at
  * least every `maxIntervalMs` (the periodic full sync that repairs drift). A failed sync is retried
  * after `retryMs`.
@@ -11,6 +15,8 @@ import { type Clock, realClock, type TimerHandle } from '../core/client/clock.js
 export interface SyncRunnerOptions {
   minIntervalMs: number;
   maxIntervalMs: number;
+  /** Syncs that may run back to back before the interval applies (default 1). */
+  burst?: number | undefined;
   /** Delay before retrying a failed sync (default minIntervalMs, at least 100 ms). */
   retryMs?: number | undefined;
   clock?: Clock | undefined;
@@ -22,7 +28,8 @@ export class SyncRunner {
   private readonly fn: () => Promise<void>;
   private readonly opts: SyncRunnerOptions;
   private readonly clock: Clock;
-  private lastStart = Number.NEGATIVE_INFINITY;
+  private tokens: number;
+  private tokensAt: number;
   private running = false;
   private pending = false;
   private timer: TimerHandle | undefined;
@@ -37,6 +44,17 @@ export class SyncRunner {
     this.fn = fn;
     this.opts = opts;
     this.clock = opts.clock ?? realClock;
+    this.tokens = Math.max(1, opts.burst ?? 1);
+    this.tokensAt = this.clock.now();
+  }
+
+  /** Milliseconds until a token is available (0: now). */
+  private delay(): number {
+    const now = this.clock.now();
+    const burst = Math.max(1, this.opts.burst ?? 1);
+    this.tokens = Math.min(burst, this.tokens + (now - this.tokensAt) / this.opts.minIntervalMs);
+    this.tokensAt = now;
+    return this.tokens >= 1 ? 0 : Math.ceil((1 - this.tokens) * this.opts.minIntervalMs);
   }
 
   /** Start the periodic schedule and run a first sync now. */
@@ -58,7 +76,7 @@ export class SyncRunner {
     if (this.stopped) return;
     this.pending = true;
     if (this.running) return;
-    this.schedule(Math.max(0, this.lastStart + this.opts.minIntervalMs - this.clock.now()));
+    this.schedule(this.delay());
   }
 
   /** Resolves when no sync is running or pending. */
@@ -90,9 +108,10 @@ export class SyncRunner {
 
   private async runOnce(): Promise<void> {
     if (this.stopped || this.running) return;
+    if (this.delay() > 0) return this.schedule(this.delay());
+    this.tokens -= 1;
     this.running = true;
     this.pending = false;
-    this.lastStart = this.clock.now();
     if (this.periodic) this.clock.clearTimeout(this.periodic);
     this.periodic = this.clock.setTimeout(() => {
       this.periodic = undefined;
@@ -113,7 +132,7 @@ export class SyncRunner {
       this.pending = true;
       this.schedule(this.opts.retryMs ?? Math.max(100, this.opts.minIntervalMs));
     } else if (this.pending) {
-      this.schedule(Math.max(0, this.lastStart + this.opts.minIntervalMs - this.clock.now()));
+      this.schedule(this.delay());
     } else this.wake();
   }
 

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadKubeconfig, RestClient } from '../client/rest-client.js';
+import { type PodNetworkBackend, podNetworkBackend } from './network/pod-network-backend-option.js';
 import { cleanupKubelet, defaultNodeName, startKubelet } from './start.js';
 
 function isRoot(): boolean {
@@ -30,6 +31,12 @@ export function addKubeletCommand(program: Command): void {
     .option('--cluster-dns <ip>', 'nameserver of ClusterFirst pods', '10.43.0.10')
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
     .option(
+      '--pod-network-backend <backend>',
+      "route other nodes' podCIDRs here: vxlan, host-gw or none (another agent routes them)",
+      podNetworkBackend,
+      'none',
+    )
+    .option(
       '--cleanup',
       'kill every pod process this data dir records, remove pod namespaces and the bridge, exit',
     )
@@ -45,6 +52,7 @@ export function addKubeletCommand(program: Command): void {
         clusterDns: string;
         clusterDomain: string;
         cleanup?: boolean;
+        podNetworkBackend: PodNetworkBackend;
       }) => {
         if (o.cleanup) {
           const n = await cleanupKubelet({ dataDir: o.dataDir, nodeName: o.nodeName, rootless: o.rootless });
@@ -68,6 +76,7 @@ export function addKubeletCommand(program: Command): void {
           clusterCidr: o.clusterCidr,
           clusterDns: [o.clusterDns],
           clusterDomain: o.clusterDomain,
+          podNetworkBackend: o.podNetworkBackend,
         });
         console.log(
           `k8ts kubelet: node ${o.nodeName} registered (${o.rootless ? 'rootless' : 'bridge'} pod network)`,

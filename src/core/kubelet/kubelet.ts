@@ -20,6 +20,7 @@ import { BridgeNetwork } from './network/bridge-network.js';
 import { type DnsSettings, parseResolvConf } from './network/dns-config.js';
 import { runCommand } from './network/exec-command.js';
 import type { PodNetwork } from './network/pod-network.js';
+import type { PodNetworkBackend } from './network/pod-routes-plan.js';
 import { RootlessNetwork } from './network/rootless-network.js';
 import { NodeAgent } from './node-agent.js';
 import { CONTROL_PLANE_LABEL } from './node-status.js';
@@ -51,6 +52,11 @@ export interface KubeletOptions {
   /** Injected runtime / network (tests); defaults: process runtime, rootless or bridge network. */
   runtime?: ContainerRuntime | undefined;
   network?: PodNetwork | undefined;
+  /**
+   * How other nodes' podCIDRs are routed here (network/pod-routes.ts): host-gw, vxlan, or none
+   * (default; something else routes them, e.g. the cloud route controller). Rootless: always none.
+   */
+  podNetworkBackend?: PodNetworkBackend | undefined;
   log?: ((line: string) => void) | undefined;
 }
 
@@ -172,6 +178,19 @@ export class Kubelet {
     });
     await Promise.all([this.serviceInformer.start(), this.podInformer.start()]);
     this.cleanupOrphans();
+    const backend = this.opts.rootless ? 'none' : (this.opts.podNetworkBackend ?? 'none');
+    if (backend !== 'none') {
+      const { startPodRoutes } = await import('./network/pod-routes.js');
+      const routes = await startPodRoutes({
+        client: this.client,
+        nodeName: this.nodeName,
+        backend,
+        run: runCommand,
+        nodeIp: this.nodeIp,
+        log: this.log,
+      });
+      this.closers.push(() => routes.stop());
+    }
   }
 
   private onNode(n: KObj): void {

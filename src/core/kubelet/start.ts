@@ -13,6 +13,7 @@ import { RestClient } from '../client/rest-client.js';
 import { Kubelet, type KubeletOptions } from './kubelet.js';
 import { BridgeNetwork } from './network/bridge-network.js';
 import { runCommand } from './network/exec-command.js';
+import { cleanupPodRoutes } from './network/pod-routes.js';
 import { procStartTime } from './runtime/process-runtime.js';
 import { issueKubeletServingCert } from './server/kubelet-certs.js';
 import { KUBELET_PORT, startKubeletServer } from './server/kubelet-server.js';
@@ -21,8 +22,8 @@ import { StreamError, type StreamingRuntime } from './streams.js';
 /** The first non-internal IPv4 address of this machine, else 127.0.0.1. */
 export function defaultNodeIp(): string {
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
-    // Our own bridge and veths are not the node's address.
-    if (name === 'k8ts0' || name.startsWith('kv')) continue;
+    // Our own bridge, veths, vxlan device and DNS dummy are not the node's address.
+    if (name === 'k8ts0' || name.startsWith('kv') || name === 'k8ts.1' || name === 'k8ts-dns0') continue;
     for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }
   return '127.0.0.1';
@@ -148,6 +149,7 @@ export async function cleanupKubelet(opts: {
       run: runCommand,
     });
     await net.cleanupAll();
+    await cleanupPodRoutes(runCommand);
   }
   rmSync(join(opts.dataDir, 'network'), { recursive: true, force: true });
   return killed;
