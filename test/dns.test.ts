@@ -223,6 +223,50 @@ describe.skipIf(!hasDig)('cluster DNS with dig', () => {
     await digUntil(at, 'late.default.svc.cluster.local', 'A', (r) => r.status === 'NXDOMAIN');
   });
 
+  it('--pods verified answers only IPs of existing pods (and --udp-io dgram serves dig too)', async () => {
+    const verified = await startDnsProcess([
+      '--kubeconfig',
+      server.kubeconfig,
+      '--listen',
+      '127.0.0.1:0',
+      '--http-listen',
+      '127.0.0.1:0',
+      '--upstream',
+      `127.0.0.1:${upstream.port}`,
+      '--pods',
+      'verified',
+      '--udp-io',
+      'dgram',
+    ]);
+    try {
+      const v = { port: verified.port };
+      const name = '10-42-3-7.default.pod.cluster.local';
+      // insecure (the first server) answers any IP; verified answers none before the pod exists.
+      expect(data(await dig(at, name))).toEqual(['10.42.3.7']);
+      expect((await dig(v, name)).status).toBe('NXDOMAIN');
+      const created = await api.json('POST', '/api/v1/namespaces/default/pods', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'dns-verified' },
+        spec: { containers: [{ name: 'c', image: 'nginx' }] },
+      });
+      expect(created.kind).toBe('Pod');
+      await api.request(
+        'PATCH',
+        '/api/v1/namespaces/default/pods/dns-verified/status',
+        { status: { podIP: '10.42.3.7', podIPs: [{ ip: '10.42.3.7' }] } },
+        { 'content-type': 'application/merge-patch+json' },
+      );
+      await digUntil(v, name, 'A', (r) => data(r).join() === '10.42.3.7');
+      expect((await dig(v, '10-42-3-8.default.pod.cluster.local')).status).toBe('NXDOMAIN');
+      expect(data(await dig(v, 'web.default.svc.cluster.local'))).toEqual([webIp]);
+      await api.request('DELETE', '/api/v1/namespaces/default/pods/dns-verified?gracePeriodSeconds=0');
+      await digUntil(v, name, 'A', (r) => r.status === 'NXDOMAIN');
+    } finally {
+      await verified.stop();
+    }
+  });
+
   it('truncates over UDP (TC) and dig gets the whole answer over TCP', async () => {
     const udpOnly = await dig(at, 'many.default.svc.cluster.local', 'A', ['+ignore', '+bufsize=1232']);
     expect(udpOnly.flags).toContain('tc');

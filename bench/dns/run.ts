@@ -19,7 +19,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -99,10 +99,29 @@ interface PerfResult {
   cpuUsPerQuery?: number | undefined;
 }
 
-/** User + system CPU seconds of a process so far (/proc/<pid>/stat, clock ticks of 10 ms). */
+/**
+ * User + system CPU seconds so far of a process and all its descendants (NSD serves from a forked
+ * child), from /proc/<pid>/stat (clock ticks of 10 ms).
+ */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const stats = new Map<number, { ppid: number; cpu: number }>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const f = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      stats.set(Number(d), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / 100 });
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  let total = 0;
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop()!;
+    total += stats.get(p)?.cpu ?? 0;
+    for (const [child, st] of stats) if (st.ppid === p) todo.push(child);
+  }
+  return total;
 }
 
 /** dnsperf on CPU 0 against 127.0.0.1:port (and the CPU the server `pid` used meanwhile). */
@@ -484,8 +503,8 @@ async function main(): Promise<void> {
         if (i > 50) throw new Error(`nsd did not answer:\n${nsd.out()}`);
       }
       dnsperf(nsdPort, join(dir, 'cluster.txt'), 2);
-      const nsdCluster = dnsperf(nsdPort, join(dir, 'cluster.txt'));
-      const nsdExternal = dnsperf(nsdPort, join(dir, 'external.txt'));
+      const nsdCluster = dnsperf(nsdPort, join(dir, 'cluster.txt'), SECONDS, nsd.proc.pid);
+      const nsdExternal = dnsperf(nsdPort, join(dir, 'external.txt'), SECONDS, nsd.proc.pid);
       await stopProc(nsd.proc);
 
       const ratio = (a: number, b: number) => `${((100 * a) / b).toFixed(0)}% of NSD`;
@@ -493,17 +512,20 @@ async function main(): Promise<void> {
         `${r.qps.toFixed(0)} QPS, avg ${r.avgMs.toFixed(2)} ms, lost ${r.lost}` +
         (r.cpuUsPerQuery === undefined ? '' : `, server CPU ${r.cpuUsPerQuery.toFixed(1)} us/query`);
       const best = Math.max(...[...k8ts.values()].map((r) => r.cluster.qps));
+      /** QPS against NSD's, and CPU efficiency (NSD's CPU per query over ours) in the same run. */
+      const vsNsd = (r: PerfResult, nsd: PerfResult) =>
+        `${ratio(r.qps, nsd.qps)}; NSD's CPU per query is ${((100 * nsd.cpuUsPerQuery!) / r.cpuUsPerQuery!).toFixed(0)}% of this`;
       rows.push(
         ...[...k8ts].map(([mode, r]) => [
           `k8ts dns, cluster names (A, ${SERVICES} services), ${mode} UDP I/O`,
           perf(r.cluster),
-          ratio(r.cluster.qps, nsdCluster.qps),
+          vsNsd(r.cluster, nsdCluster),
         ]),
         ['NSD (anchor), same names', perf(nsdCluster), 'rrl-ratelimit: 0, server-count: 1'],
         ...[...k8ts].map(([mode, r]) => [
           `k8ts dns, cached external names (${EXTERNAL}), ${mode} UDP I/O`,
           perf(r.external),
-          ratio(r.external.qps, nsdExternal.qps),
+          vsNsd(r.external, nsdExternal),
         ]),
         ['NSD (anchor), same names authoritative', perf(nsdExternal), ''],
         [
