@@ -5,7 +5,8 @@
  * does the next steps; process exits, probe results and backoff timers call `requestSync`. Called
  * from the kubelet's queue only (never twice at once for one pod).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../client/clock.js';
 import type { KObj } from '../client/informer.js';
@@ -256,8 +257,11 @@ export class PodWorker {
     }
     if (!this.sandboxReady) {
       const ok = await this.setUpSandbox();
-      this.d.requestStatus(this.uid);
-      if (!ok) return;
+      // On success the status is written once the containers started (below): one write, not two.
+      if (!ok) {
+        this.d.requestStatus(this.uid);
+        return;
+      }
     }
     // Init containers, one at a time, in order.
     for (const c of this.inits) {
@@ -272,6 +276,7 @@ export class PodWorker {
         if (!this.backoffReady(c)) return;
       }
       await this.startContainer(c);
+      this.d.requestStatus(this.uid);
       return;
     }
     for (const c of this.containers) {
@@ -360,10 +365,12 @@ export class PodWorker {
         this.ip = net.ip;
         this.netnsPath = net.netnsPath;
       }
-      mkdirSync(join(this.podDir, 'etc'), { recursive: true });
-      writeFileSync(join(this.podDir, 'etc', 'resolv.conf'), podResolvConf(pod, this.d.dns));
-      writeFileSync(join(this.podDir, 'etc', 'hosts'), podHosts(pod, this.ip, this.d.dns.clusterDomain));
-      const { cms, secrets } = await this.fetchAll();
+      await mkdir(join(this.podDir, 'etc'), { recursive: true });
+      const [{ cms, secrets }] = await Promise.all([
+        this.fetchAll(),
+        writeFile(join(this.podDir, 'etc', 'resolv.conf'), podResolvConf(pod, this.d.dns)),
+        writeFile(join(this.podDir, 'etc', 'hosts'), podHosts(pod, this.ip, this.d.dns.clusterDomain)),
+      ]);
       this.volumes = prepareVolumes(pod, this.podDir, {
         configMap: (_ns, n) => cms.get(n),
         secret: (_ns, n) => secrets.get(n),

@@ -26,14 +26,13 @@ import {
   readFileSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CriLogWriter, LineSplitter } from '../cri-log.js';
 import { KubeletError } from '../errors.js';
-import { FifoMaker } from './fifo-maker.js';
 import type {
   AttachHandle,
   ContainerConfig,
@@ -42,6 +41,7 @@ import type {
   ExecProcess,
   ExitStatus,
 } from './runtime.js';
+import { SpawnHelper } from './spawn-helper.js';
 
 /**
  * The wrapper: $0 = exit file, $1 = number of mounts, then (source, target, ro|rw) triples, then
@@ -66,6 +66,11 @@ export interface ProcessRuntimeOptions {
   /** How often adopted processes (not our children) are checked for exit (ms, default 1000). */
   pollMs?: number | undefined;
   log?: ((line: string) => void) | undefined;
+  /**
+   * Who forks containers: the long-lived helper shell (default, when the machine supports it) or
+   * Node itself (`node`, the fallback).
+   */
+  spawner?: 'helper' | 'node' | undefined;
 }
 
 interface Instance {
@@ -114,12 +119,14 @@ function readExitFile(dir: string): { code: number; atMs: number } | undefined {
 export class ProcessRuntime implements ContainerRuntime {
   private readonly opts: ProcessRuntimeOptions;
   private readonly instances = new Map<string, Instance>();
-  private readonly fifos = new FifoMaker();
+  private readonly helper = new SpawnHelper();
+  private readonly useHelper: boolean;
   private poller: NodeJS.Timeout | undefined;
 
   constructor(opts: ProcessRuntimeOptions) {
     this.opts = opts;
     mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+    this.useHelper = (opts.spawner ?? 'helper') === 'helper' && SpawnHelper.supported();
   }
 
   private log(line: string): void {
@@ -161,16 +168,13 @@ export class ProcessRuntime implements ContainerRuntime {
   async start(cfg: ContainerConfig): Promise<ContainerInfo> {
     const id = randomBytes(16).toString('hex');
     const dir = join(this.opts.stateDir, id);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    mkdirSync(dirname(cfg.logPath), { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await mkdir(dirname(cfg.logPath), { recursive: true });
     const fifos = ['stdout', 'stderr', ...(cfg.stdin ? ['stdin'] : [])].map((f) => join(dir, f));
-    await this.fifos.make(fifos);
-    // Our read ends first (non-blocking opens), then the child's read-write ends.
+    await this.helper.make(fifos);
+    // Our read ends first (non-blocking opens): output of a process that ends at once is kept.
     const readOut = openSync(fifos[0]!, constants.O_RDONLY | constants.O_NONBLOCK);
     const readErr = openSync(fifos[1]!, constants.O_RDONLY | constants.O_NONBLOCK);
-    const childOut = openSync(fifos[0]!, constants.O_RDWR);
-    const childErr = openSync(fifos[1]!, constants.O_RDWR);
-    const childIn = cfg.stdin ? openSync(fifos[2]!, constants.O_RDWR) : undefined;
     const mountArgs: string[] = [String(cfg.sandbox.mounts.length)];
     for (const m of cfg.sandbox.mounts) mountArgs.push(m.source, m.target, m.readOnly ? 'ro' : 'rw');
     const wrapped = ['sh', '-c', WRAPPER, join(dir, 'exit'), ...mountArgs, ...cfg.argv];
@@ -179,15 +183,66 @@ export class ProcessRuntime implements ContainerRuntime {
       : wrapped;
     if (cfg.sandbox.netnsPath) argv = ['nsenter', `--net=${cfg.sandbox.netnsPath}`, '--', ...argv];
     let cwd = cfg.workingDir;
-    if (cwd && !cfg.sandbox.privateMounts && !existsSync(cwd)) mkdirSync(cwd, { recursive: true });
+    if (cwd && !cfg.sandbox.privateMounts && !existsSync(cwd)) await mkdir(cwd, { recursive: true });
     if (cwd && !existsSync(cwd)) cwd = undefined;
+    let started: { pid: number; procStart: string; child?: ChildProcess | undefined };
+    try {
+      started = this.useHelper
+        ? await this.helper
+            .spawn({ argv, env: cfg.env, cwd, stdin: fifos[2], stdout: fifos[0]!, stderr: fifos[1]! })
+            .then((p) => ({ pid: p.pid, procStart: p.startTime }))
+        : await this.spawnFromNode(argv, { env: cfg.env, cwd, fifos });
+    } catch (e) {
+      closeSync(readOut);
+      closeSync(readErr);
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+    const info: ContainerInfo = {
+      id,
+      podUid: cfg.podUid,
+      namespace: cfg.namespace,
+      podName: cfg.podName,
+      name: cfg.name,
+      attempt: cfg.attempt,
+      pid: started.pid,
+      startedAtMs: Date.now(),
+      logPath: cfg.logPath,
+      env: cfg.env,
+      workingDir: cfg.workingDir,
+      sandbox: cfg.sandbox,
+      stdin: cfg.stdin,
+    };
+    const inst = this.newInstance(info, dir, started.procStart);
+    inst.child = started.child;
+    this.instances.set(id, inst);
+    this.startPumps(inst, [readOut, readErr]);
+    if (started.child) {
+      started.child.once('exit', (code, signal) => {
+        this.finish(inst, this.exitFromFile(inst, code, signal));
+      });
+    } else this.ensurePoller();
+    await writeFile(join(dir, 'state.json'), JSON.stringify({ info, procStart: started.procStart }), {
+      mode: 0o600,
+    });
+    return info;
+  }
+
+  /** The fallback without the helper's `env --default-signal`: a fork from the event loop. */
+  private async spawnFromNode(
+    argv: string[],
+    o: { env: Record<string, string>; cwd: string | undefined; fifos: string[] },
+  ): Promise<{ pid: number; procStart: string; child: ChildProcess }> {
+    const childOut = openSync(o.fifos[0]!, constants.O_RDWR);
+    const childErr = openSync(o.fifos[1]!, constants.O_RDWR);
+    const childIn = o.fifos[2] ? openSync(o.fifos[2], constants.O_RDWR) : undefined;
     let child: ChildProcess;
     try {
       child = spawn(argv[0]!, argv.slice(1), {
         detached: true,
         stdio: [childIn ?? 'ignore', childOut, childErr],
-        env: cfg.env,
-        ...(cwd ? { cwd } : {}),
+        env: o.env,
+        ...(o.cwd ? { cwd: o.cwd } : {}),
       });
     } finally {
       for (const fd of [childOut, childErr, childIn]) if (fd !== undefined) closeSync(fd);
@@ -197,37 +252,8 @@ export class ProcessRuntime implements ContainerRuntime {
       child.once('error', (e) =>
         reject(new KubeletError('RUNTIME', `cannot start ${argv[0]}: ${e.message}`)),
       );
-    }).catch((e) => {
-      closeSync(readOut);
-      closeSync(readErr);
-      rmSync(dir, { recursive: true, force: true });
-      throw e;
     });
-    const info: ContainerInfo = {
-      id,
-      podUid: cfg.podUid,
-      namespace: cfg.namespace,
-      podName: cfg.podName,
-      name: cfg.name,
-      attempt: cfg.attempt,
-      pid,
-      startedAtMs: Date.now(),
-      logPath: cfg.logPath,
-      env: cfg.env,
-      workingDir: cfg.workingDir,
-      sandbox: cfg.sandbox,
-      stdin: cfg.stdin,
-    };
-    const procStart = procStartTime(pid);
-    writeFileSync(join(dir, 'state.json'), JSON.stringify({ info, procStart }), { mode: 0o600 });
-    const inst = this.newInstance(info, dir, procStart);
-    inst.child = child;
-    this.instances.set(id, inst);
-    this.startPumps(inst, [readOut, readErr]);
-    child.once('exit', (code, signal) => {
-      this.finish(inst, this.exitFromFile(inst, code, signal));
-    });
-    return info;
+    return { pid, procStart: procStartTime(pid), child };
   }
 
   private exitFromFile(
@@ -287,15 +313,24 @@ export class ProcessRuntime implements ContainerRuntime {
         }),
       );
     });
+    // EOF on both FIFOs: every writer is gone, the wrapper included (it holds them to the end).
+    // Not our child (helper-started or adopted): learn the end from its exit file now.
+    void Promise.all(inst.pumps).then(() => {
+      if (!inst.child) this.checkGone(inst);
+    });
+  }
+
+  private checkGone(inst: Instance): void {
+    if (inst.exit || procStartTime(inst.info.pid) === inst.procStart) return;
+    this.finish(inst, this.exitFromFile(inst, undefined, undefined));
+    if (this.useHelper) this.helper.reap();
   }
 
   private ensurePoller(): void {
     if (this.poller) return;
     this.poller = setInterval(() => {
       for (const inst of this.instances.values()) {
-        if (inst.exit || inst.child) continue;
-        if (procStartTime(inst.info.pid) !== inst.procStart)
-          this.finish(inst, this.exitFromFile(inst, undefined, undefined));
+        if (!inst.child) this.checkGone(inst);
       }
     }, this.opts.pollMs ?? 1000);
     this.poller.unref();
@@ -315,7 +350,12 @@ export class ProcessRuntime implements ContainerRuntime {
     try {
       process.kill(-inst.info.pid, signal);
     } catch {
-      // gone
+      // Gone, or started a moment ago and not yet the leader of its own session (setsid).
+      try {
+        process.kill(inst.info.pid, signal);
+      } catch {
+        // gone
+      }
     }
   }
 
@@ -369,7 +409,8 @@ export class ProcessRuntime implements ContainerRuntime {
     if (!inst || inst.exit) throw new KubeletError('RUNTIME', `container ${id} is not running`);
     let stdin: net.Socket | null = null;
     if (inst.info.stdin) {
-      const fd = openSync(join(inst.dir, 'stdin'), constants.O_WRONLY | constants.O_NONBLOCK);
+      // Read-write: never ENXIO, also before the process has opened its end.
+      const fd = openSync(join(inst.dir, 'stdin'), constants.O_RDWR | constants.O_NONBLOCK);
       stdin = new net.Socket({ fd, readable: false, writable: true });
     }
     return {
@@ -382,7 +423,7 @@ export class ProcessRuntime implements ContainerRuntime {
   }
 
   close(): void {
-    this.fifos.close();
+    this.helper.close();
     if (this.poller) clearInterval(this.poller);
     this.poller = undefined;
     for (const inst of this.instances.values()) {
