@@ -6,6 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { type KubeletCluster, waitFor } from './kubelet-cluster.js';
+import { KUBECTL } from './server.js';
 
 type KObj = Record<string, any>;
 
@@ -171,6 +172,81 @@ export function kubeletScenarios(cluster: () => KubeletCluster): void {
         `kill $pf; echo "$out"`,
     ]);
     expect(r.stdout.trim()).toBe(name);
+  }, 90_000);
+
+  it('kubectl logs -f follows a running process to its end', async () => {
+    const c = cluster();
+    await applyPod(c, {
+      metadata: { name: 'ticker' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', 'echo one; sleep 2; echo two; sleep 1; echo three; exit 0'],
+          },
+        ],
+      },
+    });
+    await waitPod(c, 'ticker', 'running', (x) => x.status?.phase === 'Running');
+    // Started while the process runs: the later lines arrive through the follow, then it ends.
+    const r = await c.kubectl(['logs', '-f', 'ticker']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('one\ntwo\nthree\n');
+    const done = await waitPod(c, 'ticker', 'succeeded', (x) => x.status?.phase === 'Succeeded');
+    expect(done.status.containerStatuses[0].state.terminated.exitCode).toBe(0);
+  }, 60_000);
+
+  it('kubectl exec -it and attach -it get a terminal that follows resizes', async () => {
+    const c = cluster();
+    const pod = ((await getJson(c, ['get', 'pods', '-l', 'app=web'])).items as KObj[])[0]!;
+    // kubectl needs a terminal for -it: it runs under script(1) too, on a 100x40 pty; it sends
+    // that size to the kubelet, which sets it on the pod's pty (seen by `stty size` inside).
+    const onTerminal = (name: string, size: string, kubectlArgs: string, input: string) => {
+      const file = join(c.dataDir, `${name}.sh`);
+      writeFileSync(file, `stty ${size}\nexec ${KUBECTL} ${kubectlArgs}\n`);
+      return c.exec([
+        'sh',
+        '-c',
+        `(sleep 3; printf '${input}\\r'; sleep 1) | KUBECONFIG=${join(c.dataDir, 'kubeconfig.yaml')} script -qfec "sh ${file}" /dev/null`,
+      ]);
+    };
+    const remote =
+      'tty; read -r line; echo "got=$line"; for i in $(seq 50); do s=$(stty size); [ "$s" = "40 100" ] && break; sleep 0.1; done; echo "size=$s"; exit 3';
+    const execIt = await onTerminal(
+      'exec-it',
+      'rows 40 cols 100',
+      `exec -it ${pod.metadata.name} -- sh -c '${remote}'`,
+      'hello',
+    );
+    expect(execIt.stdout).toMatch(/\/dev\/pts\/\d+\r\n/);
+    expect(execIt.stdout).toContain('got=hello\r\n');
+    expect(execIt.stdout).toContain('size=40 100\r\n');
+    expect(execIt.code).toBe(3);
+
+    await applyPod(c, {
+      metadata: { name: 'console' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            stdin: true,
+            tty: true,
+            command: ['sh', '-c', 'read -r line; echo "echo=$line"; echo "size=$(stty size)"; exit 0'],
+          },
+        ],
+      },
+    });
+    await waitPod(c, 'console', 'running', (x) => x.status?.phase === 'Running');
+    const attach = await onTerminal('attach-it', 'rows 30 cols 90', 'attach -it console', 'hi');
+    expect(attach.stdout).toContain('echo=hi\r\n');
+    expect(attach.stdout).toContain('size=30 90\r\n');
+    expect(attach.code).toBe(0);
+    // The terminal's output is the container's log too.
+    expect(await c.kubectlOk(['logs', 'console'])).toContain('echo=hi');
   }, 90_000);
 
   it('inside a pod, service names resolve through the cluster DNS and the search path', async () => {

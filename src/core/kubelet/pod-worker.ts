@@ -465,6 +465,7 @@ export class PodWorker {
         workingDir: c.spec.workingDir,
         logPath: join(this.podDir, c.name, `${attempt}.log`),
         stdin: c.spec.stdin === true,
+        tty: c.spec.tty === true,
         sandbox: { netnsPath: this.netnsPath, privateMounts: !this.d.rootless, mounts },
       });
     } catch (e) {

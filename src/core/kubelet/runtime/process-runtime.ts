@@ -41,6 +41,7 @@ import type {
   ExecProcess,
   ExitStatus,
 } from './runtime.js';
+import { PtyResizer, ptyArgv, ptyEnv } from './pty.js';
 import { SpawnHelper } from './spawn-helper.js';
 
 /**
@@ -177,7 +178,9 @@ export class ProcessRuntime implements ContainerRuntime {
     const readErr = openSync(fifos[1]!, constants.O_RDONLY | constants.O_NONBLOCK);
     const mountArgs: string[] = [String(cfg.sandbox.mounts.length)];
     for (const m of cfg.sandbox.mounts) mountArgs.push(m.source, m.target, m.readOnly ? 'ro' : 'rw');
-    const wrapped = ['sh', '-c', WRAPPER, join(dir, 'exit'), ...mountArgs, ...cfg.argv];
+    const command = cfg.tty ? ptyArgv(cfg.argv) : cfg.argv;
+    const env = cfg.tty ? ptyEnv(cfg.env) : cfg.env;
+    const wrapped = ['sh', '-c', WRAPPER, join(dir, 'exit'), ...mountArgs, ...command];
     let argv = cfg.sandbox.privateMounts
       ? ['unshare', '--mount', '--propagation', 'private', '--', ...wrapped]
       : wrapped;
@@ -189,9 +192,9 @@ export class ProcessRuntime implements ContainerRuntime {
     try {
       started = this.useHelper
         ? await this.helper
-            .spawn({ argv, env: cfg.env, cwd, stdin: fifos[2], stdout: fifos[0]!, stderr: fifos[1]! })
+            .spawn({ argv, env, cwd, stdin: fifos[2], stdout: fifos[0]!, stderr: fifos[1]! })
             .then((p) => ({ pid: p.pid, procStart: p.startTime }))
-        : await this.spawnFromNode(argv, { env: cfg.env, cwd, fifos });
+        : await this.spawnFromNode(argv, { env, cwd, fifos });
     } catch (e) {
       closeSync(readOut);
       closeSync(readErr);
@@ -212,6 +215,7 @@ export class ProcessRuntime implements ContainerRuntime {
       workingDir: cfg.workingDir,
       sandbox: cfg.sandbox,
       stdin: cfg.stdin,
+      ...(cfg.tty ? { tty: true } : {}),
     };
     const inst = this.newInstance(info, dir, started.procStart);
     inst.child = started.child;
@@ -379,7 +383,7 @@ export class ProcessRuntime implements ContainerRuntime {
     rmSync(join(this.opts.stateDir, id), { recursive: true, force: true });
   }
 
-  exec(id: string, argv: string[], opts: { stdin: boolean }): ExecProcess {
+  exec(id: string, argv: string[], opts: { stdin: boolean; tty?: boolean | undefined }): ExecProcess {
     const inst = this.instances.get(id);
     if (!inst || inst.exit) throw new KubeletError('RUNTIME', `container ${id} is not running`);
     const info = inst.info;
@@ -396,12 +400,17 @@ export class ProcessRuntime implements ContainerRuntime {
         ]
       : argv;
     const cwd = !enter && info.workingDir && existsSync(info.workingDir) ? info.workingDir : undefined;
-    const child = spawn(full[0]!, full.slice(1), {
-      env: info.env,
+    // A TTY: the pty is made outside the container's namespaces (its devpts is the host's).
+    const run = opts.tty ? ptyArgv(full) : full;
+    const child = spawn(run[0]!, run.slice(1), {
+      env: opts.tty ? ptyEnv(info.env) : info.env,
       stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       ...(cwd ? { cwd } : {}),
     });
-    return { child };
+    if (!opts.tty || child.pid === undefined) return { child };
+    const resizer = new PtyResizer(child.pid);
+    child.once('exit', () => resizer.close());
+    return { child, resize: (size) => resizer.resize(size) };
   }
 
   attach(id: string): AttachHandle {
@@ -413,8 +422,15 @@ export class ProcessRuntime implements ContainerRuntime {
       const fd = openSync(join(inst.dir, 'stdin'), constants.O_RDWR | constants.O_NONBLOCK);
       stdin = new net.Socket({ fd, readable: false, writable: true });
     }
+    let resize: AttachHandle['resize'];
+    if (inst.info.tty) {
+      const resizer = new PtyResizer(inst.info.pid);
+      void inst.exited.then(() => resizer.close());
+      resize = (size) => resizer.resize(size);
+    }
     return {
       stdin,
+      resize,
       onOutput: (fn) => {
         inst.listeners.add(fn);
         return () => inst.listeners.delete(fn);

@@ -35,6 +35,8 @@ export interface ContainerConfig {
   logPath: string;
   /** Keep a stdin pipe open (container.stdin) for attach. */
   stdin: boolean;
+  /** Run the process on a terminal (container.tty): `kubectl attach -it`. */
+  tty?: boolean | undefined;
   sandbox: Sandbox;
 }
 
@@ -53,6 +55,7 @@ export interface ContainerInfo {
   workingDir?: string | undefined;
   sandbox: Sandbox;
   stdin: boolean;
+  tty?: boolean | undefined;
 }
 
 export interface ExitStatus {
@@ -64,6 +67,8 @@ export interface ExitStatus {
 
 export interface ExecProcess {
   child: ChildProcess;
+  /** Set the terminal's window size (tty sessions only). */
+  resize?: ((size: { width: number; height: number }) => void) | undefined;
 }
 
 export interface ContainerRuntime {
@@ -82,7 +87,7 @@ export interface ContainerRuntime {
   /** Forget an exited container's runtime state (its log stays). */
   remove(id: string): void;
   /** Run a command in the container's namespaces and environment (exec, exec probes, preStop). */
-  exec(id: string, argv: string[], opts: { stdin: boolean }): ExecProcess;
+  exec(id: string, argv: string[], opts: { stdin: boolean; tty?: boolean | undefined }): ExecProcess;
   /** Streams of a running container: a writable stdin (if kept) and a tap on its output. */
   attach(id: string): AttachHandle;
   /** Stop log pumps and timers; containers keep running. */
@@ -91,5 +96,7 @@ export interface ContainerRuntime {
 
 export interface AttachHandle {
   stdin: NodeJS.WritableStream | null;
+  /** Set the container's terminal window size (containers started with tty only). */
+  resize?: ((size: { width: number; height: number }) => void) | undefined;
   onOutput(fn: (stream: 'stdout' | 'stderr', data: Buffer) => void): () => void;
 }
