@@ -2,8 +2,8 @@
  * The kubelet scenarios, run in rootless mode (kubelet-rootless.test.ts) and with the node inside
  * a network namespace (kubelet-netns.test.ts): the same manifests, the same expectations.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { expect, it } from 'vitest';
 import { type KubeletCluster, waitFor } from './kubelet-cluster.js';
 import { KUBECTL } from './server.js';
@@ -247,6 +247,63 @@ export function kubeletScenarios(cluster: () => KubeletCluster): void {
     expect(attach.code).toBe(0);
     // The terminal's output is the container's log too.
     expect(await c.kubectlOk(['logs', 'console'])).toContain('echo=hi');
+  }, 90_000);
+
+  it('memory and CPU limits: a cgroup per container as root (OOMKilled past the limit), a warning rootless', async () => {
+    const c = cluster();
+    const limits = { limits: { memory: '100Mi', cpu: '250m' }, requests: { cpu: '100m' } };
+    await applyPod(c, {
+      metadata: { name: 'limited' },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'], resources: limits }],
+      },
+    });
+    await waitPod(c, 'limited', 'running', (x) => x.status?.phase === 'Running');
+    if (c.mode !== 'netns') {
+      const ev = await waitFor('LimitsNotEnforced event', async () => {
+        const out = await c.kubectlOk(['get', 'events', '--field-selector', 'involvedObject.name=limited']);
+        return out.includes('LimitsNotEnforced') ? out : undefined;
+      });
+      expect(ev).toContain('cpu/memory limits are not enforced');
+      await c.kubectlOk(['delete', 'pod', 'limited', '--wait=true']);
+      return;
+    }
+    // Root: the wrapper (and so the command) sits in the container's own cgroups with the limits.
+    const pids = await waitFor('limited runs', async () => containerPids(c, 'limited', 'main'));
+    const groups = readFileSync(`/proc/${pids.child}/cgroup`, 'utf8');
+    const path = (ctl: string) => new RegExp(`^\\d+:[^:]*\\b${ctl}\\b[^:]*:(.*)$`, 'm').exec(groups)?.[1];
+    const memDir = `/sys/fs/cgroup/memory${path('memory')}`;
+    const cpuDir = `/sys/fs/cgroup/cpu${path('cpu')}`;
+    expect(memDir).toMatch(new RegExp(`/k8ts-${c.nodeName}/pod[0-9a-f-]+/main$`));
+    expect(readFileSync(`${memDir}/memory.limit_in_bytes`, 'utf8').trim()).toBe(String(100 * 2 ** 20));
+    expect(readFileSync(`${cpuDir}/cpu.cfs_quota_us`, 'utf8').trim()).toBe('25000');
+    expect(readFileSync(`${cpuDir}/cpu.shares`, 'utf8').trim()).toBe('102');
+    await c.kubectlOk(['delete', 'pod', 'limited', '--wait=true']);
+    await waitFor('cgroups removed', async () =>
+      !existsSync(memDir) && !existsSync(cpuDir) && !existsSync(dirname(memDir)) ? true : undefined,
+    );
+
+    await applyPod(c, {
+      metadata: { name: 'hog' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'main',
+            image: 'node',
+            command: [NODE, '-e', 'const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1));'],
+            resources: { limits: { memory: '100Mi' } },
+          },
+        ],
+      },
+    });
+    const hog = await waitPod(c, 'hog', 'failed', (x) => x.status?.phase === 'Failed');
+    expect(hog.status.containerStatuses[0].state.terminated).toMatchObject({
+      exitCode: 137,
+      reason: 'OOMKilled',
+    });
+    await c.kubectlOk(['delete', 'pod', 'hog', '--wait=true']);
   }, 90_000);
 
   it('inside a pod, service names resolve through the cluster DNS and the search path', async () => {

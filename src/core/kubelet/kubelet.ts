@@ -25,6 +25,7 @@ import { NodeAgent } from './node-agent.js';
 import { CONTROL_PLANE_LABEL } from './node-status.js';
 import { computePodStatus } from './pod-status.js';
 import { PodWorker } from './pod-worker.js';
+import { CgroupManager } from './runtime/cgroups.js';
 import { ProcessRuntime } from './runtime/process-runtime.js';
 import type { ContainerRuntime } from './runtime/runtime.js';
 import { KubeletStreamingRuntime } from './streaming-runtime.js';
@@ -95,7 +96,12 @@ export class Kubelet {
     this.log = opts.log ?? ((l) => console.error(l));
     this.backoff = opts.backoff ?? new CrashBackoff();
     this.runtime =
-      opts.runtime ?? new ProcessRuntime({ stateDir: join(opts.dataDir, 'runtime'), log: this.log });
+      opts.runtime ??
+      new ProcessRuntime({
+        stateDir: join(opts.dataDir, 'runtime'),
+        log: this.log,
+        cgroups: opts.rootless ? undefined : CgroupManager.detect({ nodeName: opts.nodeName }),
+      });
     const ipamPath = join(opts.dataDir, 'network', 'ipam.json');
     this.network =
       opts.network ??

@@ -19,6 +19,8 @@ import type { PodNetwork } from './network/pod-network.js';
 import type { ContainerView, PodView, Termination } from './pod-status.js';
 import { type ProbeKind, type ProbeResult, ProbeWorker, probeTiming } from './probe-worker.js';
 import { httpProbe, tcpProbe } from './probers.js';
+import { parseQuantity } from '../api/validation/quantity.js';
+import type { CgroupLimits } from './runtime/cgroups.js';
 import type { ContainerInfo, ContainerRuntime, ExitStatus, Mount } from './runtime/runtime.js';
 import { containerMounts, prepareVolumes, volumeEnv } from './volumes.js';
 
@@ -380,12 +382,12 @@ export class PodWorker {
       });
       this.sandboxReady = true;
       const limits = [...((pod.spec?.containers ?? []) as KObj[])].some((c) => c.resources?.limits);
-      if (limits)
+      if (limits && !this.d.runtime.limitsEnforced?.())
         this.d.event(
           pod,
           'Warning',
           'LimitsNotEnforced',
-          'cpu/memory limits are not enforced by the k8ts process runtime (TODO(#4): cgroups)',
+          'cpu/memory limits are not enforced: this node has no writable cgroup hierarchies (rootless, or no memory/cpu controller)',
         );
       return true;
     } catch (e) {
@@ -466,6 +468,7 @@ export class PodWorker {
         logPath: join(this.podDir, c.name, `${attempt}.log`),
         stdin: c.spec.stdin === true,
         tty: c.spec.tty === true,
+        resources: containerResources(c.spec),
         sandbox: { netnsPath: this.netnsPath, privateMounts: !this.d.rootless, mounts },
       });
     } catch (e) {
@@ -518,7 +521,7 @@ export class PodWorker {
     c.prev = c.last;
     c.last = {
       exitCode: exit.exitCode,
-      reason: exit.exitCode === 0 ? 'Completed' : 'Error',
+      reason: exit.oomKilled ? 'OOMKilled' : exit.exitCode === 0 ? 'Completed' : 'Error',
       startedAtMs: c.running.startedAtMs,
       finishedAtMs: exit.finishedAtMs,
       containerId: id,
@@ -685,6 +688,21 @@ export class PodWorker {
   stop(): void {
     for (const c of [...this.inits, ...this.containers]) for (const p of c.probes) p.stop();
   }
+}
+
+/** Limits and the CPU request of a container, for cgroups (undefined when it sets none). */
+export function containerResources(c: KObj): CgroupLimits | undefined {
+  const lim = c.resources?.limits ?? {};
+  const req = c.resources?.requests ?? {};
+  const mem = parseQuantity(lim.memory);
+  const cpu = parseQuantity(lim.cpu);
+  const cpuReq = parseQuantity(req.cpu ?? lim.cpu);
+  if (mem === undefined && cpu === undefined && cpuReq === undefined) return undefined;
+  return {
+    ...(mem !== undefined ? { memoryBytes: Math.floor(mem) } : {}),
+    ...(cpu !== undefined ? { cpuLimitMilli: Math.ceil(cpu * 1000) } : {}),
+    ...(cpuReq !== undefined ? { cpuRequestMilli: Math.ceil(cpuReq * 1000) } : {}),
+  };
 }
 
 function fromApiTermination(t: KObj): Termination {

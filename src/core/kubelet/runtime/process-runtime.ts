@@ -41,16 +41,18 @@ import type {
   ExecProcess,
   ExitStatus,
 } from './runtime.js';
+import type { CgroupManager } from './cgroups.js';
 import { PtyResizer, ptyArgv, ptyEnv } from './pty.js';
 import { SpawnHelper } from './spawn-helper.js';
 
 /**
- * The wrapper: $0 = exit file, $1 = number of mounts, then (source, target, ro|rw) triples, then
- * the command. Signals are trapped (not ignored, so the command gets default dispositions) so the
+ * The wrapper: $0 = exit file, $1 = the cgroup.procs files to join (space-separated, may be
+ * empty), $2 = number of mounts, then (source, target, ro|rw) triples, then the command. Signals are trapped (not ignored, so the command gets default dispositions) so the
  * wrapper outlives a SIGTERM to the group and records the command's status.
  */
 export const WRAPPER = [
-  'x=$0; n=$1; shift',
+  'x=$0; g=$1; n=$2; shift 2',
+  'for f in $g; do echo $$ > "$f" || { echo "k8ts: cannot join cgroup $f" >&2; echo 128 > "$x"; exit 128; }; done',
   'm() { if [ -d "$1" ]; then mkdir -p "$2"; elif [ ! -e "$2" ]; then mkdir -p "$(dirname "$2")" && : > "$2"; fi',
   '  mount --bind "$1" "$2" || return 1',
   '  if [ "$3" = ro ]; then mount -o remount,bind,ro "$2" || return 1; fi; }',
@@ -72,6 +74,8 @@ export interface ProcessRuntimeOptions {
    * Node itself (`node`, the fallback).
    */
   spawner?: 'helper' | 'node' | undefined;
+  /** Applies resource limits (root mode on a machine with cgroups); none = not enforced. */
+  cgroups?: CgroupManager | undefined;
 }
 
 interface Instance {
@@ -180,7 +184,19 @@ export class ProcessRuntime implements ContainerRuntime {
     for (const m of cfg.sandbox.mounts) mountArgs.push(m.source, m.target, m.readOnly ? 'ro' : 'rw');
     const command = cfg.tty ? ptyArgv(cfg.argv) : cfg.argv;
     const env = cfg.tty ? ptyEnv(cfg.env) : cfg.env;
-    const wrapped = ['sh', '-c', WRAPPER, join(dir, 'exit'), ...mountArgs, ...command];
+    const cgroup =
+      this.opts.cgroups && cfg.resources
+        ? await this.opts.cgroups.prepare(cfg.podUid, cfg.name, cfg.resources)
+        : undefined;
+    const wrapped = [
+      'sh',
+      '-c',
+      WRAPPER,
+      join(dir, 'exit'),
+      cgroup?.procs.join(' ') ?? '',
+      ...mountArgs,
+      ...command,
+    ];
     let argv = cfg.sandbox.privateMounts
       ? ['unshare', '--mount', '--propagation', 'private', '--', ...wrapped]
       : wrapped;
@@ -216,6 +232,7 @@ export class ProcessRuntime implements ContainerRuntime {
       sandbox: cfg.sandbox,
       stdin: cfg.stdin,
       ...(cfg.tty ? { tty: true } : {}),
+      ...(cgroup ? { cgroup } : {}),
     };
     const inst = this.newInstance(info, dir, started.procStart);
     inst.child = started.child;
@@ -275,6 +292,9 @@ export class ProcessRuntime implements ContainerRuntime {
 
   private finish(inst: Instance, exit: ExitStatus): void {
     if (inst.exit) return;
+    const cg = inst.info.cgroup;
+    if (cg && this.opts.cgroups && this.opts.cgroups.oomKills(cg.dirs) > cg.oomKillsAtStart)
+      exit = { ...exit, oomKilled: true };
     inst.exit = exit;
     // Let the log pumps drain what the process wrote last (bounded), then report the exit.
     const drained = Promise.race([Promise.all(inst.pumps), new Promise((r) => setTimeout(r, 300))]);
@@ -381,6 +401,7 @@ export class ProcessRuntime implements ContainerRuntime {
     if (inst && !inst.exit) return;
     this.instances.delete(id);
     rmSync(join(this.opts.stateDir, id), { recursive: true, force: true });
+    if (inst?.info.cgroup) void this.opts.cgroups?.remove(inst.info.cgroup.dirs);
   }
 
   exec(id: string, argv: string[], opts: { stdin: boolean; tty?: boolean | undefined }): ExecProcess {
@@ -436,6 +457,10 @@ export class ProcessRuntime implements ContainerRuntime {
         return () => inst.listeners.delete(fn);
       },
     };
+  }
+
+  limitsEnforced(): boolean {
+    return this.opts.cgroups !== undefined;
   }
 
   close(): void {

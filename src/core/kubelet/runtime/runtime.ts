@@ -4,6 +4,7 @@
  * sit behind the same interface later (TODO(#4)).
  */
 import type { ChildProcess } from 'node:child_process';
+import type { CgroupLimits, ContainerCgroup } from './cgroups.js';
 
 /** A path made visible to the container at `target` (root mode: a bind mount). */
 export interface Mount {
@@ -37,6 +38,8 @@ export interface ContainerConfig {
   stdin: boolean;
   /** Run the process on a terminal (container.tty): `kubectl attach -it`. */
   tty?: boolean | undefined;
+  /** Memory / CPU limits and CPU request (applied where the runtime can: cgroups). */
+  resources?: CgroupLimits | undefined;
   sandbox: Sandbox;
 }
 
@@ -56,12 +59,16 @@ export interface ContainerInfo {
   sandbox: Sandbox;
   stdin: boolean;
   tty?: boolean | undefined;
+  /** The container's cgroups, when limits are applied. */
+  cgroup?: ContainerCgroup | undefined;
 }
 
 export interface ExitStatus {
   exitCode: number;
   /** The signal that ended the process group leader, if any. */
   signal?: string | undefined;
+  /** The kernel's OOM killer ended it (its memory cgroup counted a kill). */
+  oomKilled?: boolean | undefined;
   finishedAtMs: number;
 }
 
@@ -92,6 +99,8 @@ export interface ContainerRuntime {
   attach(id: string): AttachHandle;
   /** Stop log pumps and timers; containers keep running. */
   close(): void;
+  /** Whether `resources` limits are enforced (cgroups available); absent = no. */
+  limitsEnforced?(): boolean;
 }
 
 export interface AttachHandle {
