@@ -8,6 +8,7 @@
 import { rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseQuantity } from '../api/validation/quantity.js';
 import type { Clock } from '../client/clock.js';
 import type { KObj } from '../client/informer.js';
 import type { CrashBackoff } from './crash-backoff.js';
@@ -19,7 +20,6 @@ import type { PodNetwork } from './network/pod-network.js';
 import type { ContainerView, PodView, Termination } from './pod-status.js';
 import { type ProbeKind, type ProbeResult, ProbeWorker, probeTiming } from './probe-worker.js';
 import { httpProbe, tcpProbe } from './probers.js';
-import { parseQuantity } from '../api/validation/quantity.js';
 import type { CgroupLimits } from './runtime/cgroups.js';
 import type { ContainerInfo, ContainerRuntime, ExitStatus, Mount } from './runtime/runtime.js';
 import { containerMounts, prepareVolumes, volumeEnv } from './volumes.js';

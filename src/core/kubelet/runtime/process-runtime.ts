@@ -33,6 +33,8 @@ import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CriLogWriter, LineSplitter } from '../cri-log.js';
 import { KubeletError } from '../errors.js';
+import type { CgroupManager } from './cgroups.js';
+import { PtyResizer, ptyArgv, ptyEnv } from './pty.js';
 import type {
   AttachHandle,
   ContainerConfig,
@@ -41,8 +43,6 @@ import type {
   ExecProcess,
   ExitStatus,
 } from './runtime.js';
-import type { CgroupManager } from './cgroups.js';
-import { PtyResizer, ptyArgv, ptyEnv } from './pty.js';
 import { SpawnHelper } from './spawn-helper.js';
 
 /**
