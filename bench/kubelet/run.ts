@@ -28,11 +28,13 @@ const { values } = parseArgs({
     bound: { type: 'boolean', default: false },
     /** Write V8 CPU profiles of the server and the kubelet into this directory. */
     'cpu-prof': { type: 'string' },
+    /** Run another build's CLI (e.g. the main checkout's dist/src/cli/main.js) for an A/B run. */
+    cli: { type: 'string' },
   },
 });
 const PODS = Number(values.pods);
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
-const CLI = join(REPO, 'dist', 'src', 'cli', 'main.js');
+const CLI = values.cli ? resolve(values.cli) : join(REPO, 'dist', 'src', 'cli', 'main.js');
 const CLK_TCK = 100;
 const PROF = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
 
@@ -193,6 +195,7 @@ async function main(): Promise<void> {
     const lat = (m: Map<string, number>) =>
       [...m].map(([n, t]) => t - (sent.get(n) ?? t)).sort((a, b) => a - b);
     const run = lat(running);
+    const kubeletShare = [...running].map(([n, t]) => t - (bound.get(n) ?? t)).sort((a, b) => a - b);
     const rdy = lat(readyAt);
     const f = (x: number) => `${x.toFixed(0)} ms`;
     const rows: [string, string, string][] = [
@@ -201,6 +204,11 @@ async function main(): Promise<void> {
         'created -> seen bound to the node p50 / p99',
         `${f(pct(lat(bound), 50))} / ${f(pct(lat(bound), 99))}`,
         'API + scheduler share',
+      ],
+      [
+        'seen bound -> Running p50 / p99',
+        `${f(pct(kubeletShare, 50))} / ${f(pct(kubeletShare, 99))}`,
+        "the kubelet's share (start + status write + watch)",
       ],
       ['created -> Running p50 / p99', `${f(pct(run, 50))} / ${f(pct(run, 99))}`, ''],
       [

@@ -196,6 +196,30 @@ export function kubeletScenarios(cluster: () => KubeletCluster): void {
     expect(r.stdout).toBe('one\ntwo\nthree\n');
     const done = await waitPod(c, 'ticker', 'succeeded', (x) => x.status?.phase === 'Succeeded');
     expect(done.status.containerStatuses[0].state.terminated.exitCode).toBe(0);
+    expect(done.status.containerStatuses[0].state.terminated.message).toBeUndefined();
+
+    // terminationMessagePolicy FallbackToLogsOnError: a failed container's log tail is its message.
+    await applyPod(c, {
+      metadata: { name: 'fails' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', 'seq 1 100; echo "bad thing" >&2; exit 2'],
+            terminationMessagePolicy: 'FallbackToLogsOnError',
+          },
+        ],
+      },
+    });
+    const failed = await waitPod(c, 'fails', 'failed', (x) => x.status?.phase === 'Failed');
+    const term = failed.status.containerStatuses[0].state.terminated;
+    expect(term.exitCode).toBe(2);
+    const lines = (term.message as string).split('\n');
+    expect(lines.length).toBe(81); // the last 80 lines, and the empty string after the final newline
+    expect(lines.slice(-3)).toEqual(['100', 'bad thing', '']);
+    expect(lines[0]).toBe('22');
   }, 60_000);
 
   it('kubectl exec -it and attach -it get a terminal that follows resizes', async () => {

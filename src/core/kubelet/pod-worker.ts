@@ -12,6 +12,7 @@ import { parseQuantity } from '../api/validation/quantity.js';
 import type { Clock } from '../client/clock.js';
 import type { KObj } from '../client/informer.js';
 import type { CrashBackoff } from './crash-backoff.js';
+import { readCriLines, renderLogs } from './cri-log.js';
 import { containerArgv, resolveEnv } from './env.js';
 import { ConfigRefError } from './errors.js';
 import { execInContainer, httpHook } from './lifecycle-hooks.js';
@@ -70,7 +71,8 @@ interface CState {
   probes: ProbeWorker[];
 }
 
-const TERMINATION_MESSAGE_MAX = 4096;
+/** Upstream's cap on the log tail used as a termination message (FallbackToLogsOnError). */
+const TERMINATION_MESSAGE_FALLBACK_BYTES = 2048;
 
 /** `<data-dir>/pods/<ns>_<pod>_<uid>`. */
 export function podDirName(pod: KObj): string {
@@ -525,7 +527,7 @@ export class PodWorker {
       startedAtMs: c.running.startedAtMs,
       finishedAtMs: exit.finishedAtMs,
       containerId: id,
-      message: this.terminationMessage(c),
+      message: this.terminationMessage(c, c.running.attempt, exit.exitCode),
     };
     c.running = undefined;
     c.ready = false;
@@ -538,10 +540,22 @@ export class PodWorker {
     this.d.requestStatus(this.uid);
   }
 
-  private terminationMessage(c: CState): string | undefined {
-    void c;
-    void TERMINATION_MESSAGE_MAX;
-    return undefined;
+  /**
+   * terminationMessagePolicy FallbackToLogsOnError: a failed container's message is the end of its
+   * log, at most 80 lines and 2048 bytes, as upstream. (The terminationMessagePath file is not
+   * read yet: the process runtime has no container rootfs to put it in, TODO(#4).)
+   */
+  private terminationMessage(c: CState, attempt: number, exitCode: number): string | undefined {
+    if (c.spec.terminationMessagePolicy !== 'FallbackToLogsOnError' || exitCode === 0) return undefined;
+    const text = renderLogs(readCriLines(join(this.podDir, c.name, `${attempt}.log`)), {
+      tailLines: 80,
+      timestamps: false,
+    });
+    const bytes = Buffer.from(text);
+    const tail = bytes
+      .subarray(Math.max(0, bytes.length - TERMINATION_MESSAGE_FALLBACK_BYTES))
+      .toString('utf8');
+    return tail || undefined;
   }
 
   private probeFn(c: CState, id: string, probe: KObj): (timeoutMs: number) => Promise<ProbeResult> {
