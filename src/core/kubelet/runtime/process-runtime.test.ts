@@ -57,8 +57,18 @@ describe.each(spawners)('ProcessRuntime (spawner %s)', (spawner) => {
     ['SIGKILL', 137],
   ] as const)('%s to the group ends a running container with %i', async (sig, code) => {
     const info = await rt.start(cfg(['sleep', '60']));
-    // Running: the wrapper has started the command (its traps are set by then).
-    while (!readFileSync(`/proc/${info.pid}/task/${info.pid}/children`, 'utf8').trim())
+    // Running: the wrapper's child is `sleep` itself. Between the wrapper's fork and that exec the
+    // child still has the wrapper's TERM trap, and a signal then is swallowed.
+    const isSleep = (pid: string) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep';
+      } catch {
+        return false;
+      }
+    };
+    while (
+      !readFileSync(`/proc/${info.pid}/task/${info.pid}/children`, 'utf8').trim().split(' ').some(isSleep)
+    )
       await new Promise((r) => setTimeout(r, 5));
     rt.signal(info.id, sig);
     expect((await rt.wait(info.id)).exitCode).toBe(code);
