@@ -530,6 +530,42 @@ export function kubeletScenarios(cluster: () => KubeletCluster): void {
     expect(lines).toContain('env=hello/s3cret');
   }, 60_000);
 
+  it("a changed ConfigMap reaches the running pod's volume (same directory, new file content)", async () => {
+    const c = cluster();
+    await c.kubectlOk(['create', 'configmap', 'live-cfg', '--from-literal=color=red']);
+    await applyPod(c, {
+      metadata: { name: 'reader' },
+      spec: {
+        volumes: [{ name: 'cfg', configMap: { name: 'live-cfg' } }],
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sleep', '3600'],
+            volumeMounts: [{ name: 'cfg', mountPath: '/etc/live-cfg' }],
+          },
+        ],
+      },
+    });
+    await waitPod(c, 'reader', 'running', (x) => x.status?.phase === 'Running');
+    // Root: the bind mount inside the pod's mount namespace; rootless: the directory from env.
+    const file = c.mode === 'netns' ? '/etc/live-cfg/color' : '$K8TS_VOLUME_CFG/color';
+    const read = async () => (await c.kubectl(['exec', 'reader', '--', 'sh', '-c', `cat ${file}`])).stdout;
+    expect(await read()).toBe('red');
+    await c.kubectlOk(['patch', 'configmap', 'live-cfg', '-p', '{"data":{"color":"blue","shape":"round"}}']);
+    await waitFor('the new value in the pod', async () => ((await read()) === 'blue' ? true : undefined));
+    const shape = await c.kubectl([
+      'exec',
+      'reader',
+      '--',
+      'sh',
+      '-c',
+      `cat ${file.replace('color', 'shape')}`,
+    ]);
+    expect(shape.stdout).toBe('round');
+    await c.kubectlOk(['delete', 'pod', 'reader', '--wait=true']);
+  }, 60_000);
+
   it('restarting the kubelet keeps the pods running with their IPs', async () => {
     const c = cluster();
     const before = (await getJson(c, ['get', 'pods', '-l', 'app=web'])).items as KObj[];

@@ -23,7 +23,7 @@ import { type ProbeKind, type ProbeResult, ProbeWorker, probeTiming } from './pr
 import { httpProbe, tcpProbe } from './probers.js';
 import type { CgroupLimits } from './runtime/cgroups.js';
 import type { ContainerInfo, ContainerRuntime, ExitStatus, Mount } from './runtime/runtime.js';
-import { containerMounts, prepareVolumes, volumeEnv } from './volumes.js';
+import { containerMounts, prepareVolumes, refreshVolumes, volumeEnv } from './volumes.js';
 
 export interface PodWorkerDeps {
   runtime: ContainerRuntime;
@@ -322,30 +322,7 @@ export class PodWorker {
     secrets: Map<string, KObj | undefined>;
   }> {
     const ns: string = this.pod.metadata.namespace;
-    const cmNames = new Set<string>();
-    const secretNames = new Set<string>();
-    const all = [
-      ...((this.pod.spec?.initContainers ?? []) as KObj[]),
-      ...((this.pod.spec?.containers ?? []) as KObj[]),
-    ];
-    for (const c of all) {
-      for (const f of (c.envFrom ?? []) as KObj[]) {
-        if (f.configMapRef?.name) cmNames.add(f.configMapRef.name);
-        if (f.secretRef?.name) secretNames.add(f.secretRef.name);
-      }
-      for (const e of (c.env ?? []) as KObj[]) {
-        if (e.valueFrom?.configMapKeyRef?.name) cmNames.add(e.valueFrom.configMapKeyRef.name);
-        if (e.valueFrom?.secretKeyRef?.name) secretNames.add(e.valueFrom.secretKeyRef.name);
-      }
-    }
-    for (const v of (this.pod.spec?.volumes ?? []) as KObj[]) {
-      if (v.configMap?.name) cmNames.add(v.configMap.name);
-      if (v.secret?.secretName) secretNames.add(v.secret.secretName);
-      for (const s of (v.projected?.sources ?? []) as KObj[]) {
-        if (s.configMap?.name) cmNames.add(s.configMap.name);
-        if (s.secret?.name) secretNames.add(s.secret.name);
-      }
-    }
+    const { configMaps: cmNames, secrets: secretNames } = refNames(this.pod);
     const cms = new Map<string, KObj | undefined>();
     const secrets = new Map<string, KObj | undefined>();
     await Promise.all([
@@ -400,6 +377,25 @@ export class PodWorker {
       this.d.requestSync(this.uid, 2000);
       return false;
     }
+  }
+
+  /** Names of the ConfigMaps and Secrets the pod's volumes and env refer to. */
+  references(): { configMaps: Set<string>; secrets: Set<string> } {
+    return refNames(this.pod);
+  }
+
+  /** Rewrite configMap/secret volumes whose sources changed (called from the kubelet's queue). */
+  async refreshVolumes(): Promise<void> {
+    if (!this.sandboxReady || this.finished || this.terminating) return;
+    const { cms, secrets } = await this.fetchAll();
+    const changed = refreshVolumes(this.pod, this.podDir, {
+      configMap: (_ns, n) => cms.get(n),
+      secret: (_ns, n) => secrets.get(n),
+      podIP: this.ip ?? '',
+      hostIP: this.d.nodeIp,
+      nodeAllocatable: this.d.nodeAllocatable(),
+    });
+    if (changed.length) this.d.log(`k8ts kubelet: pod ${this.key}: refreshed volumes ${changed.join(', ')}`);
   }
 
   private async startContainer(c: CState): Promise<void> {
@@ -702,6 +698,32 @@ export class PodWorker {
   stop(): void {
     for (const c of [...this.inits, ...this.containers]) for (const p of c.probes) p.stop();
   }
+}
+
+/** The ConfigMaps and Secrets a pod refers to (env, envFrom, volumes, projected sources). */
+function refNames(pod: KObj): { configMaps: Set<string>; secrets: Set<string> } {
+  const cmNames = new Set<string>();
+  const secretNames = new Set<string>();
+  const all = [...((pod.spec?.initContainers ?? []) as KObj[]), ...((pod.spec?.containers ?? []) as KObj[])];
+  for (const c of all) {
+    for (const f of (c.envFrom ?? []) as KObj[]) {
+      if (f.configMapRef?.name) cmNames.add(f.configMapRef.name);
+      if (f.secretRef?.name) secretNames.add(f.secretRef.name);
+    }
+    for (const e of (c.env ?? []) as KObj[]) {
+      if (e.valueFrom?.configMapKeyRef?.name) cmNames.add(e.valueFrom.configMapKeyRef.name);
+      if (e.valueFrom?.secretKeyRef?.name) secretNames.add(e.valueFrom.secretKeyRef.name);
+    }
+  }
+  for (const v of (pod.spec?.volumes ?? []) as KObj[]) {
+    if (v.configMap?.name) cmNames.add(v.configMap.name);
+    if (v.secret?.secretName) secretNames.add(v.secret.secretName);
+    for (const s of (v.projected?.sources ?? []) as KObj[]) {
+      if (s.configMap?.name) cmNames.add(s.configMap.name);
+      if (s.secret?.name) secretNames.add(s.secret.name);
+    }
+  }
+  return { configMaps: cmNames, secrets: secretNames };
 }
 
 /** Limits and the CPU request of a container, for cgroups (undefined when it sets none). */
