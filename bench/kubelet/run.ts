@@ -10,7 +10,9 @@
  * state with the pods running, and its RSS at the end.
  *
  * `npm run bench:kubelet [-- --pods 100 --write]`; `--write` replaces the kubelet section of
- * bench/RESULTS.md.
+ * bench/RESULTS.md. `--bound` creates the pods already bound (no scheduler); `--cpu-prof DIR`
+ * writes V8 CPU profiles of the server and the kubelet; `--cli PATH` runs another build's
+ * dist/src/cli/main.js (an A/B against a baseline checkout in the same window).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

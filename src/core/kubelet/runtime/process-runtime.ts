@@ -4,10 +4,15 @@
  * - Each instance gets a state directory `<state-dir>/<id>/` with `state.json` (what is needed to
  *   re-adopt it), two FIFOs for stdout/stderr (and one for stdin when the container asks for it),
  *   and `exit` (the exit code, written by the wrapper).
- * - The process runs under a tiny `sh` wrapper in its own session (detached, so it survives the
- *   kubelet): the wrapper makes the bind mounts (root mode, inside `unshare --mount` entered through
- *   `nsenter --net=<pod netns>`), runs the command, and records its exit code in `exit`, so a
- *   kubelet that restarted (and is no longer the parent) still learns how it ended.
+ * - The process runs under a tiny `sh` wrapper in its own session (so it survives the kubelet),
+ *   started by the long-lived helper shell of spawn-helper.ts (no fork from the kubelet's event
+ *   loop; `spawner: 'node'` forks from Node where the helper is not supported): the wrapper joins
+ *   the container's cgroups (cgroups.ts), makes the bind mounts (root mode, inside
+ *   `unshare --mount` entered through `nsenter --net=<pod netns>`), runs the command, and records
+ *   its exit code in `exit`; the kubelet (not the parent) learns the end from that file when the
+ *   output FIFOs reach EOF, or from a 1 s poll of /proc. A TERM that arrives between the
+ *   wrapper's fork and the command's exec is swallowed by the wrapper's trap; the kill path's
+ *   SIGKILL after the grace period covers it.
  * - Output goes into FIFOs that the child holds open read-write: a kubelet that restarts loses
  *   nothing (up to the pipe buffer, 64 KiB; then the container blocks on write until the kubelet is
  *   back). The kubelet reads them (non-blocking, as sockets) and writes CRI log lines.
