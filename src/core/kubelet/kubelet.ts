@@ -181,7 +181,9 @@ export class Kubelet {
       });
       this.sourceInformers.push(inf);
     }
-    await Promise.all(this.sourceInformers.map((i) => i.start()));
+    // Not awaited: pods start without them (an update seen before their first list is missed only
+    // until the next change).
+    for (const i of this.sourceInformers) void i.start();
     this.podInformer = new Informer(this.client, {
       path: '/api/v1/pods',
       fieldSelector: `spec.nodeName=${this.nodeName}`,
