@@ -10,7 +10,9 @@
  * state with the pods running, and its RSS at the end.
  *
  * `npm run bench:kubelet [-- --pods 100 --write]`; `--write` replaces the kubelet section of
- * bench/RESULTS.md.
+ * bench/RESULTS.md. `--bound` creates the pods already bound (no scheduler); `--cpu-prof DIR`
+ * writes V8 CPU profiles of the server and the kubelet; `--cli PATH` runs another build's
+ * dist/src/cli/main.js (an A/B against a baseline checkout in the same window).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,12 +28,17 @@ const { values } = parseArgs({
     write: { type: 'boolean', default: false },
     /** Create pods with spec.nodeName set (no scheduler): the kubelet's own share. */
     bound: { type: 'boolean', default: false },
+    /** Write V8 CPU profiles of the server and the kubelet into this directory. */
+    'cpu-prof': { type: 'string' },
+    /** Run another build's CLI (e.g. the main checkout's dist/src/cli/main.js) for an A/B run. */
+    cli: { type: 'string' },
   },
 });
 const PODS = Number(values.pods);
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
-const CLI = join(REPO, 'dist', 'src', 'cli', 'main.js');
+const CLI = values.cli ? resolve(values.cli) : join(REPO, 'dist', 'src', 'cli', 'main.js');
 const CLK_TCK = 100;
+const PROF = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
 
 function cpuSeconds(pid: number): number {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -82,6 +89,7 @@ async function main(): Promise<void> {
     const server = await spawnWait(
       [
         process.execPath,
+        ...PROF,
         CLI,
         'server',
         '--data-dir',
@@ -103,6 +111,7 @@ async function main(): Promise<void> {
     const kubelet = await spawnWait(
       [
         process.execPath,
+        ...PROF,
         CLI,
         'kubelet',
         '--kubeconfig',
@@ -130,6 +139,7 @@ async function main(): Promise<void> {
     });
     await new Promise((r) => setTimeout(r, 1500));
     const sent = new Map<string, number>();
+    const bound = new Map<string, number>();
     const running = new Map<string, number>();
     const readyAt = new Map<string, number>();
     let resolveAll!: () => void;
@@ -140,6 +150,7 @@ async function main(): Promise<void> {
       (_t, p) => {
         const name: string = p.metadata?.name;
         const now = performance.now();
+        if (p.spec?.nodeName && !bound.has(name)) bound.set(name, now);
         if (p.status?.phase === 'Running' && !running.has(name)) running.set(name, now);
         if (
           p.status?.conditions?.find((c: any) => c.type === 'Ready')?.status === 'True' &&
@@ -175,7 +186,7 @@ async function main(): Promise<void> {
         }
       }),
     );
-    await Promise.race([all, new Promise((r) => setTimeout(r, 120_000))]);
+    await Promise.race([all, new Promise((r) => setTimeout(r, 120_000).unref())]);
     const startupWall = (performance.now() - t0) / 1000;
     const cpuStartup = cpuSeconds(kpid) - cpu0;
     const cpu1 = cpuSeconds(kpid);
@@ -186,10 +197,21 @@ async function main(): Promise<void> {
     const lat = (m: Map<string, number>) =>
       [...m].map(([n, t]) => t - (sent.get(n) ?? t)).sort((a, b) => a - b);
     const run = lat(running);
+    const kubeletShare = [...running].map(([n, t]) => t - (bound.get(n) ?? t)).sort((a, b) => a - b);
     const rdy = lat(readyAt);
     const f = (x: number) => `${x.toFixed(0)} ms`;
     const rows: [string, string, string][] = [
       ['pods Ready / created', `${readyAt.size} / ${PODS}`, ''],
+      [
+        'created -> seen bound to the node p50 / p99',
+        `${f(pct(lat(bound), 50))} / ${f(pct(lat(bound), 99))}`,
+        'API + scheduler share',
+      ],
+      [
+        'seen bound -> Running p50 / p99',
+        `${f(pct(kubeletShare, 50))} / ${f(pct(kubeletShare, 99))}`,
+        "the kubelet's share (start + status write + watch)",
+      ],
       ['created -> Running p50 / p99', `${f(pct(run, 50))} / ${f(pct(run, 99))}`, ''],
       [
         'created -> Ready p50 / p99',

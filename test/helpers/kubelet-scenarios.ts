@@ -2,10 +2,11 @@
  * The kubelet scenarios, run in rootless mode (kubelet-rootless.test.ts) and with the node inside
  * a network namespace (kubelet-netns.test.ts): the same manifests, the same expectations.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { expect, it } from 'vitest';
 import { type KubeletCluster, waitFor } from './kubelet-cluster.js';
+import { KUBECTL } from './server.js';
 
 type KObj = Record<string, any>;
 
@@ -171,6 +172,162 @@ export function kubeletScenarios(cluster: () => KubeletCluster): void {
         `kill $pf; echo "$out"`,
     ]);
     expect(r.stdout.trim()).toBe(name);
+  }, 90_000);
+
+  it('kubectl logs -f follows a running process to its end', async () => {
+    const c = cluster();
+    await applyPod(c, {
+      metadata: { name: 'ticker' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', 'echo one; sleep 2; echo two; sleep 1; echo three; exit 0'],
+          },
+        ],
+      },
+    });
+    await waitPod(c, 'ticker', 'running', (x) => x.status?.phase === 'Running');
+    // Started while the process runs: the later lines arrive through the follow, then it ends.
+    const r = await c.kubectl(['logs', '-f', 'ticker']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('one\ntwo\nthree\n');
+    const done = await waitPod(c, 'ticker', 'succeeded', (x) => x.status?.phase === 'Succeeded');
+    expect(done.status.containerStatuses[0].state.terminated.exitCode).toBe(0);
+    expect(done.status.containerStatuses[0].state.terminated.message).toBeUndefined();
+
+    // terminationMessagePolicy FallbackToLogsOnError: a failed container's log tail is its message.
+    await applyPod(c, {
+      metadata: { name: 'fails' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sh', '-c', 'seq 1 100; echo "bad thing" >&2; exit 2'],
+            terminationMessagePolicy: 'FallbackToLogsOnError',
+          },
+        ],
+      },
+    });
+    const failed = await waitPod(c, 'fails', 'failed', (x) => x.status?.phase === 'Failed');
+    const term = failed.status.containerStatuses[0].state.terminated;
+    expect(term.exitCode).toBe(2);
+    const lines = (term.message as string).split('\n');
+    expect(lines.length).toBe(81); // the last 80 lines, and the empty string after the final newline
+    expect(lines.slice(-3)).toEqual(['100', 'bad thing', '']);
+    expect(lines[0]).toBe('22');
+  }, 60_000);
+
+  it('kubectl exec -it and attach -it get a terminal that follows resizes', async () => {
+    const c = cluster();
+    const pod = ((await getJson(c, ['get', 'pods', '-l', 'app=web'])).items as KObj[])[0]!;
+    // kubectl needs a terminal for -it: it runs under script(1) too, on a 100x40 pty; it sends
+    // that size to the kubelet, which sets it on the pod's pty (seen by `stty size` inside).
+    const onTerminal = (name: string, size: string, kubectlArgs: string, input: string) => {
+      const file = join(c.dataDir, `${name}.sh`);
+      writeFileSync(file, `stty ${size}\nexec ${KUBECTL} ${kubectlArgs}\n`);
+      return c.exec([
+        'sh',
+        '-c',
+        `(sleep 3; printf '${input}\\r'; sleep 1) | KUBECONFIG=${join(c.dataDir, 'kubeconfig.yaml')} script -qfec "sh ${file}" /dev/null`,
+      ]);
+    };
+    const remote =
+      'tty; read -r line; echo "got=$line"; for i in $(seq 50); do s=$(stty size); [ "$s" = "40 100" ] && break; sleep 0.1; done; echo "size=$s"; exit 3';
+    const execIt = await onTerminal(
+      'exec-it',
+      'rows 40 cols 100',
+      `exec -it ${pod.metadata.name} -- sh -c '${remote}'`,
+      'hello',
+    );
+    expect(execIt.stdout).toMatch(/\/dev\/pts\/\d+\r\n/);
+    expect(execIt.stdout).toContain('got=hello\r\n');
+    expect(execIt.stdout).toContain('size=40 100\r\n');
+    expect(execIt.code).toBe(3);
+
+    await applyPod(c, {
+      metadata: { name: 'console' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            stdin: true,
+            tty: true,
+            command: ['sh', '-c', 'read -r line; echo "echo=$line"; echo "size=$(stty size)"; exit 0'],
+          },
+        ],
+      },
+    });
+    await waitPod(c, 'console', 'running', (x) => x.status?.phase === 'Running');
+    const attach = await onTerminal('attach-it', 'rows 30 cols 90', 'attach -it console', 'hi');
+    expect(attach.stdout).toContain('echo=hi\r\n');
+    expect(attach.stdout).toContain('size=30 90\r\n');
+    expect(attach.code).toBe(0);
+    // The terminal's output is the container's log too.
+    expect(await c.kubectlOk(['logs', 'console'])).toContain('echo=hi');
+  }, 90_000);
+
+  it('memory and CPU limits: a cgroup per container as root (OOMKilled past the limit), a warning rootless', async () => {
+    const c = cluster();
+    const limits = { limits: { memory: '100Mi', cpu: '250m' }, requests: { cpu: '100m' } };
+    await applyPod(c, {
+      metadata: { name: 'limited' },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'], resources: limits }],
+      },
+    });
+    await waitPod(c, 'limited', 'running', (x) => x.status?.phase === 'Running');
+    if (c.mode !== 'netns') {
+      const ev = await waitFor('LimitsNotEnforced event', async () => {
+        const out = await c.kubectlOk(['get', 'events', '--field-selector', 'involvedObject.name=limited']);
+        return out.includes('LimitsNotEnforced') ? out : undefined;
+      });
+      expect(ev).toContain('cpu/memory limits are not enforced');
+      await c.kubectlOk(['delete', 'pod', 'limited', '--wait=true']);
+      return;
+    }
+    // Root: the wrapper (and so the command) sits in the container's own cgroups with the limits.
+    const pids = await waitFor('limited runs', async () => containerPids(c, 'limited', 'main'));
+    const groups = readFileSync(`/proc/${pids.child}/cgroup`, 'utf8');
+    const path = (ctl: string) => new RegExp(`^\\d+:[^:]*\\b${ctl}\\b[^:]*:(.*)$`, 'm').exec(groups)?.[1];
+    const memDir = `/sys/fs/cgroup/memory${path('memory')}`;
+    const cpuDir = `/sys/fs/cgroup/cpu${path('cpu')}`;
+    expect(memDir).toMatch(new RegExp(`/k8ts-${c.nodeName}/pod[0-9a-f-]+/main$`));
+    expect(readFileSync(`${memDir}/memory.limit_in_bytes`, 'utf8').trim()).toBe(String(100 * 2 ** 20));
+    expect(readFileSync(`${cpuDir}/cpu.cfs_quota_us`, 'utf8').trim()).toBe('25000');
+    expect(readFileSync(`${cpuDir}/cpu.shares`, 'utf8').trim()).toBe('102');
+    await c.kubectlOk(['delete', 'pod', 'limited', '--wait=true']);
+    await waitFor('cgroups removed', async () =>
+      !existsSync(memDir) && !existsSync(cpuDir) && !existsSync(dirname(memDir)) ? true : undefined,
+    );
+
+    await applyPod(c, {
+      metadata: { name: 'hog' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'main',
+            image: 'node',
+            command: [NODE, '-e', 'const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1));'],
+            resources: { limits: { memory: '100Mi' } },
+          },
+        ],
+      },
+    });
+    const hog = await waitPod(c, 'hog', 'failed', (x) => x.status?.phase === 'Failed');
+    expect(hog.status.containerStatuses[0].state.terminated).toMatchObject({
+      exitCode: 137,
+      reason: 'OOMKilled',
+    });
+    await c.kubectlOk(['delete', 'pod', 'hog', '--wait=true']);
   }, 90_000);
 
   it('inside a pod, service names resolve through the cluster DNS and the search path', async () => {
@@ -371,6 +528,42 @@ export function kubeletScenarios(cluster: () => KubeletCluster): void {
     expect(lines).toContain('ns=default');
     expect(lines).toContain('init-ok');
     expect(lines).toContain('env=hello/s3cret');
+  }, 60_000);
+
+  it("a changed ConfigMap reaches the running pod's volume (same directory, new file content)", async () => {
+    const c = cluster();
+    await c.kubectlOk(['create', 'configmap', 'live-cfg', '--from-literal=color=red']);
+    await applyPod(c, {
+      metadata: { name: 'reader' },
+      spec: {
+        volumes: [{ name: 'cfg', configMap: { name: 'live-cfg' } }],
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            command: ['sleep', '3600'],
+            volumeMounts: [{ name: 'cfg', mountPath: '/etc/live-cfg' }],
+          },
+        ],
+      },
+    });
+    await waitPod(c, 'reader', 'running', (x) => x.status?.phase === 'Running');
+    // Root: the bind mount inside the pod's mount namespace; rootless: the directory from env.
+    const file = c.mode === 'netns' ? '/etc/live-cfg/color' : '$K8TS_VOLUME_CFG/color';
+    const read = async () => (await c.kubectl(['exec', 'reader', '--', 'sh', '-c', `cat ${file}`])).stdout;
+    expect(await read()).toBe('red');
+    await c.kubectlOk(['patch', 'configmap', 'live-cfg', '-p', '{"data":{"color":"blue","shape":"round"}}']);
+    await waitFor('the new value in the pod', async () => ((await read()) === 'blue' ? true : undefined));
+    const shape = await c.kubectl([
+      'exec',
+      'reader',
+      '--',
+      'sh',
+      '-c',
+      `cat ${file.replace('color', 'shape')}`,
+    ]);
+    expect(shape.stdout).toBe('round');
+    await c.kubectlOk(['delete', 'pod', 'reader', '--wait=true']);
   }, 60_000);
 
   it('restarting the kubelet keeps the pods running with their IPs', async () => {

@@ -26,6 +26,7 @@ import { NodeAgent } from './node-agent.js';
 import { CONTROL_PLANE_LABEL } from './node-status.js';
 import { computePodStatus } from './pod-status.js';
 import { PodWorker } from './pod-worker.js';
+import { CgroupManager } from './runtime/cgroups.js';
 import { ProcessRuntime } from './runtime/process-runtime.js';
 import type { ContainerRuntime } from './runtime/runtime.js';
 import { KubeletStreamingRuntime } from './streaming-runtime.js';
@@ -83,6 +84,8 @@ export class Kubelet {
   private readonly workers = new Map<string, PodWorker>();
   private readonly syncQueue: RateLimitedQueue;
   private readonly statusQueue: RateLimitedQueue;
+  private readonly volumeQueue: RateLimitedQueue;
+  private readonly sourceInformers: Informer[] = [];
   private readonly lastStatus = new Map<string, string>();
   private podInformer: Informer | undefined;
   private serviceInformer: Informer | undefined;
@@ -101,7 +104,12 @@ export class Kubelet {
     this.log = opts.log ?? ((l) => console.error(l));
     this.backoff = opts.backoff ?? new CrashBackoff();
     this.runtime =
-      opts.runtime ?? new ProcessRuntime({ stateDir: join(opts.dataDir, 'runtime'), log: this.log });
+      opts.runtime ??
+      new ProcessRuntime({
+        stateDir: join(opts.dataDir, 'runtime'),
+        log: this.log,
+        cgroups: opts.rootless ? undefined : CgroupManager.detect({ nodeName: opts.nodeName }),
+      });
     const ipamPath = join(opts.dataDir, 'network', 'ipam.json');
     this.network =
       opts.network ??
@@ -143,6 +151,14 @@ export class Kubelet {
       onError: (uid, e) =>
         this.log(`k8ts kubelet: sync of pod ${uid} failed: ${(e as Error)?.stack ?? e} (will retry)`),
     });
+    this.volumeQueue = new RateLimitedQueue(async (uid) => this.workers.get(uid)?.refreshVolumes(), {
+      name: 'kubelet-volumes',
+      workers: 4,
+      rateLimiter: new ItemExponentialRateLimiter(200, 10_000),
+      clock: this.clock,
+      onError: (uid, e) =>
+        this.log(`k8ts kubelet: volumes of pod ${uid}: ${(e as Error)?.message ?? e} (will retry)`),
+    });
     this.statusQueue = new RateLimitedQueue((uid) => this.writeStatus(uid), {
       name: 'kubelet-status',
       workers,
@@ -160,6 +176,20 @@ export class Kubelet {
     // Adopted pods need their addresses back before their workers run.
     await this.networkInit;
     this.serviceInformer = new Informer(this.client, { path: '/api/v1/services', handlers: {} });
+    // ConfigMap / Secret changes reach the volumes of running pods that use them.
+    for (const kind of ['configMaps', 'secrets'] as const) {
+      const inf = new Informer(this.client, {
+        path: `/api/v1/${kind.toLowerCase()}`,
+        handlers: {
+          update: (o) => this.onVolumeSource(kind, o),
+          delete: (o) => this.onVolumeSource(kind, o),
+        },
+      });
+      this.sourceInformers.push(inf);
+    }
+    // Not awaited: pods start without them (an update seen before their first list is missed only
+    // until the next change).
+    for (const i of this.sourceInformers) void i.start();
     this.podInformer = new Informer(this.client, {
       path: '/api/v1/pods',
       fieldSelector: `spec.nodeName=${this.nodeName}`,
@@ -218,6 +248,13 @@ export class Kubelet {
       this.workers.set(w.uid, w);
     } else w.update(p);
     this.syncQueue.add(w.uid);
+  }
+
+  private onVolumeSource(kind: 'configMaps' | 'secrets', o: KObj): void {
+    for (const w of this.workers.values()) {
+      if (w.pod.metadata?.namespace !== o.metadata?.namespace) continue;
+      if (w.references()[kind].has(o.metadata?.name)) this.volumeQueue.add(w.uid);
+    }
   }
 
   /** Containers and IPs of pods that no longer exist (deleted while the kubelet was down). */
@@ -343,6 +380,8 @@ export class Kubelet {
     this.agent.stop();
     this.podInformer?.stop();
     this.serviceInformer?.stop();
+    for (const i of this.sourceInformers) i.stop();
+    this.volumeQueue.stop();
     this.syncQueue.stop();
     this.statusQueue.stop();
     for (const w of this.workers.values()) w.stop();

@@ -5,11 +5,14 @@
  * does the next steps; process exits, probe results and backoff timers call `requestSync`. Called
  * from the kubelet's queue only (never twice at once for one pod).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseQuantity } from '../api/validation/quantity.js';
 import type { Clock } from '../client/clock.js';
 import type { KObj } from '../client/informer.js';
 import type { CrashBackoff } from './crash-backoff.js';
+import { readCriLines, renderLogs } from './cri-log.js';
 import { containerArgv, resolveEnv } from './env.js';
 import { ConfigRefError } from './errors.js';
 import { execInContainer, httpHook } from './lifecycle-hooks.js';
@@ -18,8 +21,9 @@ import type { PodNetwork } from './network/pod-network.js';
 import type { ContainerView, PodView, Termination } from './pod-status.js';
 import { type ProbeKind, type ProbeResult, ProbeWorker, probeTiming } from './probe-worker.js';
 import { httpProbe, tcpProbe } from './probers.js';
+import type { CgroupLimits } from './runtime/cgroups.js';
 import type { ContainerInfo, ContainerRuntime, ExitStatus, Mount } from './runtime/runtime.js';
-import { containerMounts, prepareVolumes, volumeEnv } from './volumes.js';
+import { containerMounts, prepareVolumes, refreshVolumes, volumeEnv } from './volumes.js';
 
 export interface PodWorkerDeps {
   runtime: ContainerRuntime;
@@ -67,7 +71,8 @@ interface CState {
   probes: ProbeWorker[];
 }
 
-const TERMINATION_MESSAGE_MAX = 4096;
+/** Upstream's cap on the log tail used as a termination message (FallbackToLogsOnError). */
+const TERMINATION_MESSAGE_FALLBACK_BYTES = 2048;
 
 /** `<data-dir>/pods/<ns>_<pod>_<uid>`. */
 export function podDirName(pod: KObj): string {
@@ -256,8 +261,11 @@ export class PodWorker {
     }
     if (!this.sandboxReady) {
       const ok = await this.setUpSandbox();
-      this.d.requestStatus(this.uid);
-      if (!ok) return;
+      // On success the status is written once the containers started (below): one write, not two.
+      if (!ok) {
+        this.d.requestStatus(this.uid);
+        return;
+      }
     }
     // Init containers, one at a time, in order.
     for (const c of this.inits) {
@@ -272,6 +280,7 @@ export class PodWorker {
         if (!this.backoffReady(c)) return;
       }
       await this.startContainer(c);
+      this.d.requestStatus(this.uid);
       return;
     }
     for (const c of this.containers) {
@@ -313,30 +322,7 @@ export class PodWorker {
     secrets: Map<string, KObj | undefined>;
   }> {
     const ns: string = this.pod.metadata.namespace;
-    const cmNames = new Set<string>();
-    const secretNames = new Set<string>();
-    const all = [
-      ...((this.pod.spec?.initContainers ?? []) as KObj[]),
-      ...((this.pod.spec?.containers ?? []) as KObj[]),
-    ];
-    for (const c of all) {
-      for (const f of (c.envFrom ?? []) as KObj[]) {
-        if (f.configMapRef?.name) cmNames.add(f.configMapRef.name);
-        if (f.secretRef?.name) secretNames.add(f.secretRef.name);
-      }
-      for (const e of (c.env ?? []) as KObj[]) {
-        if (e.valueFrom?.configMapKeyRef?.name) cmNames.add(e.valueFrom.configMapKeyRef.name);
-        if (e.valueFrom?.secretKeyRef?.name) secretNames.add(e.valueFrom.secretKeyRef.name);
-      }
-    }
-    for (const v of (this.pod.spec?.volumes ?? []) as KObj[]) {
-      if (v.configMap?.name) cmNames.add(v.configMap.name);
-      if (v.secret?.secretName) secretNames.add(v.secret.secretName);
-      for (const s of (v.projected?.sources ?? []) as KObj[]) {
-        if (s.configMap?.name) cmNames.add(s.configMap.name);
-        if (s.secret?.name) secretNames.add(s.secret.name);
-      }
-    }
+    const { configMaps: cmNames, secrets: secretNames } = refNames(this.pod);
     const cms = new Map<string, KObj | undefined>();
     const secrets = new Map<string, KObj | undefined>();
     await Promise.all([
@@ -360,10 +346,12 @@ export class PodWorker {
         this.ip = net.ip;
         this.netnsPath = net.netnsPath;
       }
-      mkdirSync(join(this.podDir, 'etc'), { recursive: true });
-      writeFileSync(join(this.podDir, 'etc', 'resolv.conf'), podResolvConf(pod, this.d.dns));
-      writeFileSync(join(this.podDir, 'etc', 'hosts'), podHosts(pod, this.ip, this.d.dns.clusterDomain));
-      const { cms, secrets } = await this.fetchAll();
+      await mkdir(join(this.podDir, 'etc'), { recursive: true });
+      const [{ cms, secrets }] = await Promise.all([
+        this.fetchAll(),
+        writeFile(join(this.podDir, 'etc', 'resolv.conf'), podResolvConf(pod, this.d.dns)),
+        writeFile(join(this.podDir, 'etc', 'hosts'), podHosts(pod, this.ip, this.d.dns.clusterDomain)),
+      ]);
       this.volumes = prepareVolumes(pod, this.podDir, {
         configMap: (_ns, n) => cms.get(n),
         secret: (_ns, n) => secrets.get(n),
@@ -373,12 +361,12 @@ export class PodWorker {
       });
       this.sandboxReady = true;
       const limits = [...((pod.spec?.containers ?? []) as KObj[])].some((c) => c.resources?.limits);
-      if (limits)
+      if (limits && !this.d.runtime.limitsEnforced?.())
         this.d.event(
           pod,
           'Warning',
           'LimitsNotEnforced',
-          'cpu/memory limits are not enforced by the k8ts process runtime (TODO(#4): cgroups)',
+          'cpu/memory limits are not enforced: this node has no writable cgroup hierarchies (rootless, or no memory/cpu controller)',
         );
       return true;
     } catch (e) {
@@ -389,6 +377,25 @@ export class PodWorker {
       this.d.requestSync(this.uid, 2000);
       return false;
     }
+  }
+
+  /** Names of the ConfigMaps and Secrets the pod's volumes and env refer to. */
+  references(): { configMaps: Set<string>; secrets: Set<string> } {
+    return refNames(this.pod);
+  }
+
+  /** Rewrite configMap/secret volumes whose sources changed (called from the kubelet's queue). */
+  async refreshVolumes(): Promise<void> {
+    if (!this.sandboxReady || this.finished || this.terminating) return;
+    const { cms, secrets } = await this.fetchAll();
+    const changed = refreshVolumes(this.pod, this.podDir, {
+      configMap: (_ns, n) => cms.get(n),
+      secret: (_ns, n) => secrets.get(n),
+      podIP: this.ip ?? '',
+      hostIP: this.d.nodeIp,
+      nodeAllocatable: this.d.nodeAllocatable(),
+    });
+    if (changed.length) this.d.log(`k8ts kubelet: pod ${this.key}: refreshed volumes ${changed.join(', ')}`);
   }
 
   private async startContainer(c: CState): Promise<void> {
@@ -458,6 +465,8 @@ export class PodWorker {
         workingDir: c.spec.workingDir,
         logPath: join(this.podDir, c.name, `${attempt}.log`),
         stdin: c.spec.stdin === true,
+        tty: c.spec.tty === true,
+        resources: containerResources(c.spec),
         sandbox: { netnsPath: this.netnsPath, privateMounts: !this.d.rootless, mounts },
       });
     } catch (e) {
@@ -510,11 +519,11 @@ export class PodWorker {
     c.prev = c.last;
     c.last = {
       exitCode: exit.exitCode,
-      reason: exit.exitCode === 0 ? 'Completed' : 'Error',
+      reason: exit.oomKilled ? 'OOMKilled' : exit.exitCode === 0 ? 'Completed' : 'Error',
       startedAtMs: c.running.startedAtMs,
       finishedAtMs: exit.finishedAtMs,
       containerId: id,
-      message: this.terminationMessage(c),
+      message: this.terminationMessage(c, c.running.attempt, exit.exitCode),
     };
     c.running = undefined;
     c.ready = false;
@@ -527,10 +536,22 @@ export class PodWorker {
     this.d.requestStatus(this.uid);
   }
 
-  private terminationMessage(c: CState): string | undefined {
-    void c;
-    void TERMINATION_MESSAGE_MAX;
-    return undefined;
+  /**
+   * terminationMessagePolicy FallbackToLogsOnError: a failed container's message is the end of its
+   * log, at most 80 lines and 2048 bytes, as upstream. (The terminationMessagePath file is not
+   * read yet: the process runtime has no container rootfs to put it in, TODO(#4).)
+   */
+  private terminationMessage(c: CState, attempt: number, exitCode: number): string | undefined {
+    if (c.spec.terminationMessagePolicy !== 'FallbackToLogsOnError' || exitCode === 0) return undefined;
+    const text = renderLogs(readCriLines(join(this.podDir, c.name, `${attempt}.log`)), {
+      tailLines: 80,
+      timestamps: false,
+    });
+    const bytes = Buffer.from(text);
+    const tail = bytes
+      .subarray(Math.max(0, bytes.length - TERMINATION_MESSAGE_FALLBACK_BYTES))
+      .toString('utf8');
+    return tail || undefined;
   }
 
   private probeFn(c: CState, id: string, probe: KObj): (timeoutMs: number) => Promise<ProbeResult> {
@@ -677,6 +698,47 @@ export class PodWorker {
   stop(): void {
     for (const c of [...this.inits, ...this.containers]) for (const p of c.probes) p.stop();
   }
+}
+
+/** The ConfigMaps and Secrets a pod refers to (env, envFrom, volumes, projected sources). */
+function refNames(pod: KObj): { configMaps: Set<string>; secrets: Set<string> } {
+  const cmNames = new Set<string>();
+  const secretNames = new Set<string>();
+  const all = [...((pod.spec?.initContainers ?? []) as KObj[]), ...((pod.spec?.containers ?? []) as KObj[])];
+  for (const c of all) {
+    for (const f of (c.envFrom ?? []) as KObj[]) {
+      if (f.configMapRef?.name) cmNames.add(f.configMapRef.name);
+      if (f.secretRef?.name) secretNames.add(f.secretRef.name);
+    }
+    for (const e of (c.env ?? []) as KObj[]) {
+      if (e.valueFrom?.configMapKeyRef?.name) cmNames.add(e.valueFrom.configMapKeyRef.name);
+      if (e.valueFrom?.secretKeyRef?.name) secretNames.add(e.valueFrom.secretKeyRef.name);
+    }
+  }
+  for (const v of (pod.spec?.volumes ?? []) as KObj[]) {
+    if (v.configMap?.name) cmNames.add(v.configMap.name);
+    if (v.secret?.secretName) secretNames.add(v.secret.secretName);
+    for (const s of (v.projected?.sources ?? []) as KObj[]) {
+      if (s.configMap?.name) cmNames.add(s.configMap.name);
+      if (s.secret?.name) secretNames.add(s.secret.name);
+    }
+  }
+  return { configMaps: cmNames, secrets: secretNames };
+}
+
+/** Limits and the CPU request of a container, for cgroups (undefined when it sets none). */
+export function containerResources(c: KObj): CgroupLimits | undefined {
+  const lim = c.resources?.limits ?? {};
+  const req = c.resources?.requests ?? {};
+  const mem = parseQuantity(lim.memory);
+  const cpu = parseQuantity(lim.cpu);
+  const cpuReq = parseQuantity(req.cpu ?? lim.cpu);
+  if (mem === undefined && cpu === undefined && cpuReq === undefined) return undefined;
+  return {
+    ...(mem !== undefined ? { memoryBytes: Math.floor(mem) } : {}),
+    ...(cpu !== undefined ? { cpuLimitMilli: Math.ceil(cpu * 1000) } : {}),
+    ...(cpuReq !== undefined ? { cpuRequestMilli: Math.ceil(cpuReq * 1000) } : {}),
+  };
 }
 
 function fromApiTermination(t: KObj): Termination {

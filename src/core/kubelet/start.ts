@@ -5,7 +5,7 @@
  * remove the pod namespaces, bridge and rules (what tests and uninstall use; a plain kubelet stop
  * keeps pods running).
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { issueClientCert, type Pki } from '../apiserver/pki/ensure-pki.js';
@@ -14,6 +14,7 @@ import { Kubelet, type KubeletOptions } from './kubelet.js';
 import { BridgeNetwork } from './network/bridge-network.js';
 import { runCommand } from './network/exec-command.js';
 import { cleanupPodRoutes } from './network/pod-routes.js';
+import { CgroupManager } from './runtime/cgroups.js';
 import { procStartTime } from './runtime/process-runtime.js';
 import { issueKubeletServingCert } from './server/kubelet-certs.js';
 import { KUBELET_PORT, startKubeletServer } from './server/kubelet-server.js';
@@ -142,6 +143,13 @@ export async function cleanupKubelet(opts: {
   }
   rmSync(stateDir, { recursive: true, force: true });
   if (!opts.rootless) {
+    // The killed processes leave their cgroups a moment later.
+    const cg = CgroupManager.detect({ nodeName: opts.nodeName });
+    for (let i = 0; cg && i < 20; i++) {
+      cg.removeAll();
+      if (!cg.parentDirs().some((d) => existsSync(d))) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const net = new BridgeNetwork({
       nodeName: opts.nodeName,
       ipamPath: join(opts.dataDir, 'network', 'ipam.json'),

@@ -3,8 +3,8 @@
  * 10250: logs from the CRI log files (follow by polling the live file, across rotation, until
  * the instance ends), exec through the runtime (nsenter into the pod's namespaces in root mode),
  * attach to the container's output tap and stdin FIFO, and port-forward as a TCP connection to
- * the pod IP. TTYs are not emulated (no pty without a native module): with `tty` set, stderr is
- * merged into stdout and resize is a no-op (TODO(#4)).
+ * the pod IP. TTYs come from util-linux `script` (runtime/pty.ts): an exec with `tty` runs on a
+ * new pty, and an attach with `tty` reaches a container started on one (container.tty).
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import net from 'node:net';
@@ -145,37 +145,27 @@ export class KubeletStreamingRuntime implements StreamingRuntime {
     const { id } = this.running(ref);
     if (opts.command.length === 0)
       throw new StreamError('BadRequest', 'you must specify at least one command for the container');
-    let child: ReturnType<ContainerRuntime['exec']>['child'];
+    let proc: ReturnType<ContainerRuntime['exec']>;
     try {
-      child = this.runtime.exec(id, opts.command, { stdin: opts.stdin }).child;
+      proc = this.runtime.exec(id, opts.command, { stdin: opts.stdin, tty: opts.tty });
     } catch (e) {
       throw new StreamError('Internal', (e as Error).message);
     }
+    const child = proc.child;
     const exited = new Promise<{ exitCode: number }>((resolve) => {
       child.once('error', () => resolve({ exitCode: 126 }));
       child.once('close', (code, sig) => resolve({ exitCode: code ?? signalCode(sig) }));
     });
-    let stdout: Readable | null = opts.stdout ? child.stdout : null;
-    let stderr: Readable | null = opts.stderr ? child.stderr : null;
-    if (opts.tty) {
-      const merged = new PassThrough();
-      let open = 2;
-      const end = () => {
-        if (--open === 0) merged.end();
-      };
-      child.stdout?.on('data', (d) => merged.write(d)).once('end', end);
-      child.stderr?.on('data', (d) => merged.write(d)).once('end', end);
-      stdout = merged;
-      stderr = null;
-    } else {
-      if (!opts.stdout) child.stdout?.resume();
-      if (!opts.stderr) child.stderr?.resume();
-    }
+    // With a TTY the terminal merges stderr into stdout (the pty's output is the helper's stdout).
+    const stdout: Readable | null = opts.stdout ? child.stdout : null;
+    const stderr: Readable | null = opts.stderr && !opts.tty ? child.stderr : null;
+    if (!stdout) child.stdout?.resume();
+    if (!stderr) child.stderr?.resume();
     return {
       stdin: opts.stdin ? child.stdin : null,
       stdout,
       stderr,
-      resize: () => {},
+      resize: (size) => proc.resize?.(size),
       exited,
       close: () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -208,7 +198,7 @@ export class KubeletStreamingRuntime implements StreamingRuntime {
         : null,
       stdout,
       stderr,
-      resize: () => {},
+      resize: (size) => handle.resize?.(size),
       exited,
       close: done,
     };

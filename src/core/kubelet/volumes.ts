@@ -4,9 +4,20 @@
  * (files rendered from the pod), hostPath (the host path itself). Root mode bind-mounts them at
  * each container's mountPath (subPath, readOnly) in the container's private mount namespace;
  * rootless mode tells the process where they are through `K8TS_VOLUME_<NAME>` env variables.
- * Refreshing configMap/secret volumes after a change is not implemented (TODO(#4)).
+ * `refreshVolumes` rewrites configMap/secret/projected/downwardAPI volumes in place when their
+ * sources change (files swapped by rename; the directory itself stays, since it is bind-mounted).
  */
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import type { KObj } from '../client/informer.js';
 import { fieldRefValue, resourceFieldValue } from './env.js';
@@ -175,6 +186,56 @@ export function prepareVolumes(pod: KObj, podDir: string, ctx: VolumeContext): M
     out.set(vol.name, dir);
   }
   return out;
+}
+
+/** Relative paths of the regular files under `dir`. */
+function listFiles(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? join(prefix, e.name) : e.name;
+    if (e.isDirectory()) out.push(...listFiles(dir, rel));
+    else out.push(rel);
+  }
+  return out;
+}
+
+/**
+ * Bring the rendered volumes (configMap, secret, projected, downwardAPI) of a running pod up to
+ * date: changed files are replaced by rename, vanished ones removed, the directory kept (it is
+ * bind-mounted into the containers). Returns the names of the volumes that changed. As upstream,
+ * a subPath mount keeps the old content.
+ */
+export function refreshVolumes(pod: KObj, podDir: string, ctx: VolumeContext): string[] {
+  const changed: string[] = [];
+  for (const vol of (pod.spec?.volumes ?? []) as KObj[]) {
+    if (!vol.configMap && !vol.secret && !vol.downwardAPI && !vol.projected) continue;
+    const dir = join(podDir, 'volumes', vol.name);
+    if (!existsSync(dir)) continue;
+    const files = volumeFiles(pod, vol, ctx);
+    const want = new Set(files.map((f) => normalize(f.path)));
+    let any = false;
+    for (const f of files) {
+      const target = join(dir, f.path);
+      const same =
+        existsSync(target) &&
+        readFileSync(target).equals(f.data) &&
+        (statSync(target).mode & 0o777) === (f.mode & 0o777);
+      if (same) continue;
+      mkdirSync(dirname(target), { recursive: true });
+      const tmp = `${target}.k8ts-tmp`;
+      writeFileSync(tmp, f.data, { mode: f.mode & 0o777 });
+      chmodSync(tmp, f.mode & 0o777);
+      renameSync(tmp, target);
+      any = true;
+    }
+    for (const rel of listFiles(dir)) {
+      if (want.has(rel)) continue;
+      rmSync(join(dir, rel), { force: true });
+      any = true;
+    }
+    if (any) changed.push(vol.name);
+  }
+  return changed;
 }
 
 /** The bind mounts of a container (root mode). */

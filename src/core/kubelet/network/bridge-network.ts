@@ -102,7 +102,7 @@ export class BridgeNetwork implements PodNetwork {
 
   async setUp(pod: KObj): Promise<PodNetworkResult> {
     const uid: string = pod.metadata.uid;
-    const ip = this.ipam.allocate(uid);
+    const ip = await this.ipam.allocate(uid);
     const ns = netnsName(this.opts.nodeName, uid);
     const veth = hostVethName(uid);
     const run = this.opts.run;
@@ -136,7 +136,7 @@ export class BridgeNetwork implements PodNetwork {
     const ns = netnsName(this.opts.nodeName, uid);
     if (existsSync(`${NETNS_DIR}/${ns}`)) await this.must(['ip', 'netns', 'del', ns]);
     await this.opts.run(['ip', 'link', 'del', hostVethName(uid)]);
-    this.ipam.release(uid);
+    await this.ipam.release(uid);
   }
 
   uids(): string[] {
@@ -152,7 +152,7 @@ export class BridgeNetwork implements PodNetwork {
       names = [];
     }
     for (const n of names) await this.opts.run(['ip', 'netns', 'del', n]);
-    for (const uid of this.ipam.uids()) this.ipam.release(uid);
+    for (const uid of this.ipam.uids()) await this.ipam.release(uid);
     await this.opts.run(['ip', 'link', 'del', BRIDGE]);
     await this.opts.run(['iptables', '-t', 'nat', '-D', 'POSTROUTING', '-j', NAT_CHAIN]);
     await this.opts.run(['iptables', '-t', 'nat', '-F', NAT_CHAIN]);

@@ -41,19 +41,19 @@ describe('IpamAllocator', () => {
 });
 
 describe('PersistentIpam', () => {
-  it('survives a restart with the same addresses; a new CIDR starts over', () => {
+  it('survives a restart with the same addresses; a new CIDR starts over', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'k8ts-ipam-'));
     dirs.push(dir);
     const path = join(dir, 'ipam.json');
     const one = new PersistentIpam(path);
     one.init('10.42.3.0/24');
-    const ip1 = one.allocate('uid-1');
-    const ip2 = one.allocate('uid-2');
+    // Allocated together: one shared write records both.
+    const [ip1, ip2] = await Promise.all([one.allocate('uid-1'), one.allocate('uid-2')]);
     const two = new PersistentIpam(path);
     two.init('10.42.3.0/24');
     expect(two.get('uid-1')).toBe(ip1);
     expect(two.get('uid-2')).toBe(ip2);
-    const ip3 = two.allocate('uid-3');
+    const ip3 = await two.allocate('uid-3');
     expect([ip1, ip2]).not.toContain(ip3);
     const three = new PersistentIpam(path);
     three.init('10.42.4.0/24');

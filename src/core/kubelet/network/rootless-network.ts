@@ -25,7 +25,7 @@ export class RootlessNetwork implements PodNetwork {
   }
 
   async setUp(pod: KObj): Promise<PodNetworkResult> {
-    return { ip: this.ipam.allocate(pod.metadata.uid) };
+    return { ip: await this.ipam.allocate(pod.metadata.uid) };
   }
 
   get(uid: string): PodNetworkResult | undefined {
@@ -34,7 +34,7 @@ export class RootlessNetwork implements PodNetwork {
   }
 
   async tearDown(uid: string): Promise<void> {
-    this.ipam.release(uid);
+    await this.ipam.release(uid);
   }
 
   uids(): string[] {
@@ -42,6 +42,6 @@ export class RootlessNetwork implements PodNetwork {
   }
 
   async cleanupAll(): Promise<void> {
-    for (const uid of this.ipam.uids()) this.ipam.release(uid);
+    for (const uid of this.ipam.uids()) await this.ipam.release(uid);
   }
 }

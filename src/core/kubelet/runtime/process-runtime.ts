@@ -4,10 +4,15 @@
  * - Each instance gets a state directory `<state-dir>/<id>/` with `state.json` (what is needed to
  *   re-adopt it), two FIFOs for stdout/stderr (and one for stdin when the container asks for it),
  *   and `exit` (the exit code, written by the wrapper).
- * - The process runs under a tiny `sh` wrapper in its own session (detached, so it survives the
- *   kubelet): the wrapper makes the bind mounts (root mode, inside `unshare --mount` entered through
- *   `nsenter --net=<pod netns>`), runs the command, and records its exit code in `exit`, so a
- *   kubelet that restarted (and is no longer the parent) still learns how it ended.
+ * - The process runs under a tiny `sh` wrapper in its own session (so it survives the kubelet),
+ *   started by the long-lived helper shell of spawn-helper.ts (no fork from the kubelet's event
+ *   loop; `spawner: 'node'` forks from Node where the helper is not supported): the wrapper joins
+ *   the container's cgroups (cgroups.ts), makes the bind mounts (root mode, inside
+ *   `unshare --mount` entered through `nsenter --net=<pod netns>`), runs the command, and records
+ *   its exit code in `exit`; the kubelet (not the parent) learns the end from that file when the
+ *   output FIFOs reach EOF, or from a 1 s poll of /proc. A TERM that arrives between the
+ *   wrapper's fork and the command's exec is swallowed by the wrapper's trap; the kill path's
+ *   SIGKILL after the grace period covers it.
  * - Output goes into FIFOs that the child holds open read-write: a kubelet that restarts loses
  *   nothing (up to the pipe buffer, 64 KiB; then the container blocks on write until the kubelet is
  *   back). The kubelet reads them (non-blocking, as sockets) and writes CRI log lines.
@@ -26,14 +31,15 @@ import {
   readFileSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CriLogWriter, LineSplitter } from '../cri-log.js';
 import { KubeletError } from '../errors.js';
-import { FifoMaker } from './fifo-maker.js';
+import type { CgroupManager } from './cgroups.js';
+import { PtyResizer, ptyArgv, ptyEnv } from './pty.js';
 import type {
   AttachHandle,
   ContainerConfig,
@@ -42,14 +48,16 @@ import type {
   ExecProcess,
   ExitStatus,
 } from './runtime.js';
+import { SpawnHelper } from './spawn-helper.js';
 
 /**
- * The wrapper: $0 = exit file, $1 = number of mounts, then (source, target, ro|rw) triples, then
- * the command. Signals are trapped (not ignored, so the command gets default dispositions) so the
+ * The wrapper: $0 = exit file, $1 = the cgroup.procs files to join (space-separated, may be
+ * empty), $2 = number of mounts, then (source, target, ro|rw) triples, then the command. Signals are trapped (not ignored, so the command gets default dispositions) so the
  * wrapper outlives a SIGTERM to the group and records the command's status.
  */
 export const WRAPPER = [
-  'x=$0; n=$1; shift',
+  'x=$0; g=$1; n=$2; shift 2',
+  'for f in $g; do echo $$ > "$f" || { echo "k8ts: cannot join cgroup $f" >&2; echo 128 > "$x"; exit 128; }; done',
   'm() { if [ -d "$1" ]; then mkdir -p "$2"; elif [ ! -e "$2" ]; then mkdir -p "$(dirname "$2")" && : > "$2"; fi',
   '  mount --bind "$1" "$2" || return 1',
   '  if [ "$3" = ro ]; then mount -o remount,bind,ro "$2" || return 1; fi; }',
@@ -66,6 +74,13 @@ export interface ProcessRuntimeOptions {
   /** How often adopted processes (not our children) are checked for exit (ms, default 1000). */
   pollMs?: number | undefined;
   log?: ((line: string) => void) | undefined;
+  /**
+   * Who forks containers: the long-lived helper shell (default, when the machine supports it) or
+   * Node itself (`node`, the fallback).
+   */
+  spawner?: 'helper' | 'node' | undefined;
+  /** Applies resource limits (root mode on a machine with cgroups); none = not enforced. */
+  cgroups?: CgroupManager | undefined;
 }
 
 interface Instance {
@@ -114,12 +129,14 @@ function readExitFile(dir: string): { code: number; atMs: number } | undefined {
 export class ProcessRuntime implements ContainerRuntime {
   private readonly opts: ProcessRuntimeOptions;
   private readonly instances = new Map<string, Instance>();
-  private readonly fifos = new FifoMaker();
+  private readonly helper = new SpawnHelper();
+  private readonly useHelper: boolean;
   private poller: NodeJS.Timeout | undefined;
 
   constructor(opts: ProcessRuntimeOptions) {
     this.opts = opts;
     mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+    this.useHelper = (opts.spawner ?? 'helper') === 'helper' && SpawnHelper.supported();
   }
 
   private log(line: string): void {
@@ -161,33 +178,97 @@ export class ProcessRuntime implements ContainerRuntime {
   async start(cfg: ContainerConfig): Promise<ContainerInfo> {
     const id = randomBytes(16).toString('hex');
     const dir = join(this.opts.stateDir, id);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    mkdirSync(dirname(cfg.logPath), { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await mkdir(dirname(cfg.logPath), { recursive: true });
     const fifos = ['stdout', 'stderr', ...(cfg.stdin ? ['stdin'] : [])].map((f) => join(dir, f));
-    await this.fifos.make(fifos);
-    // Our read ends first (non-blocking opens), then the child's read-write ends.
+    await this.helper.make(fifos);
+    // Our read ends first (non-blocking opens): output of a process that ends at once is kept.
     const readOut = openSync(fifos[0]!, constants.O_RDONLY | constants.O_NONBLOCK);
     const readErr = openSync(fifos[1]!, constants.O_RDONLY | constants.O_NONBLOCK);
-    const childOut = openSync(fifos[0]!, constants.O_RDWR);
-    const childErr = openSync(fifos[1]!, constants.O_RDWR);
-    const childIn = cfg.stdin ? openSync(fifos[2]!, constants.O_RDWR) : undefined;
     const mountArgs: string[] = [String(cfg.sandbox.mounts.length)];
     for (const m of cfg.sandbox.mounts) mountArgs.push(m.source, m.target, m.readOnly ? 'ro' : 'rw');
-    const wrapped = ['sh', '-c', WRAPPER, join(dir, 'exit'), ...mountArgs, ...cfg.argv];
+    const command = cfg.tty ? ptyArgv(cfg.argv) : cfg.argv;
+    const env = cfg.tty ? ptyEnv(cfg.env) : cfg.env;
+    const cgroup =
+      this.opts.cgroups && cfg.resources
+        ? await this.opts.cgroups.prepare(cfg.podUid, cfg.name, cfg.resources)
+        : undefined;
+    const wrapped = [
+      'sh',
+      '-c',
+      WRAPPER,
+      join(dir, 'exit'),
+      cgroup?.procs.join(' ') ?? '',
+      ...mountArgs,
+      ...command,
+    ];
     let argv = cfg.sandbox.privateMounts
       ? ['unshare', '--mount', '--propagation', 'private', '--', ...wrapped]
       : wrapped;
     if (cfg.sandbox.netnsPath) argv = ['nsenter', `--net=${cfg.sandbox.netnsPath}`, '--', ...argv];
     let cwd = cfg.workingDir;
-    if (cwd && !cfg.sandbox.privateMounts && !existsSync(cwd)) mkdirSync(cwd, { recursive: true });
+    if (cwd && !cfg.sandbox.privateMounts && !existsSync(cwd)) await mkdir(cwd, { recursive: true });
     if (cwd && !existsSync(cwd)) cwd = undefined;
+    let started: { pid: number; procStart: string; child?: ChildProcess | undefined };
+    try {
+      started = this.useHelper
+        ? await this.helper
+            .spawn({ argv, env, cwd, stdin: fifos[2], stdout: fifos[0]!, stderr: fifos[1]! })
+            .then((p) => ({ pid: p.pid, procStart: p.startTime }))
+        : await this.spawnFromNode(argv, { env, cwd, fifos });
+    } catch (e) {
+      closeSync(readOut);
+      closeSync(readErr);
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+    const info: ContainerInfo = {
+      id,
+      podUid: cfg.podUid,
+      namespace: cfg.namespace,
+      podName: cfg.podName,
+      name: cfg.name,
+      attempt: cfg.attempt,
+      pid: started.pid,
+      startedAtMs: Date.now(),
+      logPath: cfg.logPath,
+      env: cfg.env,
+      workingDir: cfg.workingDir,
+      sandbox: cfg.sandbox,
+      stdin: cfg.stdin,
+      ...(cfg.tty ? { tty: true } : {}),
+      ...(cgroup ? { cgroup } : {}),
+    };
+    const inst = this.newInstance(info, dir, started.procStart);
+    inst.child = started.child;
+    this.instances.set(id, inst);
+    this.startPumps(inst, [readOut, readErr]);
+    if (started.child) {
+      started.child.once('exit', (code, signal) => {
+        this.finish(inst, this.exitFromFile(inst, code, signal));
+      });
+    } else this.ensurePoller();
+    await writeFile(join(dir, 'state.json'), JSON.stringify({ info, procStart: started.procStart }), {
+      mode: 0o600,
+    });
+    return info;
+  }
+
+  /** The fallback without the helper's `env --default-signal`: a fork from the event loop. */
+  private async spawnFromNode(
+    argv: string[],
+    o: { env: Record<string, string>; cwd: string | undefined; fifos: string[] },
+  ): Promise<{ pid: number; procStart: string; child: ChildProcess }> {
+    const childOut = openSync(o.fifos[0]!, constants.O_RDWR);
+    const childErr = openSync(o.fifos[1]!, constants.O_RDWR);
+    const childIn = o.fifos[2] ? openSync(o.fifos[2], constants.O_RDWR) : undefined;
     let child: ChildProcess;
     try {
       child = spawn(argv[0]!, argv.slice(1), {
         detached: true,
         stdio: [childIn ?? 'ignore', childOut, childErr],
-        env: cfg.env,
-        ...(cwd ? { cwd } : {}),
+        env: o.env,
+        ...(o.cwd ? { cwd: o.cwd } : {}),
       });
     } finally {
       for (const fd of [childOut, childErr, childIn]) if (fd !== undefined) closeSync(fd);
@@ -197,37 +278,8 @@ export class ProcessRuntime implements ContainerRuntime {
       child.once('error', (e) =>
         reject(new KubeletError('RUNTIME', `cannot start ${argv[0]}: ${e.message}`)),
       );
-    }).catch((e) => {
-      closeSync(readOut);
-      closeSync(readErr);
-      rmSync(dir, { recursive: true, force: true });
-      throw e;
     });
-    const info: ContainerInfo = {
-      id,
-      podUid: cfg.podUid,
-      namespace: cfg.namespace,
-      podName: cfg.podName,
-      name: cfg.name,
-      attempt: cfg.attempt,
-      pid,
-      startedAtMs: Date.now(),
-      logPath: cfg.logPath,
-      env: cfg.env,
-      workingDir: cfg.workingDir,
-      sandbox: cfg.sandbox,
-      stdin: cfg.stdin,
-    };
-    const procStart = procStartTime(pid);
-    writeFileSync(join(dir, 'state.json'), JSON.stringify({ info, procStart }), { mode: 0o600 });
-    const inst = this.newInstance(info, dir, procStart);
-    inst.child = child;
-    this.instances.set(id, inst);
-    this.startPumps(inst, [readOut, readErr]);
-    child.once('exit', (code, signal) => {
-      this.finish(inst, this.exitFromFile(inst, code, signal));
-    });
-    return info;
+    return { pid, procStart: procStartTime(pid), child };
   }
 
   private exitFromFile(
@@ -245,6 +297,9 @@ export class ProcessRuntime implements ContainerRuntime {
 
   private finish(inst: Instance, exit: ExitStatus): void {
     if (inst.exit) return;
+    const cg = inst.info.cgroup;
+    if (cg && this.opts.cgroups && this.opts.cgroups.oomKills(cg.dirs) > cg.oomKillsAtStart)
+      exit = { ...exit, oomKilled: true };
     inst.exit = exit;
     // Let the log pumps drain what the process wrote last (bounded), then report the exit.
     const drained = Promise.race([Promise.all(inst.pumps), new Promise((r) => setTimeout(r, 300))]);
@@ -287,15 +342,24 @@ export class ProcessRuntime implements ContainerRuntime {
         }),
       );
     });
+    // EOF on both FIFOs: every writer is gone, the wrapper included (it holds them to the end).
+    // Not our child (helper-started or adopted): learn the end from its exit file now.
+    void Promise.all(inst.pumps).then(() => {
+      if (!inst.child) this.checkGone(inst);
+    });
+  }
+
+  private checkGone(inst: Instance): void {
+    if (inst.exit || procStartTime(inst.info.pid) === inst.procStart) return;
+    this.finish(inst, this.exitFromFile(inst, undefined, undefined));
+    if (this.useHelper) this.helper.reap();
   }
 
   private ensurePoller(): void {
     if (this.poller) return;
     this.poller = setInterval(() => {
       for (const inst of this.instances.values()) {
-        if (inst.exit || inst.child) continue;
-        if (procStartTime(inst.info.pid) !== inst.procStart)
-          this.finish(inst, this.exitFromFile(inst, undefined, undefined));
+        if (!inst.child) this.checkGone(inst);
       }
     }, this.opts.pollMs ?? 1000);
     this.poller.unref();
@@ -315,7 +379,12 @@ export class ProcessRuntime implements ContainerRuntime {
     try {
       process.kill(-inst.info.pid, signal);
     } catch {
-      // gone
+      // Gone, or started a moment ago and not yet the leader of its own session (setsid).
+      try {
+        process.kill(inst.info.pid, signal);
+      } catch {
+        // gone
+      }
     }
   }
 
@@ -337,9 +406,10 @@ export class ProcessRuntime implements ContainerRuntime {
     if (inst && !inst.exit) return;
     this.instances.delete(id);
     rmSync(join(this.opts.stateDir, id), { recursive: true, force: true });
+    if (inst?.info.cgroup) void this.opts.cgroups?.remove(inst.info.cgroup.dirs);
   }
 
-  exec(id: string, argv: string[], opts: { stdin: boolean }): ExecProcess {
+  exec(id: string, argv: string[], opts: { stdin: boolean; tty?: boolean | undefined }): ExecProcess {
     const inst = this.instances.get(id);
     if (!inst || inst.exit) throw new KubeletError('RUNTIME', `container ${id} is not running`);
     const info = inst.info;
@@ -356,12 +426,17 @@ export class ProcessRuntime implements ContainerRuntime {
         ]
       : argv;
     const cwd = !enter && info.workingDir && existsSync(info.workingDir) ? info.workingDir : undefined;
-    const child = spawn(full[0]!, full.slice(1), {
-      env: info.env,
+    // A TTY: the pty is made outside the container's namespaces (its devpts is the host's).
+    const run = opts.tty ? ptyArgv(full) : full;
+    const child = spawn(run[0]!, run.slice(1), {
+      env: opts.tty ? ptyEnv(info.env) : info.env,
       stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       ...(cwd ? { cwd } : {}),
     });
-    return { child };
+    if (!opts.tty || child.pid === undefined) return { child };
+    const resizer = new PtyResizer(child.pid);
+    child.once('exit', () => resizer.close());
+    return { child, resize: (size) => resizer.resize(size) };
   }
 
   attach(id: string): AttachHandle {
@@ -369,11 +444,19 @@ export class ProcessRuntime implements ContainerRuntime {
     if (!inst || inst.exit) throw new KubeletError('RUNTIME', `container ${id} is not running`);
     let stdin: net.Socket | null = null;
     if (inst.info.stdin) {
-      const fd = openSync(join(inst.dir, 'stdin'), constants.O_WRONLY | constants.O_NONBLOCK);
+      // Read-write: never ENXIO, also before the process has opened its end.
+      const fd = openSync(join(inst.dir, 'stdin'), constants.O_RDWR | constants.O_NONBLOCK);
       stdin = new net.Socket({ fd, readable: false, writable: true });
+    }
+    let resize: AttachHandle['resize'];
+    if (inst.info.tty) {
+      const resizer = new PtyResizer(inst.info.pid);
+      void inst.exited.then(() => resizer.close());
+      resize = (size) => resizer.resize(size);
     }
     return {
       stdin,
+      resize,
       onOutput: (fn) => {
         inst.listeners.add(fn);
         return () => inst.listeners.delete(fn);
@@ -381,8 +464,12 @@ export class ProcessRuntime implements ContainerRuntime {
     };
   }
 
+  limitsEnforced(): boolean {
+    return this.opts.cgroups !== undefined;
+  }
+
   close(): void {
-    this.fifos.close();
+    this.helper.close();
     if (this.poller) clearInterval(this.poller);
     this.poller = undefined;
     for (const inst of this.instances.values()) {

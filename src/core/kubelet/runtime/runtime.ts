@@ -4,6 +4,7 @@
  * sit behind the same interface later (TODO(#4)).
  */
 import type { ChildProcess } from 'node:child_process';
+import type { CgroupLimits, ContainerCgroup } from './cgroups.js';
 
 /** A path made visible to the container at `target` (root mode: a bind mount). */
 export interface Mount {
@@ -35,6 +36,10 @@ export interface ContainerConfig {
   logPath: string;
   /** Keep a stdin pipe open (container.stdin) for attach. */
   stdin: boolean;
+  /** Run the process on a terminal (container.tty): `kubectl attach -it`. */
+  tty?: boolean | undefined;
+  /** Memory / CPU limits and CPU request (applied where the runtime can: cgroups). */
+  resources?: CgroupLimits | undefined;
   sandbox: Sandbox;
 }
 
@@ -53,17 +58,24 @@ export interface ContainerInfo {
   workingDir?: string | undefined;
   sandbox: Sandbox;
   stdin: boolean;
+  tty?: boolean | undefined;
+  /** The container's cgroups, when limits are applied. */
+  cgroup?: ContainerCgroup | undefined;
 }
 
 export interface ExitStatus {
   exitCode: number;
   /** The signal that ended the process group leader, if any. */
   signal?: string | undefined;
+  /** The kernel's OOM killer ended it (its memory cgroup counted a kill). */
+  oomKilled?: boolean | undefined;
   finishedAtMs: number;
 }
 
 export interface ExecProcess {
   child: ChildProcess;
+  /** Set the terminal's window size (tty sessions only). */
+  resize?: ((size: { width: number; height: number }) => void) | undefined;
 }
 
 export interface ContainerRuntime {
@@ -82,14 +94,18 @@ export interface ContainerRuntime {
   /** Forget an exited container's runtime state (its log stays). */
   remove(id: string): void;
   /** Run a command in the container's namespaces and environment (exec, exec probes, preStop). */
-  exec(id: string, argv: string[], opts: { stdin: boolean }): ExecProcess;
+  exec(id: string, argv: string[], opts: { stdin: boolean; tty?: boolean | undefined }): ExecProcess;
   /** Streams of a running container: a writable stdin (if kept) and a tap on its output. */
   attach(id: string): AttachHandle;
   /** Stop log pumps and timers; containers keep running. */
   close(): void;
+  /** Whether `resources` limits are enforced (cgroups available); absent = no. */
+  limitsEnforced?(): boolean;
 }
 
 export interface AttachHandle {
   stdin: NodeJS.WritableStream | null;
+  /** Set the container's terminal window size (containers started with tty only). */
+  resize?: ((size: { width: number; height: number }) => void) | undefined;
   onOutput(fn: (stream: 'stdout' | 'stderr', data: Buffer) => void): () => void;
 }
