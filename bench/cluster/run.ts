@@ -269,7 +269,7 @@ async function main(): Promise<void> {
     const metric = (name: string) =>
       Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN);
     const avgMs = (base: string) => ((metric(`${base}_sum`) / metric(`${base}_count`)) * 1000).toFixed(0);
-    const proxyRow = `| node 1 proxy: syncs, mean duration (partial / full) | ${metric('kubeproxy_sync_proxy_rules_duration_seconds_count')} syncs, mean ${avgMs('kubeproxy_sync_proxy_rules_duration_seconds')} ms (partial ${avgMs('kubeproxy_sync_partial_proxy_rules_duration_seconds')} ms / full ${avgMs('kubeproxy_sync_full_proxy_rules_duration_seconds')} ms) | a full sync every 30 s; minSyncPeriod 1 s, burst 2 |`;
+    const proxyRow = `| node 1 proxy: syncs, mean duration (partial / full) | ${metric('kubeproxy_sync_proxy_rules_duration_seconds_count')} syncs, mean ${avgMs('kubeproxy_sync_proxy_rules_duration_seconds')} ms (partial ${avgMs('kubeproxy_sync_partial_proxy_rules_duration_seconds')} ms / full ${avgMs('kubeproxy_sync_full_proxy_rules_duration_seconds')} ms) | nftables mode (the root default): a full sync every 30 s; minSyncPeriod 0.1 s, burst 2 |`;
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const s = [...latencies].sort((a, b) => a - b);
     const sl = sliceShare.filter(Number.isFinite).sort((a, b) => a - b);

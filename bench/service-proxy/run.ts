@@ -16,9 +16,11 @@
  *
  *   npm run bench:service-proxy [-- --write] [-- --services 1000,2000,10000] [-- --iptables-max 2000]
  */
+
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SyncRequest } from '../../src/service-proxy/backend.js';
@@ -236,7 +238,11 @@ async function main(): Promise<void> {
       text = readFileSync(path, 'utf8');
     } catch {}
     const version = (cmd: string) => spawnSync(cmd, ['--version']).stdout.toString().trim();
-    const section = `<!-- service-proxy:start -->\n## Service proxy, iptables and nftables modes (issue 5)\n\nCommand: \`npm run bench:service-proxy -- --write\`, run ${new Date().toISOString().slice(0, 16)}Z as root on this 2-vCPU VM while other helpers were working (shared machine: figures are noisy), ${version('iptables')}, ${version('nft')}, kernel ${spawnSync('uname', ['-r']).stdout.toString().trim()}; every apply goes into a private network namespace the bench creates and deletes. Change latency = checkout + render + apply (informer delivery excluded).\n\n${table}\n\nREADING\n\nRequests/s and p99 through a ClusterIP vs direct: the service-proxy-datapath section (\`npm run bench:service-proxy-datapath\`). Userspace mode beside HAProxy: the service-proxy-userspace section.\n<!-- service-proxy:end -->`;
+    const section = `<!-- service-proxy:start -->\n## Service proxy, iptables and nftables modes (issue 5)\n\nCommand: \`npm run bench:service-proxy -- ${process.argv.slice(2).join(' ')}\`, run ${new Date().toISOString().slice(0, 16)}Z as root on this 2-vCPU VM (load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(
+        ' ',
+      )}), ${version('iptables')}, ${version('nft')}, kernel ${spawnSync('uname', ['-r']).stdout.toString().trim()}; every apply goes into a private network namespace the bench creates and deletes. Change latency = checkout + render + apply (informer delivery excluded).\n\n${table}\n\nRequests/s and p99 through a ClusterIP vs direct: the service-proxy-datapath section (\`npm run bench:service-proxy-datapath\`). Userspace mode beside HAProxy: the service-proxy-userspace section.\n<!-- service-proxy:end -->`;
     if (text.includes('<!-- service-proxy:start -->'))
       text = text.replace(/<!-- service-proxy:start -->[\s\S]*<!-- service-proxy:end -->/, section);
     else text = `${text || '# Benchmark results\n'}\n${section}\n`;

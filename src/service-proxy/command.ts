@@ -13,7 +13,7 @@ interface CommandOptions {
   nodeportAddresses?: string[];
   clusterCidr: string;
   healthzBindAddress: string;
-  minSyncPeriod: number;
+  minSyncPeriod?: number;
   syncPeriod: number;
 }
 
@@ -70,7 +70,11 @@ export function addServiceProxyCommand(program: Command): void {
       '10.42.0.0/16',
     )
     .option('--healthz-bind-address <host:port>', '/healthz, /livez and /metrics', '0.0.0.0:10256')
-    .option('--min-sync-period <seconds>', 'changes are batched this long at most', seconds, 1)
+    .option(
+      '--min-sync-period <seconds>',
+      'changes are batched this long at most (default 1 in iptables mode, 0.1 in nftables mode)',
+      seconds,
+    )
     .option('--sync-period <seconds>', 'full resync period', seconds, 30)
     .action(async (o: CommandOptions) => {
       if (!o.kubeconfig) {
@@ -92,7 +96,7 @@ export function addServiceProxyCommand(program: Command): void {
           nodePortAddresses: o.nodeportAddresses,
           clusterCidr: o.clusterCidr,
           healthzBindAddress: o.healthzBindAddress,
-          minSyncPeriodMs: o.minSyncPeriod * 1000,
+          minSyncPeriodMs: o.minSyncPeriod === undefined ? undefined : o.minSyncPeriod * 1000,
           syncPeriodMs: o.syncPeriod * 1000,
         });
         console.log(
