@@ -209,7 +209,7 @@ describe.runIf(have && root).each(backends)('3-node cluster in network namespace
     );
   }, 40_000);
 
-  it('a LoadBalancer Service gets a pool address (local cloud provider) and a LAN client reaches the pods through it', async () => {
+  it('a LoadBalancer Service gets a pool address (local cloud provider), a LAN client reaches the pods through it, and deleting the Service removes it', async () => {
     await c.kubectlOk(
       ['apply', '-f', '-'],
       JSON.stringify({
@@ -244,7 +244,20 @@ describe.runIf(have && root).each(backends)('3-node cluster in network namespace
     ).catch((e) => {
       throw new Error(`${(e as Error).message}; seen ${[...seen]}; last: ${failures.slice(-3).join('; ')}`);
     });
-  }, 60_000);
+    // Deleting the Service removes the load balancer: kubectl waits for the cloud controller to
+    // drop its cleanup finalizer, and the proxies stop answering on the address.
+    await c.kubectlOk(['delete', 'svc', 'web-lb', '--wait=true', '--timeout=30s']);
+    const gone = await c.kubectl(['get', 'svc', 'web-lb', '-o', 'name']);
+    expect(gone.stderr).toMatch(/NotFound/);
+    await waitFor(
+      'the LoadBalancer address stops answering',
+      async () => {
+        const res = await outside.exec(['curl', '-s', '-m', '1', `http://${ip}/`]);
+        return res.code !== 0 ? true : undefined;
+      },
+      20_000,
+    );
+  }, 90_000);
 
   it('restarting the server disturbs no running pod', async () => {
     const before = (await pods()).map((p) => p.metadata.uid).sort();
