@@ -78,6 +78,53 @@ export function usableEndpoints(eps: readonly EndpointInfo[]): EndpointInfo[] {
   return ready.length > 0 ? ready : eps.filter((e) => e.serving && e.terminating);
 }
 
+/** What both kernel modes derive from one service port for one IP family and this node. */
+export interface FamilyView {
+  externalIPs: string[];
+  lbIPs: string[];
+  sourceRanges: string[];
+  /** Reachable from outside the node: a NodePort, externalIPs or load-balancer IPs. */
+  externallyAccessible: boolean;
+  /** Endpoints of the cluster-wide policy chain (empty when no chain uses it). */
+  clusterEps: EndpointInfo[];
+  /** Usable endpoints on this node (empty when no Local policy uses them). */
+  localEps: EndpointInfo[];
+  /** Endpoints exist somewhere (reject when none; drop when only a Local policy leaves none here). */
+  hasEndpoints: boolean;
+  hasInternal: boolean;
+  hasExternal: boolean;
+}
+
+/** Endpoint choice per traffic policy, as kube-proxy makes it (pure; shared by both kernel modes). */
+export function familyView(
+  sp: ServicePortInfo,
+  allEndpoints: readonly EndpointInfo[],
+  opts: { family: IpFamily; nodeName: string },
+): FamilyView {
+  const fam = opts.family;
+  const externalIPs = sp.externalIPs.filter((ip) => ipFamilyOf(ip) === fam);
+  const lbIPs = sp.loadBalancerIPs.filter((ip) => ipFamilyOf(ip) === fam);
+  const sourceRanges = sp.loadBalancerSourceRanges.filter((r) => cidrFamily(r) === fam);
+  const externallyAccessible = sp.nodePort > 0 || externalIPs.length > 0 || lbIPs.length > 0;
+  const eps = allEndpoints.filter((e) => ipFamilyOf(e.ip) === fam);
+  const usesCluster = !sp.internalPolicyLocal || externallyAccessible;
+  const usesLocal = sp.internalPolicyLocal || sp.externalPolicyLocal;
+  const clusterEps = usesCluster ? usableEndpoints(eps) : [];
+  const localEps = usesLocal ? usableEndpoints(eps.filter((e) => e.nodeName === opts.nodeName)) : [];
+  const hasEndpoints = clusterEps.length > 0 || localEps.length > 0 || usableEndpoints(eps).length > 0;
+  return {
+    externalIPs,
+    lbIPs,
+    sourceRanges,
+    externallyAccessible,
+    clusterEps,
+    localEps,
+    hasEndpoints,
+    hasInternal: sp.internalPolicyLocal ? localEps.length > 0 : clusterEps.length > 0,
+    hasExternal: sp.externalPolicyLocal ? localEps.length > 0 : clusterEps.length > 0,
+  };
+}
+
 /** Render one service port (undefined when it has no ClusterIP of this family). */
 export function renderServicePort(
   sp: ServicePortInfo,
@@ -90,20 +137,9 @@ export function renderServicePort(
   const mask = hostMask(fam);
   const proto = sp.protocol.toLowerCase();
   const portMatch = `-p ${proto} -m ${proto} --dport ${sp.port}`;
-  const externalIPs = sp.externalIPs.filter((ip) => ipFamilyOf(ip) === fam);
-  const lbIPs = sp.loadBalancerIPs.filter((ip) => ipFamilyOf(ip) === fam);
-  const sourceRanges = sp.loadBalancerSourceRanges.filter((r) => cidrFamily(r) === fam);
-  const externallyAccessible = sp.nodePort > 0 || externalIPs.length > 0 || lbIPs.length > 0;
-
-  const eps = allEndpoints.filter((e) => ipFamilyOf(e.ip) === fam);
-  const usesCluster = !sp.internalPolicyLocal || externallyAccessible;
-  const usesLocal = sp.internalPolicyLocal || sp.externalPolicyLocal;
-  const clusterEps = usesCluster ? usableEndpoints(eps) : [];
-  const localEps = usesLocal ? usableEndpoints(eps.filter((e) => e.nodeName === cfg.nodeName)) : [];
-  // Endpoints exist somewhere (REJECT when none; DROP when only a Local policy leaves none here).
-  const hasEndpoints = clusterEps.length > 0 || localEps.length > 0 || usableEndpoints(eps).length > 0;
-  const hasInternal = sp.internalPolicyLocal ? localEps.length > 0 : clusterEps.length > 0;
-  const hasExternal = sp.externalPolicyLocal ? localEps.length > 0 : clusterEps.length > 0;
+  const view = familyView(sp, allEndpoints, { family: fam, nodeName: cfg.nodeName });
+  const { externalIPs, lbIPs, sourceRanges, externallyAccessible, clusterEps, localEps } = view;
+  const { hasEndpoints, hasInternal, hasExternal } = view;
 
   const svc = svcChain(sp.name, sp.protocol);
   const svl = svlChain(sp.name, sp.protocol);

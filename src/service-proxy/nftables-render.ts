@@ -24,7 +24,7 @@
  *   nat postrouting matching `ip saddr . ip daddr @hairpin` after DNAT.
  */
 import { hash16 } from './chain-names.js';
-import { usableEndpoints } from './iptables-render.js';
+import { familyView } from './iptables-render.js';
 import {
   type EndpointInfo,
   endpointString,
@@ -111,20 +111,9 @@ export function renderNftServicePort(
   if (!clusterIP) return undefined;
   const ip = nftFamily(fam);
   const proto = sp.protocol.toLowerCase();
-  const inFamily = (a: string) => ipFamilyOf(a.split('/')[0]!) === fam;
-  const externalIPs = sp.externalIPs.filter(inFamily);
-  const lbIPs = sp.loadBalancerIPs.filter(inFamily);
-  const sourceRanges = sp.loadBalancerSourceRanges.filter(inFamily);
-  const externallyAccessible = sp.nodePort > 0 || externalIPs.length > 0 || lbIPs.length > 0;
-
-  const eps = allEndpoints.filter((e) => ipFamilyOf(e.ip) === fam);
-  const usesCluster = !sp.internalPolicyLocal || externallyAccessible;
-  const usesLocal = sp.internalPolicyLocal || sp.externalPolicyLocal;
-  const clusterEps = usesCluster ? usableEndpoints(eps) : [];
-  const localEps = usesLocal ? usableEndpoints(eps.filter((e) => e.nodeName === cfg.nodeName)) : [];
-  const hasEndpoints = clusterEps.length > 0 || localEps.length > 0 || usableEndpoints(eps).length > 0;
-  const hasInternal = sp.internalPolicyLocal ? localEps.length > 0 : clusterEps.length > 0;
-  const hasExternal = sp.externalPolicyLocal ? localEps.length > 0 : clusterEps.length > 0;
+  const view = familyView(sp, allEndpoints, { family: fam, nodeName: cfg.nodeName });
+  const { externalIPs, lbIPs, sourceRanges, externallyAccessible, clusterEps, localEps } = view;
+  const { hasEndpoints, hasInternal, hasExternal } = view;
   const noEndpointVerdict = hasEndpoints ? 'drop' : 'goto reject-chain';
 
   const base = nftServiceBase(sp);
