@@ -114,8 +114,11 @@ describe.runIf(have)('node failure through k8ts server', () => {
     const evicted = (await pods()).filter((p) => p.spec.nodeName === victim);
     expect(evicted.length).toBe(byNode.get(victim));
     for (const p of evicted) expect(p.metadata.deletionTimestamp).toBeTruthy();
-    const dep = await client.request<any>('GET', '/apis/apps/v1/namespaces/default/deployments/web');
-    expect(dep.status.availableReplicas).toBe(6);
+    // The Deployment's status follows the pods' readiness one controller sync later.
+    await waitFor('the Deployment reports 6 available replicas', async () => {
+      const dep = await client.request<any>('GET', '/apis/apps/v1/namespaces/default/deployments/web');
+      return dep.status?.availableReplicas === 6 ? true : undefined;
+    });
 
     // Back: the node turns Ready again, loses its taints, and its kubelet finishes the deletions.
     hollow.resume(victim);
