@@ -7,41 +7,12 @@
  * Cleanup kills the server by PID, runs `k8ts kubelet --cleanup` (kills the pod processes, removes
  * the pod namespaces the kubelet made) and deletes the test namespace, also after a failure.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Run, run } from './run.js';
 import { CLI, KUBECTL } from './server.js';
-
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(
-  argv: string[],
-  opts: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      argv[0]!,
-      argv.slice(1),
-      {
-        env: { ...process.env, ...opts.env },
-        timeout: opts.timeoutMs ?? 30_000,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-    // A command that exits without reading stdin makes the write fail with EPIPE: not an error here.
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(opts.stdin ?? '');
-  });
-}
 
 export interface KubeletCluster {
   mode: 'rootless' | 'netns';

@@ -20,23 +20,18 @@
  * bridge, vxlan device, routes, NAT chain), removes whatever pod namespace is still left with one
  * of our node names, and deletes the namespaces (their links go with them).
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Run, run } from './run.js';
 import { CLI as DEFAULT_CLI, KUBECTL } from './server.js';
 import { waitFor } from './wait.js';
 
-export { waitFor };
+export { type Run, run, waitFor };
 
 export type Backend = 'host-gw' | 'vxlan';
-
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 export interface ClusterNode {
   /** 1-based: node 1 runs the server. */
@@ -94,30 +89,6 @@ export interface MultiNodeCluster {
 const SUBNET = '172.31.255';
 const GATEWAY = `${SUBNET}.254`;
 const CLUSTER_CIDR = '10.42.0.0/16';
-
-/** Run without a shell; never rejects. */
-export function run(
-  argv: string[],
-  opts: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      argv[0]!,
-      argv.slice(1),
-      {
-        env: { ...process.env, ...opts.env },
-        timeout: opts.timeoutMs ?? 30_000,
-        maxBuffer: 32 * 1024 * 1024,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(opts.stdin ?? '');
-  });
-}
 
 function must(argv: string[]): void {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
