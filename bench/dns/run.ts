@@ -1,6 +1,6 @@
 /**
  * Cluster DNS benchmark, with its anchors in the same run:
- *   npm run bench:dns -- [--seconds 10] [--services 200] [--update-at 1000,5000]
+ *   npm run bench:dns -- [--seconds 10] [--services 200] [--update-at 1000,5000] [--cli OTHER/main.js]
  *                        [--only throughput|update|hotpath] [--write]
  *
  * - Throughput and latency with dnsperf (Debian) on one core: the server pinned to CPU 1
@@ -40,6 +40,8 @@ const { values } = parseArgs({
     'update-at': { type: 'string', default: '1000,5000' },
     only: { type: 'string' },
     write: { type: 'boolean', default: false },
+    /** Another build's dist/src/cli/main.js to run as the `k8ts dns` under test (an A/B). */
+    cli: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -49,6 +51,7 @@ const run = (part: 'throughput' | 'update' | 'hotpath') => values.only === undef
 const EXTERNAL = 100;
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
 const CLI = join(REPO, 'dist', 'src', 'cli', 'main.js');
+const DNS_CLI = values.cli ?? CLI;
 const COREDNS_QPS_PER_VCPU = 17_000;
 
 function pct(sorted: number[], p: number): number {
@@ -434,7 +437,9 @@ async function main(): Promise<void> {
             '-c',
             '1',
             process.execPath,
-            CLI,
+            // e.g. K8TS_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile k8ts dns.
+            ...(process.env.K8TS_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+            DNS_CLI,
             'dns',
             '--kubeconfig',
             kubeconfig,

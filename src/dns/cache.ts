@@ -123,7 +123,7 @@ export function renderCached(
   out[2] = 0x80 | (query[2]! & 0x79);
   out[3] = 0x80 | (e.flags & 0x2f) | (query[3]! & 0x10);
   out.writeUInt16BE(1, 4);
-  query.copy(out, 12, 12, qend);
+  for (let i = 12; i < qend; i++) out[i] = query[i]!; // a loop: cheaper than copy() for a question
   if (size > opts.maxSize) {
     out[2]! |= 0x02;
     out.writeUInt32BE(0, 6);
@@ -134,7 +134,7 @@ export function renderCached(
   out.writeUInt16BE(e.an, 6);
   out.writeUInt16BE(e.ns, 8);
   out.writeUInt16BE(e.ar + (opts.hasOpt ? 1 : 0), 10);
-  e.body.copy(out, qend);
+  out.set(e.body, qend);
   const aged = Math.floor((opts.now - e.storedAt) / 1000);
   if (aged > 0)
     for (let i = 0; i < e.ttlAt.length; i++)

@@ -53,6 +53,8 @@ export class DnsMetrics {
   private readonly buckets = new Float64Array(2 * NT * NB);
   private readonly durCount = new Float64Array(2 * NT);
   private readonly durSum = new Float64Array(2 * NT);
+  /** Histogram slots of the responses of the batch being answered (reused: no allocation). */
+  private readonly pending: number[] = [];
   private readonly cache = new Float64Array(3); // success hits, denial hits, misses
 
   constructor(opts: DnsMetricsOptions) {
@@ -185,6 +187,28 @@ export class DnsMetrics {
     let b = 0;
     while (b < NB && seconds > BUCKETS[b]!) b++;
     if (b < NB) this.buckets[i * NB + b]!++;
+  }
+
+  /**
+   * One response sent at the end of the UDP batch being answered: counted now, its duration (the
+   * batch's: all its answers leave together) recorded by `settleBatch`.
+   */
+  responseInBatch(zone: number, plugin: number, rcode: number, qtype: number): void {
+    this.responses[(zone * NP + plugin) * NR + (rcode & 0x0f)]!++;
+    this.pending.push(zone * NT + typeIndex(qtype));
+  }
+
+  /** The batch took `seconds` from reading to sending: record it for each of its responses. */
+  settleBatch(seconds: number): void {
+    let b = 0;
+    while (b < NB && seconds > BUCKETS[b]!) b++;
+    for (let k = 0; k < this.pending.length; k++) {
+      const i = this.pending[k]!;
+      this.durCount[i]!++;
+      this.durSum[i]! += seconds;
+      if (b < NB) this.buckets[i * NB + b]!++;
+    }
+    this.pending.length = 0;
   }
 
   cacheHit(negative: boolean): void {

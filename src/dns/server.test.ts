@@ -250,6 +250,29 @@ describe.each(udpModes())('over %s UDP', (mode) => {
     });
   });
 
+  it('records one duration per UDP response (batch answers: the batch time)', async () => {
+    const sample = async () => {
+      const text = await metrics.registry.metrics();
+      const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+      return {
+        durations: num(
+          /coredns_dns_request_duration_seconds_count\{[^}]*zone="cluster.local\.",[^}]*type="A"\} (\d+)/,
+        ),
+        responses: num(
+          /coredns_dns_responses_total\{[^}]*zone="cluster.local\.",[^}]*rcode="NOERROR",plugin="kubernetes"\} (\d+)/,
+        ),
+      };
+    };
+    const before = await sample();
+    const got = await Promise.all(
+      Array.from({ length: 40 }, () => udpQuery(q('web.default.svc.cluster.local'))),
+    );
+    expect(got.every((r) => r !== undefined)).toBe(true);
+    const after = await sample();
+    expect(after.responses - before.responses).toBe(40);
+    expect(after.durations - before.durations).toBe(40);
+  });
+
   it('reads UDP the requested way', () => {
     expect(server.udpKind).toBe(mode);
   });

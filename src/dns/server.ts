@@ -69,6 +69,11 @@ export class DnsServer {
   private readonly loggedErrors = new Set<string>();
   /** Reused for cache hits (no allocation on the hot path). */
   private readonly renderOpts = { qlen: 0, hasOpt: false, maxSize: 0, now: 0, serial: 0 };
+  /**
+   * While a UDP batch is being answered: when it was read. Its synchronous answers are sent together
+   * at the end of the batch, so each one's duration is the batch's (recorded by `batchEnd`).
+   */
+  private batchT0 = -1;
 
   constructor(opts: DnsServerOptions) {
     this.opts = opts;
@@ -87,8 +92,9 @@ export class DnsServer {
             port: this.opts.port,
             bufferBytes: this.opts.socketBufferBytes ?? 4 << 20,
             mode: this.opts.udpMode,
+            hooks: this.batchHooks,
           },
-          (msg, v6, reply) => this.handle(msg, v6 ? VIA_UDP6 : VIA_UDP4, reply),
+          (msg, v6, reply, keep) => this.handle(msg, v6 ? VIA_UDP6 : VIA_UDP4, reply, keep),
         );
       } catch (e) {
         throw listenError(e, this.opts.host, this.opts.port, 'UDP');
@@ -154,13 +160,27 @@ export class DnsServer {
     });
   }
 
-  /** Answer one message (reply may be called now or later, or never for a dropped packet). */
-  handle(msg: Buffer, via: { tcp: boolean; v6: boolean }, reply: Reply): void {
-    const t0 = performance.now();
+  private readonly batchHooks = {
+    start: () => {
+      this.batchT0 = performance.now();
+    },
+    end: () => {
+      this.opts.metrics?.settleBatch((performance.now() - this.batchT0) / 1000);
+      this.batchT0 = -1;
+    },
+  };
+
+  /**
+   * Answer one message: `reply` now, or later through `keep()` (a reply that outlives this call;
+   * without `keep`, `reply` itself must), or never for a dropped packet.
+   */
+  handle(msg: Buffer, via: { tcp: boolean; v6: boolean }, reply: Reply, keep?: () => Reply): void {
+    const t0 = this.batchT0 >= 0 ? this.batchT0 : performance.now();
     try {
       const q = this.q;
-      if (q.parse(msg) && q.qclass === CLASS_IN) this.answer(msg, via, reply, t0);
-      else this.slow(msg, via, reply, t0);
+      const later = keep ?? (() => reply);
+      if (q.parse(msg) && q.qclass === CLASS_IN) this.answer(msg, via, reply, later, t0);
+      else this.slow(msg, via, reply, later, t0);
     } catch (e) {
       this.logOnce(`query failed: ${(e as Error)?.stack ?? String(e)}`);
       try {
@@ -171,8 +191,22 @@ export class DnsServer {
     }
   }
 
+  /** A response sent now (`t0`: when its query was read). */
+  private responded(zone: number, plugin: number, rcode: number, qtype: number, t0: number): void {
+    const m = this.opts.metrics;
+    if (!m) return;
+    if (this.batchT0 >= 0) m.responseInBatch(zone, plugin, rcode, qtype);
+    else m.response(zone, plugin, rcode, qtype, (performance.now() - t0) / 1000);
+  }
+
   /** `this.q` holds the parsed `msg`. */
-  private answer(msg: Buffer, via: { tcp: boolean; v6: boolean }, reply: Reply, t0: number): void {
+  private answer(
+    msg: Buffer,
+    via: { tcp: boolean; v6: boolean },
+    reply: Reply,
+    later: () => Reply,
+    t0: number,
+  ): void {
     const q = this.q;
     const m = this.opts.metrics;
     const maxSize = via.tcp ? TCP_MAX : q.udpSize;
@@ -182,7 +216,7 @@ export class DnsServer {
       m?.request(ZONE_CLUSTER, via.tcp, via.v6, q.qtype);
       if (a.chase !== undefined && q.qtype !== TYPE.CNAME && this.opts.forwarder) {
         const shape = { qtype: q.qtype, qlen: q.qlen, hasOpt: q.hasOpt, maxSize, serial: index.serial };
-        this.chase(a, Buffer.from(msg), shape, reply, t0); // answered later: keep the query
+        this.chase(a, Buffer.from(msg), shape, later(), t0); // answered later: keep the query
         return;
       }
       const r = this.renderOpts;
@@ -191,7 +225,7 @@ export class DnsServer {
       r.maxSize = maxSize;
       r.serial = index.serial;
       reply(renderAnswer(a, msg, r));
-      m?.response(ZONE_CLUSTER, PLUGIN_KUBERNETES, a.rcode, q.qtype, (performance.now() - t0) / 1000);
+      this.responded(ZONE_CLUSTER, PLUGIN_KUBERNETES, a.rcode, q.qtype, t0);
       return;
     }
     m?.request(ZONE_OTHER, via.tcp, via.v6, q.qtype);
@@ -200,7 +234,7 @@ export class DnsServer {
     if (!fwd) {
       const shape = { qlen: q.qlen, hasOpt: q.hasOpt, maxSize };
       reply(errorResponse(msg, shape, RCODE.REFUSED));
-      m?.response(ZONE_OTHER, PLUGIN_NONE, RCODE.REFUSED, qtype, (performance.now() - t0) / 1000);
+      this.responded(ZONE_OTHER, PLUGIN_NONE, RCODE.REFUSED, qtype, t0);
       return;
     }
     const hit = fwd.cached(q.key, qtype);
@@ -212,16 +246,17 @@ export class DnsServer {
       r.maxSize = maxSize;
       r.now = this.now();
       reply(renderCached(hit, msg, r));
-      m?.response(ZONE_OTHER, PLUGIN_CACHE, hit.rcode, qtype, (performance.now() - t0) / 1000);
+      this.responded(ZONE_OTHER, PLUGIN_CACHE, hit.rcode, qtype, t0);
       return;
     }
     m?.cacheMiss();
     const shape = { qlen: q.qlen, hasOpt: q.hasOpt, maxSize };
     const query = Buffer.from(msg); // answered later: the UDP batch reuses the query's bytes
+    const send = later();
     fwd.resolve(q.key, qtype).then(
       (e) => {
         const rcode = e ? e.rcode : RCODE.SERVFAIL;
-        reply(
+        send(
           e
             ? renderCached(e, query, { ...shape, now: this.now() })
             : errorResponse(query, shape, RCODE.SERVFAIL),
@@ -281,12 +316,17 @@ export class DnsServer {
     );
   }
 
-  private slow(msg: Buffer, via: { tcp: boolean; v6: boolean }, reply: Reply, t0: number): void {
+  private slow(
+    msg: Buffer,
+    via: { tcp: boolean; v6: boolean },
+    reply: Reply,
+    later: () => Reply,
+    t0: number,
+  ): void {
     if (msg.length < 12 || (msg[2]! & 0x80) !== 0) return; // no ID to answer, or not a query
-    const m = this.opts.metrics;
     const fail = (rcode: number) => {
       reply(headerOnly(msg, rcode));
-      m?.response(ZONE_OTHER, PLUGIN_NONE, rcode, 0, (performance.now() - t0) / 1000);
+      this.responded(ZONE_OTHER, PLUGIN_NONE, rcode, 0, t0);
     };
     const opcode = (msg[2]! >> 3) & 0x0f;
     if (opcode !== 0) {
@@ -313,7 +353,7 @@ export class DnsServer {
     const opt = opts[0];
     if (opt && (opt.ednsVersion ?? 0) !== 0) {
       reply(badVersion(msg));
-      m?.response(ZONE_OTHER, PLUGIN_NONE, 16, 0, (performance.now() - t0) / 1000);
+      this.responded(ZONE_OTHER, PLUGIN_NONE, 16, 0, t0);
       return;
     }
     let canon: Buffer;
@@ -335,10 +375,10 @@ export class DnsServer {
     }
     if (this.q.qclass !== CLASS_IN) {
       reply(errorResponse(canon, { qlen: this.q.qlen, hasOpt: false, maxSize: TCP_MAX }, RCODE.REFUSED));
-      m?.response(ZONE_OTHER, PLUGIN_NONE, RCODE.REFUSED, this.q.qtype, (performance.now() - t0) / 1000);
+      this.responded(ZONE_OTHER, PLUGIN_NONE, RCODE.REFUSED, this.q.qtype, t0);
       return;
     }
-    this.answer(canon, via, reply, t0);
+    this.answer(canon, via, reply, later, t0);
   }
 
   private logOnce(msg: string): void {

@@ -5,8 +5,8 @@
  *   answers each (synchronously for the hot path; the answer is copied into a shared arena), and
  *   one sendmmsg sends them all;
  * - `dgram`: Node's dgram socket, one recvmsg and one sendmsg per datagram (the fallback).
- * A query buffer handed to the handler is only valid during the call (the batch reuses it): code
- * that answers later must copy it first.
+ * A query buffer and the `reply` handed to the handler are only valid during the call (the batch
+ * reuses them): code that answers later must copy the query and take a lasting reply with `keep()`.
  */
 import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
@@ -14,7 +14,19 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 
 export type UdpReply = (answer: Buffer) => void;
-export type UdpHandler = (msg: Buffer, v6: boolean, reply: UdpReply) => void;
+/**
+ * One datagram: `reply` answers it during this call; `keep()` returns a reply that stays valid
+ * after the call returns (it copies the peer's address), for answers that come later.
+ */
+export type UdpHandler = (msg: Buffer, v6: boolean, reply: UdpReply, keep: () => UdpReply) => void;
+
+/** Optional hooks around each batch of datagrams (batch mode only; dgram has no batches). */
+export interface UdpBatchHooks {
+  /** Before the first datagram of a batch is handed over. */
+  start(): void;
+  /** After the last one was handled, before the answers are sent. */
+  end(): void;
+}
 
 export interface UdpListener {
   readonly kind: 'batch' | 'dgram';
@@ -29,6 +41,7 @@ export interface UdpListenOptions {
   bufferBytes: number;
   /** `auto` (default): the addon when built, else dgram. */
   mode?: 'auto' | 'batch' | 'dgram' | undefined;
+  hooks?: UdpBatchHooks | undefined;
 }
 
 interface Addon {
@@ -119,7 +132,8 @@ async function listenDgram(opts: UdpListenOptions, onMessage: UdpHandler): Promi
     // the kernel's limits apply
   }
   udp.on('message', (msg, rinfo) => {
-    onMessage(msg, rinfo.family === 'IPv6', (b) => udp.send(b, rinfo.port, rinfo.address));
+    const reply: UdpReply = (b) => udp.send(b, rinfo.port, rinfo.address);
+    onMessage(msg, rinfo.family === 'IPv6', reply, () => reply);
   });
   udp.on('error', () => {});
   return { kind: 'dgram', port: udp.address().port, close: () => udp.close() };
@@ -132,44 +146,48 @@ function listenBatch(addon: Addon, opts: UdpListenOptions, onMessage: UdpHandler
   const meta = new Int32Array(metaBuf.buffer, metaBuf.byteOffset, BATCH * 4);
   const out = Buffer.alloc(BATCH * SLOT);
   const addr = Buffer.alloc(BATCH * ADDR);
-  /** The batch being answered (-1 between batches: a reply then is sent on its own). */
-  let current = -1;
-  let batches = 0;
+  const hooks = opts.hooks;
+  /** True while a batch is being answered: the slots' replies and addresses are valid. */
+  let open = false;
   let used = 0;
   let sock: { port: number } | undefined;
-  /** One reply per datagram: into the arena while its batch runs, a sendto of its own after. */
-  const replyFor = (i: number): UdpReply => {
-    const mine = current;
-    let peer: Buffer | undefined;
-    const reply: UdpReply = (b) => {
-      if (mine === current && meta[i * 4 + 2]! < 0 && used + b.length <= out.length) {
-        b.copy(out, used);
+  const peerOf = (i: number) => Buffer.from(addr.subarray(i * ADDR, (i + 1) * ADDR));
+  // One reply and one keep per slot, made once (no allocation per datagram). A reply goes into the
+  // arena (sent by the batch's sendmmsg); a second reply to the same datagram, or one that does not
+  // fit, is sent on its own at once.
+  const replies: UdpReply[] = [];
+  const keeps: (() => UdpReply)[] = [];
+  for (let i = 0; i < BATCH; i++) {
+    replies.push((b) => {
+      if (!open) return; // a reply used after its call: a bug of the caller (keep() is for later)
+      if (meta[i * 4 + 2]! < 0 && used + b.length <= out.length) {
+        out.set(b, used);
         meta[i * 4 + 1] = used;
         meta[i * 4 + 2] = b.length;
         used += b.length;
-        return;
-      }
-      if (!peer) peer = Buffer.from(addr.subarray(i * ADDR, (i + 1) * ADDR));
-      if (sock) addon.sendTo(sock, b, peer);
-    };
-    // The peer's address is copied at the end of the batch when no reply came by then.
-    pendingPeers[i] = () => {
-      if (meta[i * 4 + 2]! < 0) peer = Buffer.from(addr.subarray(i * ADDR, (i + 1) * ADDR));
-    };
-    return reply;
-  };
-  const pendingPeers: (() => void)[] = [];
+      } else if (sock) addon.sendTo(sock, b, peerOf(i));
+    });
+    keeps.push(() => {
+      const peer = peerOf(i);
+      return (b) => {
+        if (sock) addon.sendTo(sock, b, peer);
+      };
+    });
+  }
   const onBatch = (n: number) => {
-    current = batches++;
     used = 0;
-    for (let i = 0; i < n; i++) {
-      const len = meta[i * 4]!;
-      if (len < 0) continue;
-      onMessage(inBuf.subarray(i * SLOT, i * SLOT + len), meta[i * 4 + 3] === 6, replyFor(i));
+    open = true;
+    hooks?.start();
+    try {
+      for (let i = 0; i < n; i++) {
+        const len = meta[i * 4]!;
+        if (len < 0) continue;
+        onMessage(inBuf.subarray(i * SLOT, i * SLOT + len), meta[i * 4 + 3] === 6, replies[i]!, keeps[i]!);
+      }
+    } finally {
+      open = false;
+      hooks?.end();
     }
-    current = -1;
-    for (let i = 0; i < n; i++) pendingPeers[i]?.();
-    pendingPeers.length = 0;
   };
   const v6 = opts.host.includes(':');
   sock = addon.open(opts.host, opts.port, v6, opts.bufferBytes, inBuf, metaBuf, out, addr, onBatch);
