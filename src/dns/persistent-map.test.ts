@@ -1,5 +1,7 @@
+import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { hashKey, MapEditor, PersistentMap } from './persistent-map.js';
+import { nameKey, QueryView } from './wire.js';
 
 /** Two different keys with the same 32-bit hash (found by search: the birthday bound is ~77K keys). */
 function collidingPair(): [string, string] {
@@ -106,4 +108,16 @@ describe('PersistentMap', () => {
       expect(base.size).toBe(1000);
     });
   }
+});
+
+describe('hashKey and the parser', () => {
+  it('QueryView hashes the lower-cased key as hashKey does, so the hot path can pass it to get()', () => {
+    const q = new QueryView();
+    for (const name of ['web.default.svc.cluster.local', 'WeB.DeFaUlT.SVC.cluster.LOCAL', 'a', 'x-1.y_2.Z']) {
+      const msg = dnsPacket.encode({ type: 'query', id: 1, questions: [{ name, type: 'A' }] });
+      expect(q.parse(msg)).toBe(true);
+      expect(q.key).toBe(nameKey(name));
+      expect(q.hash).toBe(hashKey(q.key));
+    }
+  });
 });

@@ -69,8 +69,8 @@ export class PersistentMap<V> {
     return new PersistentMap(leaves.length ? bulk(leaves, 0) : (EMPTY_BRANCH as Branch<V>), leaves.length);
   }
 
-  get(key: string): V | undefined {
-    const hash = hashKey(key);
+  /** `hash`: hashKey(key), when the caller has it already (the DNS hot path computes it while parsing). */
+  get(key: string, hash: number = hashKey(key)): V | undefined {
     let node: Entry<V> = this.root;
     let shift = 0;
     for (;;) {

@@ -205,8 +205,8 @@ export class RecordIndex {
    * The answer for a question (index key + type, class IN), or undefined when the name is outside
    * the cluster zone and not a known reverse name (the caller forwards it).
    */
-  lookup(key: string, qtype: number): Answer | undefined {
-    const node = this.state.nodes.get(key);
+  lookup(key: string, qtype: number, hash?: number): Answer | undefined {
+    const node = this.state.nodes.get(key, hash);
     if (node) {
       let a = node.answers.get(qtype);
       if (!a) {

@@ -211,7 +211,7 @@ export class DnsServer {
     const m = this.opts.metrics;
     const maxSize = via.tcp ? TCP_MAX : q.udpSize;
     const index = this.opts.source.index;
-    const a = index.lookup(q.key, q.qtype);
+    const a = index.lookup(q.key, q.qtype, q.hash);
     if (a !== undefined) {
       m?.request(ZONE_CLUSTER, via.tcp, via.v6, q.qtype);
       if (a.chase !== undefined && q.qtype !== TYPE.CNAME && this.opts.forwarder) {

@@ -42,6 +42,8 @@ for (let i = 0; i < 256; i++) LOWER[i] = i >= 65 && i <= 90 ? i + 32 : i;
 export class QueryView {
   /** Lower-cased wire name without the root label (the index key). */
   key = '';
+  /** hashKey(key) (persistent-map.ts), computed while the name is read. */
+  hash = 0;
   /** Bytes of the question section (name + type + class). */
   qlen = 0;
   qtype = 0;
@@ -65,15 +67,22 @@ export class QueryView {
     let off = 12;
     let k = 0;
     const s = this.scratch;
+    // FNV-1a of the key's bytes, as hashKey computes it from the string.
+    let h = 0x811c9dc5;
     for (;;) {
       if (off >= len) return false;
       const l = buf[off]!;
       if (l === 0) break;
       if (l > 63 || k + l + 1 > 254) return false;
       s[k++] = l;
+      h = Math.imul(h ^ l, 0x01000193);
       const end = off + 1 + l;
       if (end >= len) return false;
-      for (let i = off + 1; i < end; i++) s[k++] = LOWER[buf[i]!]!;
+      for (let i = off + 1; i < end; i++) {
+        const c = LOWER[buf[i]!]!;
+        s[k++] = c;
+        h = Math.imul(h ^ c, 0x01000193);
+      }
       off = end;
     }
     off++;
@@ -96,6 +105,7 @@ export class QueryView {
     }
     if (off !== len) return false;
     this.key = s.toString('latin1', 0, k);
+    this.hash = h >>> 0;
     return true;
   }
 }
