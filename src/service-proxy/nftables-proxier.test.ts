@@ -9,16 +9,22 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { describe, expect, it } from 'vitest';
 import { cleanupNftablesRules, NftablesProxier, parseNftList } from './nftables-proxier.js';
-import { NFT_TABLE, nftServiceBase } from './nftables-render.js';
+import { NFT_ENDPOINT_SHARDS, NFT_TABLE, nftServiceBase } from './nftables-render.js';
 import { FakeNftRunner } from './testing/fake-nft.js';
 import { CLUSTER_CIDR, NftHarness, NODE, type SvcSpec, slice, svc } from './testing/fixtures.js';
 
 const EP = ['10.42.0.11', '10.42.0.12', '10.42.0.13'];
 
 /** The IPv4 table after a fresh full sync of the harness's current state. */
-async function freshDump(h: NftHarness): Promise<string> {
+async function freshDump(h: NftHarness, opts: { endpointShards?: number } = {}): Promise<string> {
   const runner = new FakeNftRunner();
-  const p = new NftablesProxier({ family: 'IPv4', nodeName: NODE, clusterCidr: CLUSTER_CIDR, runner });
+  const p = new NftablesProxier({
+    family: 'IPv4',
+    nodeName: NODE,
+    clusterCidr: CLUSTER_CIDR,
+    runner,
+    ...opts,
+  });
   await p.sync({
     state: h.state,
     changedServices: new Set(),
@@ -32,6 +38,20 @@ async function freshDump(h: NftHarness): Promise<string> {
 
 const dump = (h: NftHarness) => h.runner.nft.dump('ip', NFT_TABLE);
 
+/** The slot range the IPv4 service-chain of service `name` (port http) looks up. */
+function slotOf(h: NftHarness, name: string): { map: string; offset: number; n: number } {
+  const base = nftServiceBase({
+    name: `default/${name}:http`,
+    service: `default/${name}`,
+    portName: 'http',
+    protocol: 'TCP',
+  });
+  const rules = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!.chains.get(`service-${base}`)!.rules;
+  const m = /numgen random mod (\d+) offset (\d+) map @(\S+)$/.exec(rules.at(-1)!);
+  if (!m) throw new Error(`no numgen lookup in ${rules.at(-1)}`);
+  return { map: m[3]!, offset: Number(m[2]), n: Number(m[1]) };
+}
+
 describe('NftablesProxier syncs', () => {
   it('first sync is full, into table ip/ip6 k8ts-proxy only, with the verdict maps and hooks', async () => {
     const h = new NftHarness().apply(
@@ -44,7 +64,7 @@ describe('NftablesProxier syncs', () => {
     for (const input of h.inputs)
       for (const line of input.trim().split('\n')) expect(line).toMatch(/^\S+ \S+ ip6? k8ts-proxy\b/);
     const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!;
-    expect([...t.maps.keys()].sort()).toEqual([
+    expect([...t.maps.keys()].filter((m) => !m.startsWith('endpoints-')).sort()).toEqual([
       'firewall-ips',
       'hairpin',
       'no-endpoint-nodeports',
@@ -52,6 +72,8 @@ describe('NftablesProxier syncs', () => {
       'service-ips',
       'service-nodeports',
     ]);
+    expect([...t.maps.keys()].filter((m) => m.startsWith('endpoints-'))).toHaveLength(NFT_ENDPOINT_SHARDS);
+    expect(t.mapDecls.get('endpoints-00')).toBe('{ typeof numgen random mod 1 : ip daddr . tcp dport ; }');
     const base = nftServiceBase({
       name: 'default/web:http',
       service: 'default/web',
@@ -62,12 +84,18 @@ describe('NftablesProxier syncs', () => {
     expect(t.maps.get('service-ips')!.get('10.43.0.10 . tcp . 80')).toBe(`goto service-${base}`);
     expect(t.maps.get('service-nodeports')!.get('tcp . 30080')).toBe(`goto external-${base}`);
     expect(t.chains.get('nat-prerouting')!.base).toBe('type nat hook prerouting priority -100 ;');
-    // The spread cascade, DNAT in the policy chain: no anonymous set, no endpoint chain (nftables-render.ts).
-    expect(t.chains.get(`service-${base}`)!.rules.slice(1)).toEqual([
-      'numgen random mod 3 == 0 meta l4proto tcp dnat to 10.42.0.11:8080',
-      'numgen random mod 2 == 0 meta l4proto tcp dnat to 10.42.0.12:8080',
-      'meta l4proto tcp dnat to 10.42.0.13:8080',
-    ]);
+    // One numgen lookup into the service's slots of its endpoint map, DNAT in the policy chain: no
+    // anonymous set, no endpoint chain (nftables-render.ts).
+    const rules = t.chains.get(`service-${base}`)!.rules;
+    expect(rules).toHaveLength(2);
+    const m = /^meta l4proto tcp dnat ip to numgen random mod 3 offset (\d+) map @(endpoints-\d\d)$/.exec(
+      rules[1]!,
+    );
+    expect(m).not.toBeNull();
+    const slots = t.maps.get(m![2]!)!;
+    expect([0, 1, 2].map((i) => slots.get(String(Number(m![1]) + i)))).toEqual(
+      EP.map((ip) => `${ip} . 8080`),
+    );
     expect([...t.maps.get('hairpin')!.keys()]).toEqual(EP.map((ip) => `${ip} . ${ip}`));
     expect(r4!.ruleCounts[NFT_TABLE]).toBeGreaterThan(10);
     expect(h.runner.nft.tables.has(`ip6 ${NFT_TABLE}`)).toBe(true);
@@ -82,7 +110,7 @@ describe('NftablesProxier syncs', () => {
     expect(h.inputs.length).toBe(n);
   });
 
-  it('one endpoint change writes only that service: its policy chain and the hairpin pairs', async () => {
+  it('one endpoint swapped (same count) writes only elements: its slot and the hairpin pairs', async () => {
     const other = svc({ name: 'other', clusterIP: '10.43.0.20' });
     const h = new NftHarness().apply(svc(), slice(EP), other, slice(EP, { service: 'other' }));
     await h.sync();
@@ -93,21 +121,73 @@ describe('NftablesProxier syncs', () => {
     const input = h.inputs[0]!;
     expect(input).not.toContain('default/other');
     expect(input).not.toContain('service-ips'); // the dispatch element did not change
-    expect(
-      input
-        .trim()
-        .split('\n')
-        .map((l) => l.replace(/service-\S+/, 'service-X')),
-    ).toEqual([
-      'flush chain ip k8ts-proxy service-X',
-      'add rule ip k8ts-proxy service-X ip daddr 10.43.0.10 ip saddr != 10.42.0.0/16 jump mark-for-masquerade',
-      'add rule ip k8ts-proxy service-X numgen random mod 3 == 0 meta l4proto tcp dnat to 10.42.0.11:8080',
-      'add rule ip k8ts-proxy service-X numgen random mod 2 == 0 meta l4proto tcp dnat to 10.42.0.12:8080',
-      'add rule ip k8ts-proxy service-X meta l4proto tcp dnat to 10.42.0.14:8080',
+    const slot = slotOf(h, 'web');
+    expect(input.trim().split('\n')).toEqual([
+      `delete element ip k8ts-proxy ${slot.map} { ${slot.offset + 2} }`,
+      `add element ip k8ts-proxy ${slot.map} { ${slot.offset + 2} : 10.42.0.14 . 8080 }`,
       // 10.42.0.13 is still an endpoint of default/other: its hairpin pair stays.
       'add element ip k8ts-proxy hairpin { 10.42.0.14 . 10.42.0.14 }',
     ]);
     expect(dump(h)).toBe(await freshDump(h));
+    expect(h.reach({ src: '10.42.0.50', dst: '10.43.0.10', dport: 80, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080': 0.3333,
+      'ACCEPT 10.42.0.12:8080': 0.3333,
+      'ACCEPT 10.42.0.14:8080': 0.3333,
+    });
+  });
+
+  it('an endpoint count change rewrites that one chain (its lookup rule) and its slot elements', async () => {
+    const other = svc({ name: 'other', clusterIP: '10.43.0.20' });
+    const h = new NftHarness().apply(svc(), slice(EP), other, slice(EP, { service: 'other' }));
+    await h.sync();
+    const before = slotOf(h, 'web');
+    h.inputs.length = 0;
+    h.apply(slice([...EP, '10.42.0.14']));
+    await h.sync();
+    const after = slotOf(h, 'web');
+    // 4 endpoints still fit the range of capacity 4 that 3 took: same offset, one slot more.
+    expect(after).toEqual({ ...before, n: 4 });
+    const lines = h.inputs[0]!.trim().split('\n');
+    expect(lines.filter((l) => l.includes('default/other'))).toEqual([]);
+    expect(lines.map((l) => l.replace(/service-\S+/, 'service-X'))).toEqual([
+      'flush chain ip k8ts-proxy service-X',
+      `add element ip k8ts-proxy ${after.map} { ${after.offset + 3} : 10.42.0.14 . 8080 }`,
+      'add rule ip k8ts-proxy service-X ip daddr 10.43.0.10 ip saddr != 10.42.0.0/16 jump mark-for-masquerade',
+      `add rule ip k8ts-proxy service-X meta l4proto tcp dnat ip to numgen random mod 4 offset ${after.offset} map @${after.map}`,
+      'add element ip k8ts-proxy hairpin { 10.42.0.14 . 10.42.0.14 }',
+    ]);
+    expect(dump(h)).toBe(await freshDump(h));
+    // Shrinking to 1 keeps the range: slot 0 gets the one endpoint left, the others are deleted.
+    h.inputs.length = 0;
+    h.apply(slice([EP[2]!]));
+    await h.sync();
+    const o = after.offset;
+    expect(h.inputs[0]).toContain(
+      `delete element ip k8ts-proxy ${after.map} { ${o}, ${o + 1}, ${o + 2}, ${o + 3} }`,
+    );
+    expect(h.inputs[0]).toContain(`add element ip k8ts-proxy ${after.map} { ${o} : 10.42.0.13 . 8080 }`);
+    expect(slotOf(h, 'web')).toEqual({ ...after, n: 1 });
+    expect(dump(h)).toBe(await freshDump(h));
+  });
+
+  it('hairpin pairs only for endpoints on this node', async () => {
+    const h = new NftHarness().apply(
+      svc(),
+      slice([
+        { ip: EP[0]!, node: NODE },
+        { ip: EP[1]!, node: 'node-b' },
+        { ip: EP[2]!, node: 'node-c' },
+      ]),
+    );
+    await h.sync();
+    const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!;
+    expect([...t.maps.get('hairpin')!.keys()]).toEqual([`${EP[0]} . ${EP[0]}`]);
+    // The pod on this node reaching itself is masqueraded; every endpoint is still used.
+    expect(h.reach({ src: EP[0]!, dst: '10.43.0.10', dport: 80, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080 masq': 0.3333,
+      'ACCEPT 10.42.0.12:8080': 0.3333,
+      'ACCEPT 10.42.0.13:8080': 0.3333,
+    });
   });
 
   it('scale to 0 swaps the service-ips element for a reject, and back', async () => {
@@ -215,13 +295,16 @@ describe('NftablesProxier syncs', () => {
         { chain: { family: 'ip', table: 'nat', name: 'PREROUTING' } },
         { chain: { family: 'ip', table: NFT_TABLE, name: 'services' } },
         { set: { family: 'ip', table: NFT_TABLE, name: 'affinity-x' } },
+        { map: { family: 'ip', table: NFT_TABLE, name: 'endpoints-00' } },
+        { map: { family: 'ip', table: 'nat', name: 'other' } },
       ],
     });
     expect(parseNftList(json, NFT_TABLE)).toEqual({
       chains: new Set(['services']),
       sets: new Set(['affinity-x']),
+      maps: new Set(['endpoints-00']),
     });
-    expect(parseNftList('', NFT_TABLE)).toEqual({ chains: new Set(), sets: new Set() });
+    expect(parseNftList('', NFT_TABLE)).toEqual({ chains: new Set(), sets: new Set(), maps: new Set() });
   });
 });
 
@@ -251,12 +334,28 @@ describe('NftablesProxier: partial syncs converge to the full-sync table', () =>
     { affinity: 30, externalIPs: ['198.51.100.9'] },
     { itpLocal: true },
   ];
-  it.each([1, 2, 3, 4, 5, 6, 7, 8])(
-    'seed %i: 60 random changes, each compared with a fresh full sync',
-    async (seed) => {
+  // With one endpoint map every service's slot ranges share it: ranges grow, shrink, are freed and
+  // reused by others, and the dump shows any overlap or leftover slot (FakeNft.dump).
+  it.each([
+    [1, undefined],
+    [2, undefined],
+    [3, undefined],
+    [4, undefined],
+    [5, undefined],
+    [6, undefined],
+    [7, undefined],
+    [8, undefined],
+    [1, 1],
+    [2, 1],
+    [3, 1],
+    [4, 1],
+  ])(
+    'seed %i, endpoint maps %s: 60 random changes, each compared with a fresh full sync',
+    async (seed, shards) => {
       const rnd = prng(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-      const h = new NftHarness();
+      const opts = shards ? { endpointShards: shards } : {};
+      const h = new NftHarness(opts);
       const live = new Map<string, Service>();
       const slices = new Map<string, EndpointSlice>();
       await h.sync();
@@ -270,7 +369,7 @@ describe('NftablesProxier: partial syncs converge to the full-sync table', () =>
           h.apply(s);
           live.set(name, s);
         } else if (r < 0.8) {
-          const n = Math.floor(rnd() * 4);
+          const n = Math.floor(rnd() * (shards ? 8 : 4));
           const eps = Array.from({ length: n }, () => ({
             ip: `10.42.0.${10 + Math.floor(rnd() * 8)}`,
             node: rnd() < 0.5 ? NODE : 'node-b',
@@ -290,7 +389,7 @@ describe('NftablesProxier: partial syncs converge to the full-sync table', () =>
         }
         const [res] = await h.sync();
         expect(res!.full).toBe(false);
-        expect(dump(h), `step ${step}`).toBe(await freshDump(h));
+        expect(dump(h), `step ${step}`).toBe(await freshDump(h, opts));
       }
     },
   );

@@ -18,15 +18,20 @@ import { clearStaleConntrack } from './conntrack.js';
 import { CommandFailedError } from './errors.js';
 import type { IpFamily } from './model.js';
 import {
+  NFT_ENDPOINT_SHARDS,
   NFT_TABLE,
   type NftElement,
   type NftMapName,
   type NftRenderConfig,
+  type NftSpread,
   nftBaseRuleset,
+  nftEndpointMap,
   nftFamily,
+  nftSpreadRule,
   type RenderedNftServicePort,
   renderNftServicePort,
 } from './nftables-render.js';
+import { SlotAllocator, type SlotRange } from './nftables-slots.js';
 import type { CommandRunner } from './runner.js';
 
 export interface NftablesProxierOptions extends NftRenderConfig {
@@ -43,16 +48,32 @@ const ELEMENT_BATCH = 1000;
 
 const elementId = (e: Pick<NftElement, 'map' | 'key'>) => `${e.map} ${e.key}`;
 
-/** Chains and sets of one table in a `nft -j list chains|sets <family>` output. */
-export function parseNftList(json: string, table: string): { chains: Set<string>; sets: Set<string> } {
-  const out = { chains: new Set<string>(), sets: new Set<string>() };
+/** Chains, sets and maps of one table in a `nft -j list chains|sets|maps <family>` output. */
+export function parseNftList(
+  json: string,
+  table: string,
+): { chains: Set<string>; sets: Set<string>; maps: Set<string> } {
+  const out = { chains: new Set<string>(), sets: new Set<string>(), maps: new Set<string>() };
   if (!json.trim()) return out;
   const doc = JSON.parse(json) as { nftables?: Record<string, { table?: string; name?: string }>[] };
   for (const item of doc.nftables ?? []) {
     if (item.chain?.table === table && item.chain.name) out.chains.add(item.chain.name);
     if (item.set?.table === table && item.set.name) out.sets.add(item.set.name);
+    if (item.map?.table === table && item.map.name) out.maps.add(item.map.name);
   }
   return out;
+}
+
+/** A chain's slot range and the number of endpoints in it. */
+interface ChainSlots extends SlotRange {
+  n: number;
+}
+
+/** The kernel's table as listed before a full sync. */
+interface KernelTable {
+  chains: Set<string>;
+  sets: Set<string>;
+  maps: Set<string>;
 }
 
 /** The nftables backend of one family. */
@@ -68,6 +89,10 @@ export class NftablesProxier implements ProxyBackend {
   private chains = new Map<string, readonly string[]>();
   private sets = new Map<string, number>();
   private elements = new Map<string, NftElement>();
+  /** Spread chains' slot ranges, and per endpoint map (shard) slot -> `address . port` in the kernel. */
+  private ranges = new Map<string, ChainSlots>();
+  private slots: Map<number, string>[] = [];
+  private allocator: SlotAllocator;
   /**
    * Element id -> the service ports rendering it. Two services may claim the same destination
    * (one externalIP:port given to both); the map holds one verdict per key, so the service port with
@@ -76,12 +101,15 @@ export class NftablesProxier implements ProxyBackend {
   private readonly owners = new Map<string, string | string[]>();
   private ruleCount = 0;
   private needFull = true;
+  private readonly shards: number;
 
   constructor(opts: NftablesProxierOptions) {
     this.opts = opts;
     this.fam = nftFamily(opts.family);
     this.prefix = `${this.fam} ${NFT_TABLE}`;
     this.now = opts.now ?? (() => performance.now());
+    this.shards = opts.endpointShards ?? NFT_ENDPOINT_SHARDS;
+    this.allocator = new SlotAllocator(this.shards);
   }
 
   /** Force the next sync to be full. */
@@ -92,7 +120,7 @@ export class NftablesProxier implements ProxyBackend {
   async sync(req: SyncRequest): Promise<SyncResult> {
     const t0 = this.now();
     const full = req.full || this.needFull;
-    let kernel: { chains: Set<string>; sets: Set<string> } | undefined;
+    let kernel: KernelTable | undefined;
     if (full) kernel = await this.listKernel();
     const t1 = this.now();
     const plan = full ? this.planFull(req, kernel!) : this.planPartial(req);
@@ -120,17 +148,17 @@ export class NftablesProxier implements ProxyBackend {
 
   async stop(): Promise<void> {}
 
-  /** Our table's chains and sets as the kernel has them now (empty when the table does not exist). */
-  private async listKernel(): Promise<{ chains: Set<string>; sets: Set<string> }> {
-    const chains = await this.opts.runner.run('nft', ['-j', 'list', 'chains', this.fam]);
-    if (chains.code !== 0) throw new CommandFailedError('nft list chains', chains.code, chains.stderr);
-    // -t: without their elements (the hairpin set holds one per endpoint).
-    const sets = await this.opts.runner.run('nft', ['-j', '-t', 'list', 'sets', this.fam]);
-    if (sets.code !== 0) throw new CommandFailedError('nft list sets', sets.code, sets.stderr);
-    return {
-      chains: parseNftList(chains.stdout, NFT_TABLE).chains,
-      sets: parseNftList(sets.stdout, NFT_TABLE).sets,
+  /** Our table's chains, sets and maps as the kernel has them now (empty when the table does not exist). */
+  private async listKernel(): Promise<KernelTable> {
+    const list = async (what: 'chains' | 'sets' | 'maps') => {
+      // -t: without their elements (the endpoint maps hold one per endpoint).
+      const args = what === 'chains' ? ['-j', 'list', what, this.fam] : ['-j', '-t', 'list', what, this.fam];
+      const r = await this.opts.runner.run('nft', args);
+      if (r.code !== 0) throw new CommandFailedError(`nft list ${what}`, r.code, r.stderr);
+      return parseNftList(r.stdout, NFT_TABLE);
     };
+    const [chains, sets, maps] = await Promise.all([list('chains'), list('sets'), list('maps')]);
+    return { chains: chains.chains, sets: sets.sets, maps: maps.maps };
   }
 
   private renderAll(req: SyncRequest): void {
@@ -144,7 +172,7 @@ export class NftablesProxier implements ProxyBackend {
 
   /**
    * Record (or with undefined, drop) the rendering of one service port and its element claims.
-   * (Owners are a key, or an array only when shared: 100,000 endpoints make 100,000 hairpin pairs.)
+   * (Owners are a key, or an array only when shared.)
    */
   private setRendered(key: string, r: RenderedNftServicePort | undefined): void {
     for (const e of this.rendered.get(key)?.elements ?? []) {
@@ -178,19 +206,37 @@ export class NftablesProxier implements ProxyBackend {
     return this.rendered.get(best)?.elements.find((e) => elementId(e) === id);
   }
 
+  /** A spread chain's complete rules: its own, then the numgen lookup into its slots. */
+  private spreadRules(rules: readonly string[], spread: NftSpread, offset: number): string[] {
+    return [...rules, nftSpreadRule(this.opts.family, spread, offset)];
+  }
+
   /** Everything, flushed and rewritten; whatever the table holds beyond that is deleted. */
-  private planFull(
-    req: SyncRequest,
-    kernel: { chains: Set<string>; sets: Set<string> },
-  ): { text: string; commit: () => number } {
+  private planFull(req: SyncRequest, kernel: KernelTable): { text: string; commit: () => number } {
     this.renderAll(req);
     const p = this.prefix;
     const base = nftBaseRuleset(this.opts);
     const wantChains = new Map<string, readonly string[]>();
     const wantSets = new Map<string, number>();
     const wantElements = new Map<string, NftElement>();
+    // Slots are allocated afresh: the transaction flushes every endpoint map.
+    const allocator = new SlotAllocator(this.shards);
+    const ranges = new Map<string, ChainSlots>();
+    const wantSlots = Array.from({ length: this.shards }, () => new Map<number, string>());
     for (const [k, r] of this.rendered) {
-      for (const [c, rules] of r.chains) wantChains.set(c, rules);
+      for (const [c, rules] of r.chains) {
+        const spread = r.spreads.get(c);
+        if (!spread) {
+          wantChains.set(c, rules);
+          continue;
+        }
+        const n = spread.targets.length;
+        const range = allocator.alloc(spread.shard, n);
+        ranges.set(c, { ...range, n });
+        wantChains.set(c, this.spreadRules(rules, spread, range.offset));
+        const m = wantSlots[spread.shard]!;
+        for (let i = 0; i < n; i++) m.set(range.offset + i, spread.targets[i]!);
+      }
       for (const [s, t] of r.sets) wantSets.set(s, t);
       for (const e of r.elements) {
         const id = elementId(e);
@@ -201,32 +247,42 @@ export class NftablesProxier implements ProxyBackend {
     }
     const out: string[] = [`add table ${p}`];
     for (const [m, { kind, type }] of base.maps) out.push(`add ${kind} ${p} ${m} { type ${type} ; }`);
+    for (const [m, spec] of base.endpointMaps) out.push(`add map ${p} ${m} { ${spec} }`);
     for (const c of base.baseChains) out.push(`add chain ${p} ${c.name} { ${c.spec} }`);
     const hooked = new Set(base.baseChains.map((c) => c.name));
     for (const c of base.chains.keys()) if (!hooked.has(c)) out.push(`add chain ${p} ${c}`);
     for (const c of wantChains.keys()) out.push(`add chain ${p} ${c}`);
     for (const [s, t] of wantSets) out.push(this.addSet(s, t));
     for (const [m, { kind }] of base.maps) out.push(`flush ${kind} ${p} ${m}`);
+    for (const m of base.endpointMaps.keys()) out.push(`flush map ${p} ${m}`);
     const flush = (c: string) => kernel.chains.has(c) && out.push(`flush chain ${p} ${c}`);
     for (const c of base.chains.keys()) flush(c);
     for (const c of wantChains.keys()) flush(c);
+    // Elements before the rules that bind their maps: the kernel checks a new element against
+    // every rule bound to its map, so with the chains flushed there is nothing to check yet.
+    this.addSlotElements(out, wantSlots);
+    this.addElements(out, 'add', [...wantElements.values()]);
     let written = 0;
     for (const [c, rules] of [...base.chains, ...wantChains]) {
       for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
       written += rules.length;
     }
-    this.addElements(out, 'add', [...wantElements.values()]);
     for (const c of kernel.chains)
       if (!wantChains.has(c) && !base.chains.has(c))
         out.push(`flush chain ${p} ${c}`, `delete chain ${p} ${c}`);
     for (const s of kernel.sets)
       if (!wantSets.has(s) && !base.maps.has(s as NftMapName)) out.push(`delete set ${p} ${s}`);
+    for (const m of kernel.maps)
+      if (!base.endpointMaps.has(m) && !base.maps.has(m as NftMapName)) out.push(`delete map ${p} ${m}`);
     return {
       text: `${out.join('\n')}\n`,
       commit: () => {
         this.chains = wantChains;
         this.sets = wantSets;
         this.elements = wantElements;
+        this.ranges = ranges;
+        this.slots = wantSlots;
+        this.allocator = allocator;
         this.ruleCount = written;
         return written;
       },
@@ -243,6 +299,7 @@ export class NftablesProxier implements ProxyBackend {
     const oldSets = new Set<string>();
     const touched = new Set<string>();
     const newChains = new Map<string, readonly string[]>();
+    const newSpreads = new Map<string, NftSpread>();
     const newSets = new Map<string, number>();
     for (const k of keys) {
       const old = this.rendered.get(k);
@@ -253,9 +310,66 @@ export class NftablesProxier implements ProxyBackend {
       const r = sp ? renderNftServicePort(sp, req.state.endpoints.get(k) ?? [], this.opts) : undefined;
       this.setRendered(k, r);
       for (const [c, rules] of r?.chains ?? []) newChains.set(c, rules);
+      for (const [c, s] of r?.spreads ?? []) newSpreads.set(c, s);
       for (const [s, t] of r?.sets ?? []) newSets.set(s, t);
       for (const e of r?.elements ?? []) touched.add(elementId(e));
     }
+
+    // Slots. A chain keeps its range while its endpoints fit (same count: only elements change);
+    // ranges of chains that outgrew theirs or stopped spreading are freed first, so that this very
+    // transaction may reuse them (every slot they held is rewritten or deleted below).
+    const allocator = this.allocator;
+    const freed: SlotRange[] = [];
+    const newRanges = new Map<string, ChainSlots>();
+    const touchedSlots = new Map<number, Set<number>>();
+    const touchRange = (r: { shard: number; offset: number; n: number }) => {
+      let set = touchedSlots.get(r.shard);
+      if (!set) touchedSlots.set(r.shard, (set = new Set()));
+      for (let i = 0; i < r.n; i++) set.add(r.offset + i);
+    };
+    for (const c of oldChains) {
+      const have = this.ranges.get(c);
+      if (!have) continue;
+      touchRange(have);
+      const spread = newSpreads.get(c);
+      if (spread && spread.shard === have.shard && spread.targets.length <= have.cap)
+        newRanges.set(c, { ...have, n: spread.targets.length });
+      else {
+        allocator.release(have);
+        freed.push(have);
+      }
+    }
+    for (const [c, spread] of newSpreads) {
+      if (newRanges.has(c)) continue;
+      newRanges.set(c, { ...allocator.alloc(spread.shard, spread.targets.length), n: spread.targets.length });
+    }
+    const wantSlot = new Map<number, Map<number, string>>();
+    for (const [c, spread] of newSpreads) {
+      const r = newRanges.get(c)!;
+      touchRange(r);
+      let m = wantSlot.get(r.shard);
+      if (!m) wantSlot.set(r.shard, (m = new Map()));
+      for (let i = 0; i < r.n; i++) m.set(r.offset + i, spread.targets[i]!);
+      newChains.set(c, this.spreadRules(newChains.get(c)!, spread, r.offset));
+    }
+    const delSlots = new Map<number, number[]>();
+    const addSlots: Map<number, string>[] = [];
+    for (const [shard, set] of touchedSlots) {
+      const have = this.slots[shard];
+      const want = wantSlot.get(shard);
+      for (const slot of set) {
+        const h = have?.get(slot);
+        const w = want?.get(slot);
+        if (h === w) continue;
+        if (h !== undefined) {
+          let d = delSlots.get(shard);
+          if (!d) delSlots.set(shard, (d = []));
+          d.push(slot);
+        }
+        if (w !== undefined) (addSlots[shard] ??= new Map()).set(slot, w);
+      }
+    }
+
     // Chains and sets are named after their service port, so what one stopped rendering is gone;
     // an element may be claimed by another service port too (wantedElement).
     const delElements: string[] = [];
@@ -278,10 +392,13 @@ export class NftablesProxier implements ProxyBackend {
       'delete',
       delElements.map((id) => this.elements.get(id)!),
     );
+    for (const [shard, list] of delSlots)
+      out.push(`delete element ${p} ${nftEndpointMap(shard)} { ${list.join(', ')} }`);
     for (const c of addChains) out.push(`add chain ${p} ${c}`);
     for (const [s, t] of addSets) out.push(this.addSet(s, t));
     for (const [c] of writeChains) if (this.chains.has(c)) out.push(`flush chain ${p} ${c}`);
     for (const c of delChains) out.push(`flush chain ${p} ${c}`);
+    this.addSlotElements(out, addSlots);
     let written = 0;
     for (const [c, rules] of writeChains) {
       for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
@@ -290,11 +407,21 @@ export class NftablesProxier implements ProxyBackend {
     this.addElements(out, 'add', addElements);
     for (const c of delChains) out.push(`delete chain ${p} ${c}`);
     for (const s of delSets) out.push(`delete set ${p} ${s}`);
+    // Every slot range handed out this sync must be in the 32-bit slot space; far from it in
+    // practice (the free lists reuse ranges), and a full sync compacts.
+    if (allocator.high() > 0x7fffffff) this.needFull = true;
     return {
       text: out.length ? `${out.join('\n')}\n` : '',
       commit: () => {
         for (const id of delElements) this.elements.delete(id);
         for (const e of addElements) this.elements.set(elementId(e), e);
+        for (const [shard, list] of delSlots) for (const s of list) this.slots[shard]?.delete(s);
+        addSlots.forEach((m, shard) => {
+          const have = (this.slots[shard] ??= new Map());
+          for (const [s, v] of m) have.set(s, v);
+        });
+        for (const c of oldChains) this.ranges.delete(c);
+        for (const [c, r] of newRanges) this.ranges.set(c, r);
         for (const [c, rules] of writeChains) {
           this.ruleCount += rules.length - (this.chains.get(c)?.length ?? 0);
           this.chains.set(c, rules);
@@ -326,6 +453,23 @@ export class NftablesProxier implements ProxyBackend {
     for (const [m, list] of byMap)
       for (let i = 0; i < list.length; i += ELEMENT_BATCH)
         out.push(`${verb} element ${this.prefix} ${m} { ${list.slice(i, i + ELEMENT_BATCH).join(', ')} }`);
+  }
+
+  /** `add element` commands of endpoint map slots (per shard: slot -> `address . port`). */
+  private addSlotElements(out: string[], shards: readonly (Map<number, string> | undefined)[]): void {
+    shards.forEach((m, shard) => {
+      if (!m?.size) return;
+      let batch: string[] = [];
+      const flush = () => {
+        out.push(`add element ${this.prefix} ${nftEndpointMap(shard)} { ${batch.join(', ')} }`);
+        batch = [];
+      };
+      for (const [slot, v] of m) {
+        batch.push(`${slot} : ${v}`);
+        if (batch.length === ELEMENT_BATCH) flush();
+      }
+      if (batch.length) flush();
+    });
   }
 }
 

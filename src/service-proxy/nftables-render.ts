@@ -50,6 +50,8 @@ export interface NftRenderConfig {
    * (undefined: every local address except loopback).
    */
   nodePortAddresses?: readonly string[] | undefined;
+  /** Number of endpoint maps (default NFT_ENDPOINT_SHARDS; tests use 1 to put every service in one). */
+  endpointShards?: number | undefined;
 }
 
 /** The shared verdict maps (and the `hairpin` set) the per-service elements go into. */
@@ -75,9 +77,49 @@ export interface RenderedNftServicePort {
   service: string;
   /** Chains owned by this service port: name -> rule bodies (the text after `add rule T NAME`). */
   chains: Map<string, string[]>;
+  /**
+   * Policy chains that end in a numgen lookup (no session affinity): chain -> its endpoints. The
+   * chain's rules in `chains` are the ones before that lookup; the proxier allocates the slots and
+   * appends nftSpreadRule.
+   */
+  spreads: Map<string, NftSpread>;
   /** Affinity sets owned by this service port: name -> timeout in seconds. */
   sets: Map<string, number>;
   elements: NftElement[];
+}
+
+/** The endpoints of one policy chain without affinity, to be placed in slots of one endpoint map. */
+export interface NftSpread {
+  /** Endpoint map shard (endpoints-NN), from the service port's chain hash. */
+  shard: number;
+  /** `tcp`, `udp` or `sctp`. */
+  proto: string;
+  /** The map values, in endpoint order: `10.42.0.11 . 8080`, `fd42::11 . 8080`. */
+  targets: string[];
+}
+
+/**
+ * Number of endpoint maps. A map element costs kernel time per rule bound to its map (it is
+ * validated against each binding), a lookup in one named map of many is linear: 64 shards keep
+ * both small at 10,000 services (docs/architecture.md has the figures).
+ */
+export const NFT_ENDPOINT_SHARDS = 64;
+
+/** Name of endpoint map `shard`: `endpoints-07`. */
+export function nftEndpointMap(shard: number): string {
+  return `endpoints-${shard < 10 ? '0' : ''}${shard}`;
+}
+
+/** The declaration body of an endpoint map of one family: slot -> address . port. */
+export function nftEndpointMapSpec(family: IpFamily): string {
+  return `typeof numgen random mod 1 : ${nftFamily(family)} daddr . tcp dport ;`;
+}
+
+/** The rule that ends a spread chain: DNAT to the target in one of slots offset..offset+n-1. */
+export function nftSpreadRule(family: IpFamily, spread: NftSpread, offset: number): string {
+  const ip = nftFamily(family);
+  const map = nftEndpointMap(spread.shard);
+  return `meta l4proto ${spread.proto} dnat ${ip} to numgen random mod ${spread.targets.length} offset ${offset} map @${map}`;
 }
 
 /** `ip` or `ip6`: the nft family keyword and the address match prefix. */
@@ -85,12 +127,29 @@ export function nftFamily(family: IpFamily): 'ip' | 'ip6' {
   return family === 'IPv4' ? 'ip' : 'ip6';
 }
 
+const baseCache = new Map<string, string>();
+
 /** `<hash8>-<ns>/<name>/<proto>/<port>`: the common part of a service port's chain names (upstream's shape). */
 export function nftServiceBase(
   sp: Pick<ServicePortInfo, 'name' | 'service' | 'portName' | 'protocol'>,
 ): string {
   const proto = sp.protocol.toLowerCase();
-  return `${hash16(sp.name + proto).slice(0, 8)}-${sp.service}/${proto}/${sp.portName}`;
+  const key = `${sp.name}\n${proto}\n${sp.service}\n${sp.portName}`;
+  let base = baseCache.get(key);
+  if (base === undefined) {
+    // A bounded memo: a full sync would otherwise hash every service port again.
+    if (baseCache.size > 200_000) baseCache.clear();
+    base = `${hash16(sp.name + proto).slice(0, 8)}-${sp.service}/${proto}/${sp.portName}`;
+    baseCache.set(key, base);
+  }
+  return base;
+}
+
+const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** The endpoint map shard of a service port: from the first two base32 characters of its hash. */
+function shardOf(base: string, shards: number): number {
+  return (B32.indexOf(base[0]!) * 32 + B32.indexOf(base[1]!)) % shards;
 }
 
 /** `<hash8>-<ns>/<name>/<proto>/<port>__<ip>/<port>`, an endpoint's part of its affinity set name (IPv6 colons become dots: nft names allow no colon). */
@@ -117,6 +176,7 @@ export function renderNftServicePort(
   const noEndpointVerdict = hasEndpoints ? 'drop' : 'goto reject-chain';
 
   const base = nftServiceBase(sp);
+  const shard = shardOf(base, cfg.endpointShards ?? NFT_ENDPOINT_SHARDS);
   const svc = `service-${base}`;
   const loc = `local-${base}`;
   const ext = `external-${base}`;
@@ -124,6 +184,7 @@ export function renderNftServicePort(
   const out: RenderedNftServicePort = {
     service: sp.service,
     chains: new Map(),
+    spreads: new Map(),
     sets: new Map(),
     elements: [],
   };
@@ -168,8 +229,9 @@ export function renderNftServicePort(
   }
 
   // Policy chains: the endpoint is chosen and DNATed right there, without a chain per endpoint
-  // (why: the header). Hairpin (an endpoint reaching itself) is masqueraded in nat postrouting
-  // through the shared `hairpin` set of `ep . ep` pairs.
+  // (why: the header). Without affinity the choice is one numgen lookup in a sharded endpoint map
+  // (the proxier places the targets in slots and completes the rule: nftSpreadRule); with affinity a
+  // cascade, because each endpoint needs its own `update @affinity-...` statement.
   const policyChain = (chain: string, list: readonly EndpointInfo[], masqRule: boolean) => {
     const rules: string[] = [];
     if (masqRule) {
@@ -177,29 +239,37 @@ export function renderNftServicePort(
       else if (cfg.clusterCidr)
         rules.push(`${ip} daddr ${clusterIP} ${ip} saddr != ${cfg.clusterCidr} jump mark-for-masquerade`);
     }
+    out.chains.set(chain, rules);
+    if (sp.affinitySeconds <= 0) {
+      const targets = new Array<string>(list.length);
+      for (let i = 0; i < list.length; i++) targets[i] = `${list[i]!.ip} . ${list[i]!.port}`;
+      out.spreads.set(chain, { shard, proto, targets });
+      return;
+    }
     const targets = list.map((e) => {
       const to = fam === 'IPv4' ? `${e.ip}:${e.port}` : `[${e.ip}]:${e.port}`;
-      const dnat = `meta l4proto ${proto} dnat to ${to}`;
-      if (sp.affinitySeconds <= 0) return { dnat, affinity: undefined };
       const b = endpointBase(sp, e);
       // The timeout is part of the set's hash: a new timeout is a new set (an existing set's timeout
       // cannot be changed), swapped in by the same transaction that rewrites the chains using it.
       const affinity = `affinity-${hash16(`${b}${sp.affinitySeconds}`).slice(0, 8)}-${b.slice(9)}`;
       out.sets.set(affinity, sp.affinitySeconds);
-      return { dnat: `update @${affinity} { ${ip} saddr } ${dnat}`, affinity };
+      return { dnat: `update @${affinity} { ${ip} saddr } meta l4proto ${proto} dnat to ${to}`, affinity };
     });
-    for (const t of targets) if (t.affinity) rules.push(`${ip} saddr @${t.affinity} ${t.dnat}`);
-    // An even spread as a cascade (endpoint i taken with probability 1/(N-i), as the iptables
-    // statistic chain), not upstream's `numgen random mod N vmap { ... }` (why: the header).
+    for (const t of targets) rules.push(`${ip} saddr @${t.affinity} ${t.dnat}`);
+    // An even spread as a cascade: endpoint i taken with probability 1/(N-i), as the iptables
+    // statistic chain (not `numgen ... vmap { ... }`: the header).
     targets.forEach((t, i) => {
       const left = targets.length - i;
       rules.push(left > 1 ? `numgen random mod ${left} == 0 ${t.dnat}` : t.dnat);
     });
-    out.chains.set(chain, rules);
   };
   if (clusterEps.length > 0) policyChain(svc, clusterEps, !sp.internalPolicyLocal);
   if (localEps.length > 0) policyChain(loc, localEps, false);
-  const hairpin = new Set([...clusterEps, ...localEps].map((e) => e.ip));
+  // Hairpin pairs only for endpoints on this node (or of unknown node): a pod can reach itself
+  // through a service only from the node it runs on, where this proxy's nat postrouting sees it.
+  const hairpin = new Set<string>();
+  for (const list of [clusterEps, localEps])
+    for (const e of list) if (e.nodeName === cfg.nodeName || e.nodeName === '') hairpin.add(e.ip);
   for (const a of hairpin) el('hairpin', `${a} . ${a}`, '');
   return out;
 }
@@ -215,6 +285,8 @@ export interface NftBaseChain {
 export function nftBaseRuleset(cfg: NftRenderConfig): {
   /** The shared maps and sets: name -> kind and type. */
   maps: Map<NftMapName, { kind: 'map' | 'set'; type: string }>;
+  /** The endpoint maps (nftEndpointMap): name -> declaration body. */
+  endpointMaps: Map<string, string>;
   baseChains: NftBaseChain[];
   chains: Map<string, string[]>;
 } {
@@ -279,5 +351,8 @@ export function nftBaseRuleset(cfg: NftRenderConfig): {
     ['service-endpoints-check', [`${ip} daddr . meta l4proto . th dport vmap @no-endpoint-services`]],
     ['nodeport-endpoints-check', [`${nodePortMatch} meta l4proto . th dport vmap @no-endpoint-nodeports`]],
   ]);
-  return { maps, baseChains, chains };
+  const endpointMaps = new Map<string, string>();
+  for (let i = 0; i < (cfg.endpointShards ?? NFT_ENDPOINT_SHARDS); i++)
+    endpointMaps.set(nftEndpointMap(i), nftEndpointMapSpec(cfg.family));
+  return { maps, endpointMaps, baseChains, chains };
 }
