@@ -12,6 +12,8 @@ import { cleanupNftablesRules, NftablesProxier, parseNftList } from './nftables-
 import { NFT_ENDPOINT_SHARDS, NFT_TABLE, nftServiceBase } from './nftables-render.js';
 import { FakeNftRunner } from './testing/fake-nft.js';
 import { CLUSTER_CIDR, NftHarness, NODE, type SvcSpec, slice, svc } from './testing/fixtures.js';
+import { traceNft } from './testing/nft-tracer.js';
+import { summarize } from './testing/packet-tracer.js';
 
 const EP = ['10.42.0.11', '10.42.0.12', '10.42.0.13'];
 
@@ -99,6 +101,56 @@ describe('NftablesProxier syncs', () => {
     expect([...t.maps.get('hairpin')!.keys()]).toEqual(EP.map((ip) => `${ip} . ${ip}`));
     expect(r4!.ruleCounts[NFT_TABLE]).toBeGreaterThan(10);
     expect(h.runner.nft.tables.has(`ip6 ${NFT_TABLE}`)).toBe(true);
+  });
+
+  it('into an empty kernel: declarations, then two independent halves, then the dispatch; no service half-built in between', async () => {
+    const eps = Array.from({ length: 7 }, (_, i) => `10.42.0.${11 + i}`);
+    const h = new NftHarness();
+    for (let i = 0; i < 12; i++)
+      h.apply(svc({ name: `s${i}`, clusterIP: `10.43.0.${20 + i}` }), slice(eps, { service: `s${i}` }));
+    const pkt = { src: '10.42.0.50', dst: '10.43.0.25', dport: 80, origin: 'remote' as const };
+    const seen: string[] = [];
+    h.runner.afterApply = () => {
+      const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`);
+      if (t) seen.push(JSON.stringify(summarize(traceNft(t, pkt, { localAddresses: ['192.168.1.10'] }))));
+    };
+    await h.sync();
+    h.runner.afterApply = undefined;
+    const v4 = h.runner.inputs.slice(0, 4);
+    expect(v4[0]).not.toMatch(/add rule|add element/);
+    expect(v4[1]).toMatch(/add rule .* service-/);
+    expect(v4[2]).toMatch(/add element .* endpoints-/);
+    expect(`${v4[1]}${v4[2]}`).not.toMatch(/service-ips|nat-prerouting/);
+    expect(v4[3]).toMatch(/add element ip k8ts-proxy service-ips/);
+    const spread = JSON.stringify(Object.fromEntries(eps.map((ip) => [`ACCEPT ${ip}:8080`, 0.1429])));
+    // Untouched until the last step, then spread over all 7 endpoints at once.
+    expect(seen.slice(0, 4)).toEqual([...Array(3).fill('{"ACCEPT":1}'), spread]);
+    expect(dump(h)).toBe(await freshDump(h));
+    // Later full syncs (our chains exist) are one transaction.
+    const n = h.runner.inputs.length;
+    await h.sync({ full: true });
+    expect(h.runner.inputs.length - n).toBe(2); // one per family
+    expect(dump(h)).toBe(await freshDump(h));
+  });
+
+  it('a failed half of the first sync is retried alone; failing again fails the sync, and the next full sync repairs', async () => {
+    const many = (x: NftHarness) => {
+      for (let i = 0; i < 12; i++)
+        x.apply(svc({ name: `s${i}`, clusterIP: `10.43.0.${20 + i}` }), slice(EP, { service: `s${i}` }));
+      return x;
+    };
+    const h = many(new NftHarness());
+    let fails = 1;
+    h.runner.failIf = (input) => /^add element .* endpoints-/m.test(input) && fails-- > 0;
+    await h.sync();
+    expect(dump(h)).toBe(await freshDump(h));
+    const g = many(new NftHarness());
+    g.runner.failIf = (input) => /^add element .* endpoints-/m.test(input);
+    await expect(g.sync()).rejects.toThrow(/nft -f exited with 1/);
+    g.runner.failIf = undefined;
+    const [r] = await g.sync();
+    expect(r!.full).toBe(true);
+    expect(dump(g)).toBe(await freshDump(g));
   });
 
   it('a sync with nothing changed runs no nft at all', async () => {

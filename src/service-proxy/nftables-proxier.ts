@@ -46,8 +46,6 @@ export interface NftablesProxierOptions extends NftRenderConfig {
 /** Elements per `add element` / `delete element` command. */
 const ELEMENT_BATCH = 1000;
 
-const elementId = (e: Pick<NftElement, 'map' | 'key'>) => `${e.map} ${e.key}`;
-
 /** Chains, sets and maps of one table in a `nft -j list chains|sets|maps <family>` output. */
 export function parseNftList(
   json: string,
@@ -64,9 +62,18 @@ export function parseNftList(
   return out;
 }
 
-/** A chain's slot range and the number of endpoints in it. */
+/** A spread chain's slot range and the targets in its first slots (the kernel holds exactly these). */
 interface ChainSlots extends SlotRange {
-  n: number;
+  targets: readonly string[];
+}
+
+/**
+ * A sync's `nft -f` inputs: steps run one after the other, the inputs of one step side by side;
+ * each input is one transaction. commit() records the new state once all have applied.
+ */
+interface Plan {
+  steps: string[][];
+  commit: () => number;
 }
 
 /** The kernel's table as listed before a full sync. */
@@ -89,9 +96,11 @@ export class NftablesProxier implements ProxyBackend {
   private chains = new Map<string, readonly string[]>();
   private sets = new Map<string, number>();
   private elements = new Map<string, NftElement>();
-  /** Spread chains' slot ranges, and per endpoint map (shard) slot -> `address . port` in the kernel. */
+  /**
+   * Spread chains' slot ranges with their targets: slot offset+i of their shard holds targets[i], and
+   * no other slot of the endpoint maps holds anything.
+   */
   private ranges = new Map<string, ChainSlots>();
-  private slots: Map<number, string>[] = [];
   private allocator: SlotAllocator;
   /**
    * Element id -> the service ports rendering it. Two services may claim the same destination
@@ -126,12 +135,11 @@ export class NftablesProxier implements ProxyBackend {
     const plan = full ? this.planFull(req, kernel!) : this.planPartial(req);
     const t2 = this.now();
     let written = 0;
-    if (plan.text) {
-      this.opts.onApply?.(plan.text);
-      // Until this transaction is known to have applied, the kernel's state is unknown.
+    if (plan.steps.length) {
+      this.opts.onApply?.(plan.steps.flat().join(''));
+      // Until every transaction is known to have applied, the kernel's state is unknown.
       this.needFull = true;
-      const r = await this.opts.runner.run('nft', ['-f', '-'], { stdin: plan.text });
-      if (r.code !== 0) throw new CommandFailedError('nft -f', r.code, r.stderr);
+      for (const step of plan.steps) await this.applyStep(step);
       written = plan.commit();
     }
     this.needFull = false;
@@ -147,6 +155,21 @@ export class NftablesProxier implements ProxyBackend {
   }
 
   async stop(): Promise<void> {}
+
+  /**
+   * Run the inputs of one step side by side. Each is its own transaction and independent of the
+   * others, so one that failed (e.g. because another committed while it was being prepared) is
+   * run once more alone before the sync fails.
+   */
+  private async applyStep(inputs: readonly string[]): Promise<void> {
+    const run = (stdin: string) => this.opts.runner.run('nft', ['-f', '-'], { stdin });
+    const results = await Promise.all(inputs.map(run));
+    for (let i = 0; i < inputs.length; i++) {
+      let r = results[i]!;
+      if (r.code !== 0 && inputs.length > 1) r = await run(inputs[i]!);
+      if (r.code !== 0) throw new CommandFailedError('nft -f', r.code, r.stderr);
+    }
+  }
 
   /** Our table's chains, sets and maps as the kernel has them now (empty when the table does not exist). */
   private async listKernel(): Promise<KernelTable> {
@@ -176,7 +199,7 @@ export class NftablesProxier implements ProxyBackend {
    */
   private setRendered(key: string, r: RenderedNftServicePort | undefined): void {
     for (const e of this.rendered.get(key)?.elements ?? []) {
-      const id = elementId(e);
+      const id = e.id;
       const o = this.owners.get(id);
       if (o === key) this.owners.delete(id);
       else if (Array.isArray(o)) {
@@ -190,7 +213,7 @@ export class NftablesProxier implements ProxyBackend {
     }
     this.rendered.set(key, r);
     for (const e of r.elements) {
-      const id = elementId(e);
+      const id = e.id;
       const o = this.owners.get(id);
       if (o === undefined) this.owners.set(id, key);
       else if (Array.isArray(o)) o.push(key);
@@ -203,7 +226,7 @@ export class NftablesProxier implements ProxyBackend {
     const o = this.owners.get(id);
     if (o === undefined) return undefined;
     const best = Array.isArray(o) ? [...o].sort()[0]! : o;
-    return this.rendered.get(best)?.elements.find((e) => elementId(e) === id);
+    return this.rendered.get(best)?.elements.find((e) => e.id === id);
   }
 
   /** A spread chain's complete rules: its own, then the numgen lookup into its slots. */
@@ -212,7 +235,7 @@ export class NftablesProxier implements ProxyBackend {
   }
 
   /** Everything, flushed and rewritten; whatever the table holds beyond that is deleted. */
-  private planFull(req: SyncRequest, kernel: KernelTable): { text: string; commit: () => number } {
+  private planFull(req: SyncRequest, kernel: KernelTable): Plan {
     this.renderAll(req);
     const p = this.prefix;
     const base = nftBaseRuleset(this.opts);
@@ -222,7 +245,7 @@ export class NftablesProxier implements ProxyBackend {
     // Slots are allocated afresh: the transaction flushes every endpoint map.
     const allocator = new SlotAllocator(this.shards);
     const ranges = new Map<string, ChainSlots>();
-    const wantSlots = Array.from({ length: this.shards }, () => new Map<number, string>());
+    const slotElements = Array.from({ length: this.shards }, (): string[] => []);
     for (const [k, r] of this.rendered) {
       for (const [c, rules] of r.chains) {
         const spread = r.spreads.get(c);
@@ -230,58 +253,82 @@ export class NftablesProxier implements ProxyBackend {
           wantChains.set(c, rules);
           continue;
         }
-        const n = spread.targets.length;
-        const range = allocator.alloc(spread.shard, n);
-        ranges.set(c, { ...range, n });
+        const { targets } = spread;
+        const range = allocator.alloc(spread.shard, targets.length);
+        ranges.set(c, { shard: range.shard, offset: range.offset, cap: range.cap, targets });
         wantChains.set(c, this.spreadRules(rules, spread, range.offset));
-        const m = wantSlots[spread.shard]!;
-        for (let i = 0; i < n; i++) m.set(range.offset + i, spread.targets[i]!);
+        const list = slotElements[spread.shard]!;
+        for (let i = 0; i < targets.length; i++) list.push(`${range.offset + i} : ${targets[i]}`);
       }
       for (const [s, t] of r.sets) wantSets.set(s, t);
       for (const e of r.elements) {
-        const id = elementId(e);
+        const id = e.id;
         const o = this.owners.get(id);
         if (o === k) wantElements.set(id, e);
         else if (Array.isArray(o) && !wantElements.has(id)) wantElements.set(id, this.wantedElement(id)!);
       }
     }
-    const out: string[] = [`add table ${p}`];
-    for (const [m, { kind, type }] of base.maps) out.push(`add ${kind} ${p} ${m} { type ${type} ; }`);
-    for (const [m, spec] of base.endpointMaps) out.push(`add map ${p} ${m} { ${spec} }`);
-    for (const c of base.baseChains) out.push(`add chain ${p} ${c.name} { ${c.spec} }`);
+    // Sections of the input, in transaction order.
+    const decl: string[] = [`add table ${p}`];
+    for (const [m, { kind, type }] of base.maps) decl.push(`add ${kind} ${p} ${m} { type ${type} ; }`);
+    for (const [m, spec] of base.endpointMaps) decl.push(`add map ${p} ${m} { ${spec} }`);
+    for (const c of base.baseChains) decl.push(`add chain ${p} ${c.name} { ${c.spec} }`);
     const hooked = new Set(base.baseChains.map((c) => c.name));
-    for (const c of base.chains.keys()) if (!hooked.has(c)) out.push(`add chain ${p} ${c}`);
-    for (const c of wantChains.keys()) out.push(`add chain ${p} ${c}`);
-    for (const [s, t] of wantSets) out.push(this.addSet(s, t));
-    for (const [m, { kind }] of base.maps) out.push(`flush ${kind} ${p} ${m}`);
-    for (const m of base.endpointMaps.keys()) out.push(`flush map ${p} ${m}`);
-    const flush = (c: string) => kernel.chains.has(c) && out.push(`flush chain ${p} ${c}`);
-    for (const c of base.chains.keys()) flush(c);
-    for (const c of wantChains.keys()) flush(c);
-    // Elements before the rules that bind their maps: the kernel checks a new element against
-    // every rule bound to its map, so with the chains flushed there is nothing to check yet.
-    this.addSlotElements(out, wantSlots);
-    this.addElements(out, 'add', [...wantElements.values()]);
+    for (const c of base.chains.keys()) if (!hooked.has(c)) decl.push(`add chain ${p} ${c}`);
+    for (const c of wantChains.keys()) decl.push(`add chain ${p} ${c}`);
+    for (const [s, t] of wantSets) decl.push(this.addSet(s, t));
+    const flushes: string[] = [];
+    for (const [m, { kind }] of base.maps) flushes.push(`flush ${kind} ${p} ${m}`);
+    for (const m of base.endpointMaps.keys()) flushes.push(`flush map ${p} ${m}`);
+    for (const c of [...base.chains.keys(), ...wantChains.keys()])
+      if (kernel.chains.has(c)) flushes.push(`flush chain ${p} ${c}`);
+    // Per-service rules and endpoint elements in two halves (by shard parity) that do not depend on
+    // each other; the dispatch (base chain rules, service-ips and the other shared maps) separately.
+    const halves: string[][] = [[], []];
+    for (let shard = 0; shard < this.shards; shard++)
+      this.addSlotElements(halves[shard % 2]!, shard, slotElements[shard]!);
     let written = 0;
-    for (const [c, rules] of [...base.chains, ...wantChains]) {
-      for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
+    let alt = 0;
+    for (const [c, rules] of wantChains) {
+      const shard = ranges.get(c)?.shard;
+      const half = halves[shard === undefined ? alt++ % 2 : shard % 2]!;
+      for (const r of rules) half.push(`add rule ${p} ${c} ${r}`);
       written += rules.length;
     }
+    const dispatch: string[] = [];
+    this.addElements(dispatch, 'add', [...wantElements.values()]);
+    for (const [c, rules] of base.chains) {
+      for (const r of rules) dispatch.push(`add rule ${p} ${c} ${r}`);
+      written += rules.length;
+    }
+    const deletes: string[] = [];
     for (const c of kernel.chains)
       if (!wantChains.has(c) && !base.chains.has(c))
-        out.push(`flush chain ${p} ${c}`, `delete chain ${p} ${c}`);
+        deletes.push(`flush chain ${p} ${c}`, `delete chain ${p} ${c}`);
     for (const s of kernel.sets)
-      if (!wantSets.has(s) && !base.maps.has(s as NftMapName)) out.push(`delete set ${p} ${s}`);
+      if (!wantSets.has(s) && !base.maps.has(s as NftMapName)) deletes.push(`delete set ${p} ${s}`);
     for (const m of kernel.maps)
-      if (!base.endpointMaps.has(m) && !base.maps.has(m as NftMapName)) out.push(`delete map ${p} ${m}`);
+      if (!base.endpointMaps.has(m) && !base.maps.has(m as NftMapName)) deletes.push(`delete map ${p} ${m}`);
+    const text = (...sections: string[][]) => {
+      const lines = sections.flat();
+      return lines.length ? `${lines.join('\n')}\n` : '';
+    };
+    // Into an empty kernel (the first sync of a node): three steps, each one transaction, and the
+    // middle one as two `nft -f` run side by side (parsing is most of nft's time, and there are
+    // two cores). Nothing is reachable before the last step: until then the base chains have no
+    // rules and the dispatch maps no elements, so no service is ever seen half-built. Otherwise
+    // (chains of ours exist) one transaction, which flushes what it rewrites.
+    const fresh = kernel.chains.size === 0 && kernel.sets.size === 0 && kernel.maps.size === 0;
+    const steps = fresh
+      ? [[text(decl)], [text(halves[0]!), text(halves[1]!)].filter(Boolean), [text(dispatch)]]
+      : [[text(decl, flushes, halves[0]!, halves[1]!, dispatch, deletes)]];
     return {
-      text: `${out.join('\n')}\n`,
+      steps,
       commit: () => {
         this.chains = wantChains;
         this.sets = wantSets;
         this.elements = wantElements;
         this.ranges = ranges;
-        this.slots = wantSlots;
         this.allocator = allocator;
         this.ruleCount = written;
         return written;
@@ -290,7 +337,7 @@ export class NftablesProxier implements ProxyBackend {
   }
 
   /** Only what the changed services' renderings add, change or drop. */
-  private planPartial(req: SyncRequest): { text: string; commit: () => number } {
+  private planPartial(req: SyncRequest): Plan {
     const p = this.prefix;
     const keys = new Set<string>();
     for (const s of req.changedServices) for (const k of req.state.portsOf(s)) keys.add(k);
@@ -305,69 +352,59 @@ export class NftablesProxier implements ProxyBackend {
       const old = this.rendered.get(k);
       for (const c of old?.chains.keys() ?? []) oldChains.add(c);
       for (const s of old?.sets.keys() ?? []) oldSets.add(s);
-      for (const e of old?.elements ?? []) touched.add(elementId(e));
+      for (const e of old?.elements ?? []) touched.add(e.id);
       const sp = req.state.services.get(k);
       const r = sp ? renderNftServicePort(sp, req.state.endpoints.get(k) ?? [], this.opts) : undefined;
       this.setRendered(k, r);
       for (const [c, rules] of r?.chains ?? []) newChains.set(c, rules);
       for (const [c, s] of r?.spreads ?? []) newSpreads.set(c, s);
       for (const [s, t] of r?.sets ?? []) newSets.set(s, t);
-      for (const e of r?.elements ?? []) touched.add(elementId(e));
+      for (const e of r?.elements ?? []) touched.add(e.id);
     }
 
     // Slots. A chain keeps its range while its endpoints fit (same count: only elements change);
     // ranges of chains that outgrew theirs or stopped spreading are freed first, so that this very
     // transaction may reuse them (every slot they held is rewritten or deleted below).
     const allocator = this.allocator;
-    const freed: SlotRange[] = [];
     const newRanges = new Map<string, ChainSlots>();
-    const touchedSlots = new Map<number, Set<number>>();
-    const touchRange = (r: { shard: number; offset: number; n: number }) => {
-      let set = touchedSlots.get(r.shard);
-      if (!set) touchedSlots.set(r.shard, (set = new Set()));
-      for (let i = 0; i < r.n; i++) set.add(r.offset + i);
+    // Per shard: slot -> its target now (from the old ranges of the touched chains: by the ranges'
+    // invariant no other chain's slot can be touched) and slot -> its target wanted.
+    const haveSlot = new Map<number, Map<number, string>>();
+    const wantSlot = new Map<number, Map<number, string>>();
+    const put = (into: Map<number, Map<number, string>>, r: ChainSlots) => {
+      let m = into.get(r.shard);
+      if (!m) into.set(r.shard, (m = new Map()));
+      for (let i = 0; i < r.targets.length; i++) m.set(r.offset + i, r.targets[i]!);
     };
     for (const c of oldChains) {
       const have = this.ranges.get(c);
       if (!have) continue;
-      touchRange(have);
+      put(haveSlot, have);
       const spread = newSpreads.get(c);
       if (spread && spread.shard === have.shard && spread.targets.length <= have.cap)
-        newRanges.set(c, { ...have, n: spread.targets.length });
-      else {
-        allocator.release(have);
-        freed.push(have);
+        newRanges.set(c, { ...have, targets: spread.targets });
+      else allocator.release(have);
+    }
+    for (const [c, spread] of newSpreads) {
+      let r = newRanges.get(c);
+      if (!r) {
+        r = { ...allocator.alloc(spread.shard, spread.targets.length), targets: spread.targets };
+        newRanges.set(c, r);
       }
-    }
-    for (const [c, spread] of newSpreads) {
-      if (newRanges.has(c)) continue;
-      newRanges.set(c, { ...allocator.alloc(spread.shard, spread.targets.length), n: spread.targets.length });
-    }
-    const wantSlot = new Map<number, Map<number, string>>();
-    for (const [c, spread] of newSpreads) {
-      const r = newRanges.get(c)!;
-      touchRange(r);
-      let m = wantSlot.get(r.shard);
-      if (!m) wantSlot.set(r.shard, (m = new Map()));
-      for (let i = 0; i < r.n; i++) m.set(r.offset + i, spread.targets[i]!);
+      put(wantSlot, r);
       newChains.set(c, this.spreadRules(newChains.get(c)!, spread, r.offset));
     }
     const delSlots = new Map<number, number[]>();
-    const addSlots: Map<number, string>[] = [];
-    for (const [shard, set] of touchedSlots) {
-      const have = this.slots[shard];
+    const addSlots = new Map<number, string[]>();
+    for (const shard of new Set([...haveSlot.keys(), ...wantSlot.keys()])) {
+      const have = haveSlot.get(shard);
       const want = wantSlot.get(shard);
-      for (const slot of set) {
-        const h = have?.get(slot);
-        const w = want?.get(slot);
-        if (h === w) continue;
-        if (h !== undefined) {
-          let d = delSlots.get(shard);
-          if (!d) delSlots.set(shard, (d = []));
-          d.push(slot);
-        }
-        if (w !== undefined) (addSlots[shard] ??= new Map()).set(slot, w);
-      }
+      const del: number[] = [];
+      const add: string[] = [];
+      for (const [slot, h] of have ?? []) if (want?.get(slot) !== h) del.push(slot);
+      for (const [slot, w] of want ?? []) if (have?.get(slot) !== w) add.push(`${slot} : ${w}`);
+      if (del.length) delSlots.set(shard, del);
+      if (add.length) addSlots.set(shard, add);
     }
 
     // Chains and sets are named after their service port, so what one stopped rendering is gone;
@@ -398,7 +435,7 @@ export class NftablesProxier implements ProxyBackend {
     for (const [s, t] of addSets) out.push(this.addSet(s, t));
     for (const [c] of writeChains) if (this.chains.has(c)) out.push(`flush chain ${p} ${c}`);
     for (const c of delChains) out.push(`flush chain ${p} ${c}`);
-    this.addSlotElements(out, addSlots);
+    for (const [shard, list] of addSlots) this.addSlotElements(out, shard, list);
     let written = 0;
     for (const [c, rules] of writeChains) {
       for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
@@ -411,15 +448,10 @@ export class NftablesProxier implements ProxyBackend {
     // practice (the free lists reuse ranges), and a full sync compacts.
     if (allocator.high() > 0x7fffffff) this.needFull = true;
     return {
-      text: out.length ? `${out.join('\n')}\n` : '',
+      steps: out.length ? [[`${out.join('\n')}\n`]] : [],
       commit: () => {
         for (const id of delElements) this.elements.delete(id);
-        for (const e of addElements) this.elements.set(elementId(e), e);
-        for (const [shard, list] of delSlots) for (const s of list) this.slots[shard]?.delete(s);
-        addSlots.forEach((m, shard) => {
-          const have = (this.slots[shard] ??= new Map());
-          for (const [s, v] of m) have.set(s, v);
-        });
+        for (const e of addElements) this.elements.set(e.id, e);
         for (const c of oldChains) this.ranges.delete(c);
         for (const [c, r] of newRanges) this.ranges.set(c, r);
         for (const [c, rules] of writeChains) {
@@ -455,21 +487,11 @@ export class NftablesProxier implements ProxyBackend {
         out.push(`${verb} element ${this.prefix} ${m} { ${list.slice(i, i + ELEMENT_BATCH).join(', ')} }`);
   }
 
-  /** `add element` commands of endpoint map slots (per shard: slot -> `address . port`). */
-  private addSlotElements(out: string[], shards: readonly (Map<number, string> | undefined)[]): void {
-    shards.forEach((m, shard) => {
-      if (!m?.size) return;
-      let batch: string[] = [];
-      const flush = () => {
-        out.push(`add element ${this.prefix} ${nftEndpointMap(shard)} { ${batch.join(', ')} }`);
-        batch = [];
-      };
-      for (const [slot, v] of m) {
-        batch.push(`${slot} : ${v}`);
-        if (batch.length === ELEMENT_BATCH) flush();
-      }
-      if (batch.length) flush();
-    });
+  /** `add element` commands of one endpoint map (elements: `slot : address . port`). */
+  private addSlotElements(out: string[], shard: number, elements: readonly string[]): void {
+    const head = `add element ${this.prefix} ${nftEndpointMap(shard)} { `;
+    for (let i = 0; i < elements.length; i += ELEMENT_BATCH)
+      out.push(`${head}${elements.slice(i, i + ELEMENT_BATCH).join(', ')} }`);
   }
 }
 

@@ -69,6 +69,8 @@ export interface NftElement {
   key: string;
   /** `goto service-...`, `goto reject-chain`, `drop`; '' in the `hairpin` set. */
   verdict: string;
+  /** `<map> <key>`: the element's identity across renderings (computed once, hashed once). */
+  id: string;
 }
 
 /** The rendering of one service port for one family. */
@@ -127,20 +129,18 @@ export function nftFamily(family: IpFamily): 'ip' | 'ip6' {
   return family === 'IPv4' ? 'ip' : 'ip6';
 }
 
-const baseCache = new Map<string, string>();
+/** Chain name bases per service port object (ServicePortInfo objects are immutable and reused). */
+const baseCache = new WeakMap<object, string>();
 
 /** `<hash8>-<ns>/<name>/<proto>/<port>`: the common part of a service port's chain names (upstream's shape). */
 export function nftServiceBase(
   sp: Pick<ServicePortInfo, 'name' | 'service' | 'portName' | 'protocol'>,
 ): string {
-  const proto = sp.protocol.toLowerCase();
-  const key = `${sp.name}\n${proto}\n${sp.service}\n${sp.portName}`;
-  let base = baseCache.get(key);
+  let base = baseCache.get(sp);
   if (base === undefined) {
-    // A bounded memo: a full sync would otherwise hash every service port again.
-    if (baseCache.size > 200_000) baseCache.clear();
+    const proto = sp.protocol.toLowerCase();
     base = `${hash16(sp.name + proto).slice(0, 8)}-${sp.service}/${proto}/${sp.portName}`;
-    baseCache.set(key, base);
+    baseCache.set(sp, base);
   }
   return base;
 }
@@ -188,7 +188,8 @@ export function renderNftServicePort(
     sets: new Map(),
     elements: [],
   };
-  const el = (map: NftMapName, key: string, verdict: string) => out.elements.push({ map, key, verdict });
+  const el = (map: NftMapName, key: string, verdict: string) =>
+    out.elements.push({ map, key, verdict, id: `${map} ${key}` });
 
   // ClusterIP.
   const svcKey = (addr: string) => `${addr} . ${proto} . ${sp.port}`;

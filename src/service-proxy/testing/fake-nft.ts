@@ -261,6 +261,10 @@ export class FakeNftRunner implements CommandRunner {
   readonly other: { cmd: string; args: string[] }[] = [];
   /** Make the next `nft -f` runs fail (exit 1) this many times. */
   failApplies = 0;
+  /** Make an `nft -f` run fail when this returns true (before applying anything). */
+  failIf: ((input: string) => boolean) | undefined;
+  /** Called after each `nft -f` run that applied. */
+  afterApply: (() => void) | undefined;
 
   async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
     if (cmd !== 'nft') {
@@ -268,13 +272,14 @@ export class FakeNftRunner implements CommandRunner {
       return { code: 0, stdout: '', stderr: '' };
     }
     if (args[0] === '-f') {
-      if (this.failApplies > 0) {
-        this.failApplies--;
+      if (this.failApplies > 0 || this.failIf?.(opts.stdin ?? '')) {
+        if (this.failApplies > 0) this.failApplies--;
         return { code: 1, stdout: '', stderr: 'Error: injected failure' };
       }
       try {
         this.nft.apply(opts.stdin ?? '');
         this.inputs.push(opts.stdin ?? '');
+        this.afterApply?.();
         return { code: 0, stdout: '', stderr: '' };
       } catch (e) {
         return { code: 1, stdout: '', stderr: (e as Error).message };
