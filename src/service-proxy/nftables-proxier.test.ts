@@ -75,7 +75,7 @@ describe('NftablesProxier syncs', () => {
       'service-nodeports',
     ]);
     expect([...t.maps.keys()].filter((m) => m.startsWith('endpoints-'))).toHaveLength(NFT_ENDPOINT_SHARDS);
-    expect(t.mapDecls.get('endpoints-00')).toBe('{ typeof numgen random mod 1 : ip daddr . tcp dport ; }');
+    expect(t.mapDecls.get('endpoints-000')).toBe('{ typeof numgen random mod 1 : ip daddr . tcp dport ; }');
     const base = nftServiceBase({
       name: 'default/web:http',
       service: 'default/web',
@@ -90,7 +90,7 @@ describe('NftablesProxier syncs', () => {
     // anonymous set, no endpoint chain (nftables-render.ts).
     const rules = t.chains.get(`service-${base}`)!.rules;
     expect(rules).toHaveLength(2);
-    const m = /^meta l4proto tcp dnat ip to numgen random mod 3 offset (\d+) map @(endpoints-\d\d)$/.exec(
+    const m = /^meta l4proto tcp dnat ip to numgen random mod 3 offset (\d+) map @(endpoints-\d{3})$/.exec(
       rules[1]!,
     );
     expect(m).not.toBeNull();
