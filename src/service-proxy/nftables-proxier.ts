@@ -1,16 +1,20 @@
 /**
  * nftables mode for one IP family: renders (nftables-render.ts) into our own table
- * (`table ip|ip6 k8ts-proxy`; no other table is ever named) and applies each sync as one
- * `nft -f -` transaction through the CommandRunner: all of it or nothing.
+ * (`table ip|ip6 k8ts-proxy`; no other table is ever named) and applies each sync through the
+ * CommandRunner as `nft -f -` transactions: all of each or nothing.
  *
  * Partial syncs: the rendering of each service port is cached; a sync re-renders the service ports
  * of changed services and writes only the difference from what it last applied: `delete element`
- * / `add element` in the shared verdict maps, `flush chain` + `add rule` for chains whose rules
- * changed, `add chain` / `add set` for new ones, and `flush chain` + `delete chain` / `delete set` for
- * those no longer wanted (after every reference to them is gone, in the same transaction). A full
- * sync (first, periodic, after any failure) lists our table's chains and sets in the kernel, flushes
- * and rewrites every chain, map and the hairpin set, and deletes whatever chain or set of the table
- * is not wanted.
+ * / `add element` in the shared verdict maps and the endpoint maps, `flush chain` + `add rule` for
+ * chains whose rules changed, `add chain` / `add set` for new ones, and `flush chain` + `delete
+ * chain` / `delete set` for those no longer wanted (after every reference to them is gone, in the
+ * same transaction). A spread chain keeps its slot range while its endpoints fit (nftables-slots.ts),
+ * so a same-count endpoint change is element-only; the slots of a range given up are rewritten or
+ * deleted in the transaction that gives it up, so ranges never overlap.
+ * A full sync (first, periodic, after any failure) lists our table's chains, sets and maps, flushes
+ * and rewrites every chain and map, allocates the slots afresh and deletes whatever chain, set or
+ * map of the table is not wanted: one transaction. Into an empty kernel (a node's first sync) it is
+ * three steps instead, see planFull.
  * Affinity sets are never flushed: their dynamic entries are the clients' affinity state.
  */
 import type { ProxyBackend, SyncRequest, SyncResult } from './backend.js';

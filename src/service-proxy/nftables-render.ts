@@ -12,16 +12,26 @@
  * sources. Dispatch is by map lookup (`ip daddr . meta l4proto . th dport vmap @service-ips`)
  * instead of a linear chain.
  *
- * Two departures from upstream's layout, both measured on this kernel (6.18) with nft 1.0.6
+ * Departures from upstream's layout, each measured on this kernel (6.18) with nft 1.0.6
  * (docs/architecture.md has the figures):
- * - No `numgen random mod N vmap { ... }`: each is an anonymous set, and the kernel names a new
- *   anonymous set by scanning every set of the table, so a full sync is O(services^2). The spread
- *   is a cascade instead (`numgen random mod K == 0`, endpoint i with probability 1/(N-i)).
+ * - The spread is one lookup in a sharded named map, not `numgen random mod N vmap { ... }`: each
+ *   anonymous vmap is an anonymous set, and the kernel names a new one by scanning every set of the
+ *   table (a full sync O(services^2)). A policy chain without affinity ends in
+ *   `meta l4proto tcp dnat ip to numgen random mod N offset OFF map @endpoints-S`, its endpoints in
+ *   slots OFF..OFF+N-1 of endpoint map S (`slot : address . port`); the shard comes from the chain
+ *   hash, the slots from the proxier (nftables-slots.ts), so this module returns the chain's other
+ *   rules and its targets (NftSpread) and nftSpreadRule completes the chain. Why shards: the kernel
+ *   checks every element of a map against every rule bound to it (one map for all: rules x
+ *   elements), and finds a named map by a linear search (one map per service: services^2).
+ *   Consequence: an endpoint change that keeps the count rewrites elements only, no rule.
+ * - With session affinity the spread stays a cascade (`numgen random mod K == 0`, endpoint i with
+ *   probability 1/(N-i)), because each endpoint needs its own `update @affinity-...` statement.
  * - No chain per endpoint: every `nft` run that adds a rule or an element first dumps every chain
- *   of the table into its cache, so the cost of a one-endpoint change grows with the number of
- *   chains; with 10 endpoints per service the endpoint chains were 10/11 of them. The policy chain
- *   DNATs directly; the hairpin masquerade an endpoint chain did (`ip saddr <ep>`) is one rule in
- *   nat postrouting matching `ip saddr . ip daddr @hairpin` after DNAT.
+ *   of the table into its cache, so the cost of any change grows with the number of chains; with
+ *   10 endpoints per service the endpoint chains were 10/11 of them. The policy chain DNATs
+ *   directly; the hairpin masquerade an endpoint chain did (`ip saddr <ep>`) is one rule in nat
+ *   postrouting matching `ip saddr . ip daddr @hairpin` after DNAT, with pairs only for endpoints on
+ *   this node (a pod reaches itself through a service only on its own node).
  */
 import { hash16 } from './chain-names.js';
 import { familyView } from './iptables-render.js';
