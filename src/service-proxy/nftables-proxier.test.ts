@@ -10,6 +10,7 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { describe, expect, it } from 'vitest';
 import { cleanupNftablesRules, NftablesProxier, parseNftList } from './nftables-proxier.js';
 import { NFT_ENDPOINT_SHARDS, NFT_TABLE, nftServiceBase } from './nftables-render.js';
+import { slotCapacity } from './nftables-slots.js';
 import { FakeNftRunner } from './testing/fake-nft.js';
 import { CLUSTER_CIDR, NftHarness, NODE, type SvcSpec, slice, svc } from './testing/fixtures.js';
 import { traceNft } from './testing/nft-tracer.js';
@@ -220,6 +221,40 @@ describe('NftablesProxier syncs', () => {
     expect(h.inputs[0]).toContain(`add element ip k8ts-proxy ${after.map} { ${o} : 10.42.0.13 . 8080 }`);
     expect(slotOf(h, 'web')).toEqual({ ...after, n: 1 });
     expect(dump(h)).toBe(await freshDump(h));
+  });
+
+  it('the cluster and the local policy chain of one service each have their own slot range', async () => {
+    const h = new NftHarness().apply(
+      svc({ type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }], etpLocal: true }),
+      slice([
+        { ip: EP[0]!, node: NODE },
+        { ip: EP[1]!, node: 'node-b' },
+        { ip: EP[2]!, node: NODE },
+      ]),
+    );
+    await h.sync();
+    const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!;
+    const lookups = [...t.chains]
+      .filter(([c]) => /^(service|local)-.*\//.test(c))
+      .map(([c, { rules }]) => {
+        const m = /numgen random mod (\d+) offset (\d+) map @(\S+)$/.exec(rules.at(-1)!)!;
+        const slots = Array.from({ length: Number(m[1]) }, (_, i) =>
+          t.maps.get(m[3]!)!.get(String(Number(m[2]) + i)),
+        );
+        return { chain: c.split('-')[0], map: m[3], offset: Number(m[2]), slots };
+      })
+      .sort((a, b) => a.chain!.localeCompare(b.chain!));
+    expect(lookups.map((l) => [l.chain, l.slots])).toEqual([
+      ['local', [`${EP[0]} . 8080`, `${EP[2]} . 8080`]],
+      ['service', EP.map((ip) => `${ip} . 8080`)],
+    ]);
+    // Same service port, same shard; ranges of capacity 2 and 4 that do not overlap.
+    expect(lookups[0]!.map).toBe(lookups[1]!.map);
+    const [lo, hi] = [...lookups].sort((x, y) => x.offset - y.offset) as [
+      (typeof lookups)[0],
+      (typeof lookups)[0],
+    ];
+    expect(hi.offset - lo.offset).toBeGreaterThanOrEqual(slotCapacity(lo.slots.length));
   });
 
   it('hairpin pairs only for endpoints on this node', async () => {
