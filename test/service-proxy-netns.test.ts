@@ -90,14 +90,14 @@ function kernelRuleset(net: Netns, ns: string, mode: Mode): string {
   }
   const covered = new Set<string>();
   const resolve = (body: string) =>
-    body.replace(/numgen random mod (\d+)(?: offset (\d+))? map @(\S+)/g, (_m, n, off, map) => {
+    body.replace(/to numgen random mod (\d+)(?: offset (\d+))? map @(\S+)/g, (_m, n, off, map) => {
       const targets: string[] = [];
       for (let i = 0; i < Number(n); i++) {
         const slot = String(Number(off ?? 0) + i);
         covered.add(`${map} ${slot}`);
         targets.push(slots.get(map)?.get(slot) ?? '?');
       }
-      return `numgen random mod ${n} map @${map} { ${targets.join(', ')} }`;
+      return `to numgen random mod ${n} map @${map} { ${targets.join(', ')} }`;
     });
   const chains = blocks.filter((b) => b.startsWith('\tchain ')).map(resolve);
   return [...chains, ...blocks.filter((b) => !b.startsWith('\tchain '))]

@@ -17,6 +17,8 @@ import { traceNft } from './testing/nft-tracer.js';
 import { summarize } from './testing/packet-tracer.js';
 
 const EP = ['10.42.0.11', '10.42.0.12', '10.42.0.13'];
+/** A NodePort service: not plain, so its ClusterIP has a chain of its own (nftSharedSpreadChain). */
+const NP: SvcSpec = { type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] };
 
 /** The IPv4 table after a fresh full sync of the harness's current state. */
 async function freshDump(h: NftHarness, opts: { endpointShards?: number } = {}): Promise<string> {
@@ -107,25 +109,46 @@ describe('NftablesProxier syncs', () => {
   it('into an empty kernel: declarations, then two independent halves, then the dispatch; no service half-built in between', async () => {
     const eps = Array.from({ length: 7 }, (_, i) => `10.42.0.${11 + i}`);
     const h = new NftHarness();
+    // Even: plain ClusterIP services (shared spread chain); odd: NodePort (a chain of their own).
     for (let i = 0; i < 12; i++)
-      h.apply(svc({ name: `s${i}`, clusterIP: `10.43.0.${20 + i}` }), slice(eps, { service: `s${i}` }));
-    const pkt = { src: '10.42.0.50', dst: '10.43.0.25', dport: 80, origin: 'remote' as const };
-    const seen: string[] = [];
+      h.apply(
+        svc({
+          name: `s${i}`,
+          clusterIP: `10.43.0.${20 + i}`,
+          ...(i % 2 ? { type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30000 + i }] } : {}),
+        }),
+        slice(eps, { service: `s${i}` }),
+      );
+    const pkts = ['10.43.0.24', '10.43.0.25'].map((dst) => ({
+      src: '10.42.0.50',
+      dst,
+      dport: 80,
+      origin: 'remote' as const,
+    }));
+    const seen: string[][] = [];
     h.runner.afterApply = () => {
       const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`);
-      if (t) seen.push(JSON.stringify(summarize(traceNft(t, pkt, { localAddresses: ['192.168.1.10'] }))));
+      if (t)
+        seen.push(
+          pkts.map((pkt) =>
+            JSON.stringify(summarize(traceNft(t, pkt, { localAddresses: ['192.168.1.10'] }))),
+          ),
+        );
     };
     await h.sync();
     h.runner.afterApply = undefined;
     const v4 = h.runner.inputs.slice(0, 4);
     expect(v4[0]).not.toMatch(/add rule|add element/);
-    expect(v4[1]).toMatch(/add rule .* service-/);
-    expect(v4[2]).toMatch(/add element .* endpoints-/);
-    expect(`${v4[1]}${v4[2]}`).not.toMatch(/service-ips|nat-prerouting/);
+    const middle = `${v4[1]}${v4[2]}`;
+    expect(middle).toMatch(/add rule \S+ \S+ service-/);
+    expect(middle).toMatch(/add rule \S+ \S+ spread-7 /);
+    expect(middle).toMatch(/add element \S+ \S+ endpoints-\d{3} /);
+    expect(middle).toMatch(/add element \S+ \S+ spread-endpoints-7 /);
+    expect(middle).not.toMatch(/service-ips|nat-prerouting/);
     expect(v4[3]).toMatch(/add element ip k8ts-proxy service-ips/);
     const spread = JSON.stringify(Object.fromEntries(eps.map((ip) => [`ACCEPT ${ip}:8080`, 0.1429])));
     // Untouched until the last step, then spread over all 7 endpoints at once.
-    expect(seen.slice(0, 4)).toEqual([...Array(3).fill('{"ACCEPT":1}'), spread]);
+    expect(seen.slice(0, 4)).toEqual([...Array(3).fill(['{"ACCEPT":1}', '{"ACCEPT":1}']), [spread, spread]]);
     expect(dump(h)).toBe(await freshDump(h));
     // Later full syncs (our chains exist) are one transaction.
     const n = h.runner.inputs.length;
@@ -135,18 +158,27 @@ describe('NftablesProxier syncs', () => {
   });
 
   it('a failed half of the first sync is retried alone; failing again fails the sync, and the next full sync repairs', async () => {
+    // NodePort services: chains of their own, spread over the shards, so both halves have work.
     const many = (x: NftHarness) => {
       for (let i = 0; i < 12; i++)
-        x.apply(svc({ name: `s${i}`, clusterIP: `10.43.0.${20 + i}` }), slice(EP, { service: `s${i}` }));
+        x.apply(
+          svc({
+            name: `s${i}`,
+            clusterIP: `10.43.0.${20 + i}`,
+            type: 'NodePort',
+            ports: [{ name: 'http', port: 80, nodePort: 30000 + i }],
+          }),
+          slice(EP, { service: `s${i}` }),
+        );
       return x;
     };
     const h = many(new NftHarness());
     let fails = 1;
-    h.runner.failIf = (input) => /^add element .* endpoints-/m.test(input) && fails-- > 0;
+    h.runner.failIf = (input) => /^add element \S+ \S+ (spread-)?endpoints-/m.test(input) && fails-- > 0;
     await h.sync();
     expect(dump(h)).toBe(await freshDump(h));
     const g = many(new NftHarness());
-    g.runner.failIf = (input) => /^add element .* endpoints-/m.test(input);
+    g.runner.failIf = (input) => /^add element \S+ \S+ (spread-)?endpoints-/m.test(input);
     await expect(g.sync()).rejects.toThrow(/nft -f exited with 1/);
     g.runner.failIf = undefined;
     const [r] = await g.sync();
@@ -163,9 +195,9 @@ describe('NftablesProxier syncs', () => {
     expect(h.inputs.length).toBe(n);
   });
 
-  it('one endpoint swapped (same count) writes only elements: its slot and the hairpin pairs', async () => {
+  it('a service with its own chain: one endpoint swapped (same count) writes only elements: its slot and the hairpin pairs', async () => {
     const other = svc({ name: 'other', clusterIP: '10.43.0.20' });
-    const h = new NftHarness().apply(svc(), slice(EP), other, slice(EP, { service: 'other' }));
+    const h = new NftHarness().apply(svc(NP), slice(EP), other, slice(EP, { service: 'other' }));
     await h.sync();
     h.inputs.length = 0;
     h.apply(slice([EP[0]!, EP[1]!, '10.42.0.14']));
@@ -189,9 +221,9 @@ describe('NftablesProxier syncs', () => {
     });
   });
 
-  it('an endpoint count change rewrites that one chain (its lookup rule) and its slot elements', async () => {
+  it('a service with its own chain: an endpoint count change rewrites that one chain (its lookup rule) and its slot elements', async () => {
     const other = svc({ name: 'other', clusterIP: '10.43.0.20' });
-    const h = new NftHarness().apply(svc(), slice(EP), other, slice(EP, { service: 'other' }));
+    const h = new NftHarness().apply(svc(NP), slice(EP), other, slice(EP, { service: 'other' }));
     await h.sync();
     const before = slotOf(h, 'web');
     h.inputs.length = 0;
@@ -220,6 +252,71 @@ describe('NftablesProxier syncs', () => {
     );
     expect(h.inputs[0]).toContain(`add element ip k8ts-proxy ${after.map} { ${o} : 10.42.0.13 . 8080 }`);
     expect(slotOf(h, 'web')).toEqual({ ...after, n: 1 });
+    expect(dump(h)).toBe(await freshDump(h));
+  });
+
+  it('a plain ClusterIP service has no chain: service-ips goes to spread-N, its endpoints are elements', async () => {
+    const h = new NftHarness().apply(svc(), slice(EP));
+    await h.sync();
+    const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!;
+    expect([...t.chains.keys()].filter((c) => c.includes('default/web'))).toEqual([]);
+    expect(t.maps.get('service-ips')!.get('10.43.0.10 . tcp . 80')).toBe('goto spread-3');
+    expect(t.chains.get('spread-3')!.rules).toEqual([
+      'ip saddr != 10.42.0.0/16 jump mark-for-masquerade',
+      ...['tcp', 'udp', 'sctp'].map(
+        (p) =>
+          `meta l4proto ${p} dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @spread-endpoints-3`,
+      ),
+    ]);
+    expect([...t.maps.get('spread-endpoints-3')!]).toEqual(
+      EP.map((ip, i) => [`10.43.0.10 . tcp . 80 . ${i}`, `${ip} . 8080`]),
+    );
+  });
+
+  it('a plain ClusterIP service: a same-count swap and a count change are element-only', async () => {
+    const other = svc({ name: 'other', clusterIP: '10.43.0.20' });
+    const h = new NftHarness().apply(svc(), slice(EP), other, slice(EP, { service: 'other' }));
+    await h.sync();
+    h.inputs.length = 0;
+    h.apply(slice([EP[0]!, EP[1]!, '10.42.0.14']));
+    await h.sync();
+    expect(h.inputs[0]!.trim().split('\n')).toEqual([
+      'delete element ip k8ts-proxy spread-endpoints-3 { 10.43.0.10 . tcp . 80 . 2 }',
+      'add element ip k8ts-proxy spread-endpoints-3 { 10.43.0.10 . tcp . 80 . 2 : 10.42.0.14 . 8080 }',
+      // 10.42.0.13 is still an endpoint of default/other: its hairpin pair stays.
+      'add element ip k8ts-proxy hairpin { 10.42.0.14 . 10.42.0.14 }',
+    ]);
+    expect(dump(h)).toBe(await freshDump(h));
+    // 3 -> 4 endpoints: to spread-4, which this sync creates (its first user), elements only otherwise.
+    h.inputs.length = 0;
+    h.apply(slice([...EP, '10.42.0.14']));
+    await h.sync();
+    const lines = h.inputs[0]!.trim().split('\n');
+    expect(lines.filter((l) => /^(add|flush|delete) (chain|rule)/.test(l) && !/ spread-4\b/.test(l))).toEqual(
+      [],
+    );
+    expect(lines).toContain(
+      'add element ip k8ts-proxy service-ips { 10.43.0.10 . tcp . 80 : goto spread-4 }',
+    );
+    expect(dump(h)).toBe(await freshDump(h));
+    expect(h.reach({ src: '10.42.0.50', dst: '10.43.0.10', dport: 80, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080': 0.25,
+      'ACCEPT 10.42.0.12:8080': 0.25,
+      'ACCEPT 10.42.0.13:8080': 0.25,
+      'ACCEPT 10.42.0.14:8080': 0.25,
+    });
+    // The other service going to 4 as well: spread-4 exists now, so no chain or rule at all; its
+    // last user gone, spread-3 (chain and map) is deleted.
+    h.inputs.length = 0;
+    h.apply(slice([...EP, '10.42.0.14'], { service: 'other' }));
+    await h.sync();
+    const more = h.inputs[0]!.trim().split('\n');
+    expect(more.filter((l) => /^add (chain|rule)/.test(l))).toEqual([]);
+    expect(more.slice(-3)).toEqual([
+      'flush chain ip k8ts-proxy spread-3',
+      'delete chain ip k8ts-proxy spread-3',
+      'delete map ip k8ts-proxy spread-endpoints-3',
+    ]);
     expect(dump(h)).toBe(await freshDump(h));
   });
 

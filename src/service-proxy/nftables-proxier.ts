@@ -31,6 +31,10 @@ import {
   nftBaseRuleset,
   nftEndpointMap,
   nftFamily,
+  nftSharedSpreadChain,
+  nftSharedSpreadMap,
+  nftSharedSpreadMapSpec,
+  nftSharedSpreadRules,
   nftSpreadRule,
   type RenderedNftServicePort,
   renderNftServicePort,
@@ -106,6 +110,10 @@ export class NftablesProxier implements ProxyBackend {
    */
   private ranges = new Map<string, ChainSlots>();
   private allocator: SlotAllocator;
+  /** N of the shared spread chains spread-N (and maps spread-endpoints-N) in the kernel. */
+  private spreadNs = new Set<number>();
+  /** N -> how many rendered service ports use spread-N. */
+  private readonly spreadUsers = new Map<number, number>();
   /**
    * Element id -> the service ports rendering it. Two services may claim the same destination
    * (one externalIP:port given to both); the map holds one verdict per key, so the service port with
@@ -191,6 +199,7 @@ export class NftablesProxier implements ProxyBackend {
   private renderAll(req: SyncRequest): void {
     this.rendered.clear();
     this.owners.clear();
+    this.spreadUsers.clear();
     for (const [k, sp] of req.state.services) {
       const r = renderNftServicePort(sp, req.state.endpoints.get(k) ?? [], this.opts);
       if (r) this.setRendered(k, r);
@@ -211,6 +220,10 @@ export class NftablesProxier implements ProxyBackend {
         this.owners.set(id, rest.length === 1 ? rest[0]! : rest);
       }
     }
+    const was = this.rendered.get(key)?.sharedSpread ?? 0;
+    if (was > 0) this.spreadUsers.set(was, (this.spreadUsers.get(was) ?? 1) - 1);
+    if (r && r.sharedSpread > 0)
+      this.spreadUsers.set(r.sharedSpread, (this.spreadUsers.get(r.sharedSpread) ?? 0) + 1);
     if (!r) {
       this.rendered.delete(key);
       return;
@@ -250,6 +263,7 @@ export class NftablesProxier implements ProxyBackend {
     const allocator = new SlotAllocator(this.shards);
     const ranges = new Map<string, ChainSlots>();
     const slotElements = Array.from({ length: this.shards }, (): string[] => []);
+    const wantNs = new Set<number>();
     for (const [k, r] of this.rendered) {
       for (const [c, rules] of r.chains) {
         const spread = r.spreads.get(c);
@@ -264,6 +278,7 @@ export class NftablesProxier implements ProxyBackend {
         const list = slotElements[spread.shard]!;
         for (let i = 0; i < targets.length; i++) list.push(`${range.offset + i} : ${targets[i]}`);
       }
+      if (r.sharedSpread > 0) wantNs.add(r.sharedSpread);
       for (const [s, t] of r.sets) wantSets.set(s, t);
       for (const e of r.elements) {
         const id = e.id;
@@ -272,10 +287,17 @@ export class NftablesProxier implements ProxyBackend {
         else if (Array.isArray(o) && !wantElements.has(id)) wantElements.set(id, this.wantedElement(id)!);
       }
     }
+    const spreadMaps = new Set<string>();
+    for (const n of [...wantNs].sort((a, b) => a - b)) {
+      wantChains.set(nftSharedSpreadChain(n), nftSharedSpreadRules(this.opts, n));
+      spreadMaps.add(nftSharedSpreadMap(n));
+    }
     // Sections of the input, in transaction order.
     const decl: string[] = [`add table ${p}`];
     for (const [m, { kind, type }] of base.maps) decl.push(`add ${kind} ${p} ${m} { type ${type} ; }`);
     for (const [m, spec] of base.endpointMaps) decl.push(`add map ${p} ${m} { ${spec} }`);
+    const spreadSpec = nftSharedSpreadMapSpec(this.opts.family);
+    for (const m of spreadMaps) decl.push(`add map ${p} ${m} { ${spreadSpec} }`);
     for (const c of base.baseChains) decl.push(`add chain ${p} ${c.name} { ${c.spec} }`);
     const hooked = new Set(base.baseChains.map((c) => c.name));
     for (const c of base.chains.keys()) if (!hooked.has(c)) decl.push(`add chain ${p} ${c}`);
@@ -284,6 +306,7 @@ export class NftablesProxier implements ProxyBackend {
     const flushes: string[] = [];
     for (const [m, { kind }] of base.maps) flushes.push(`flush ${kind} ${p} ${m}`);
     for (const m of base.endpointMaps.keys()) flushes.push(`flush map ${p} ${m}`);
+    for (const m of spreadMaps) if (kernel.maps.has(m)) flushes.push(`flush map ${p} ${m}`);
     for (const c of [...base.chains.keys(), ...wantChains.keys()])
       if (kernel.chains.has(c)) flushes.push(`flush chain ${p} ${c}`);
     // Per-service rules and endpoint elements in two halves (by shard parity) that do not depend on
@@ -299,8 +322,18 @@ export class NftablesProxier implements ProxyBackend {
       for (const r of rules) half.push(`add rule ${p} ${c} ${r}`);
       written += rules.length;
     }
+    // The shared spread maps' elements (one per endpoint of a plain service) in the halves too,
+    // a command each in turn; the dispatch maps' elements last.
     const dispatch: string[] = [];
-    this.addElements(dispatch, 'add', [...wantElements.values()]);
+    const spreadLines: string[] = [];
+    const dispatchElements: NftElement[] = [];
+    const spreadElements: NftElement[] = [];
+    for (const e of wantElements.values())
+      (spreadMaps.has(e.map) ? spreadElements : dispatchElements).push(e);
+    this.addElements(spreadLines, 'add', spreadElements);
+    halves[0] = [...spreadLines.filter((_, i) => i % 2 === 0), ...halves[0]!];
+    halves[1] = [...spreadLines.filter((_, i) => i % 2 === 1), ...halves[1]!];
+    this.addElements(dispatch, 'add', dispatchElements);
     for (const [c, rules] of base.chains) {
       for (const r of rules) dispatch.push(`add rule ${p} ${c} ${r}`);
       written += rules.length;
@@ -312,7 +345,8 @@ export class NftablesProxier implements ProxyBackend {
     for (const s of kernel.sets)
       if (!wantSets.has(s) && !base.maps.has(s as NftMapName)) deletes.push(`delete set ${p} ${s}`);
     for (const m of kernel.maps)
-      if (!base.endpointMaps.has(m) && !base.maps.has(m as NftMapName)) deletes.push(`delete map ${p} ${m}`);
+      if (!base.endpointMaps.has(m) && !spreadMaps.has(m) && !base.maps.has(m as NftMapName))
+        deletes.push(`delete map ${p} ${m}`);
     const text = (...sections: string[][]) => {
       const lines = sections.flat();
       return lines.length ? `${lines.join('\n')}\n` : '';
@@ -334,6 +368,7 @@ export class NftablesProxier implements ProxyBackend {
         this.elements = wantElements;
         this.ranges = ranges;
         this.allocator = allocator;
+        this.spreadNs = wantNs;
         this.ruleCount = written;
         return written;
       },
@@ -352,6 +387,8 @@ export class NftablesProxier implements ProxyBackend {
     const newChains = new Map<string, readonly string[]>();
     const newSpreads = new Map<string, NftSpread>();
     const newSets = new Map<string, number>();
+    // Shared spread chains (and their maps) this sync needs first; unused ones stay until a full sync.
+    const addNs = new Set<number>();
     for (const k of keys) {
       const old = this.rendered.get(k);
       for (const c of old?.chains.keys() ?? []) oldChains.add(c);
@@ -364,6 +401,7 @@ export class NftablesProxier implements ProxyBackend {
       for (const [c, s] of r?.spreads ?? []) newSpreads.set(c, s);
       for (const [s, t] of r?.sets ?? []) newSets.set(s, t);
       for (const e of r?.elements ?? []) touched.add(e.id);
+      if (r && r.sharedSpread > 0 && !this.spreadNs.has(r.sharedSpread)) addNs.add(r.sharedSpread);
     }
 
     // Slots. A chain keeps its range while its endpoints fit (same count: only elements change);
@@ -435,6 +473,15 @@ export class NftablesProxier implements ProxyBackend {
     );
     for (const [shard, list] of delSlots)
       out.push(`delete element ${p} ${nftEndpointMap(shard)} { ${list.join(', ')} }`);
+    const spreadSpec = nftSharedSpreadMapSpec(this.opts.family);
+    const addSpread = [...addNs].map(
+      (n) => [nftSharedSpreadChain(n), nftSharedSpreadRules(this.opts, n)] as const,
+    );
+    for (const n of addNs) out.push(`add map ${p} ${nftSharedSpreadMap(n)} { ${spreadSpec} }`);
+    for (const [c, rules] of addSpread) {
+      out.push(`add chain ${p} ${c}`);
+      for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
+    }
     for (const c of addChains) out.push(`add chain ${p} ${c}`);
     for (const [s, t] of addSets) out.push(this.addSet(s, t));
     for (const [c] of writeChains) if (this.chains.has(c)) out.push(`flush chain ${p} ${c}`);
@@ -448,6 +495,14 @@ export class NftablesProxier implements ProxyBackend {
     this.addElements(out, 'add', addElements);
     for (const c of delChains) out.push(`delete chain ${p} ${c}`);
     for (const s of delSets) out.push(`delete set ${p} ${s}`);
+    // Shared spread chains no service port uses any more (their elements went above).
+    const delNs = [...this.spreadNs].filter((n) => !this.spreadUsers.get(n));
+    for (const n of delNs)
+      out.push(
+        `flush chain ${p} ${nftSharedSpreadChain(n)}`,
+        `delete chain ${p} ${nftSharedSpreadChain(n)}`,
+        `delete map ${p} ${nftSharedSpreadMap(n)}`,
+      );
     // Every slot range handed out this sync must be in the 32-bit slot space; far from it in
     // practice (the free lists reuse ranges), and a full sync compacts.
     if (allocator.high() > 0x7fffffff) this.needFull = true;
@@ -468,7 +523,17 @@ export class NftablesProxier implements ProxyBackend {
         }
         for (const [s, t] of addSets) this.sets.set(s, t);
         for (const s of delSets) this.sets.delete(s);
-        return written;
+        for (const [c, rules] of addSpread) {
+          this.chains.set(c, rules);
+          this.ruleCount += rules.length;
+        }
+        for (const n of addNs) this.spreadNs.add(n);
+        for (const n of delNs) {
+          this.spreadNs.delete(n);
+          this.ruleCount -= this.chains.get(nftSharedSpreadChain(n))?.length ?? 0;
+          this.chains.delete(nftSharedSpreadChain(n));
+        }
+        return written + addSpread.reduce((a, [, rules]) => a + rules.length, 0);
       },
     };
   }
@@ -480,7 +545,7 @@ export class NftablesProxier implements ProxyBackend {
 
   /** `add|delete element` commands, batched per map. */
   private addElements(out: string[], verb: 'add' | 'delete', elements: readonly NftElement[]): void {
-    const byMap = new Map<NftMapName, string[]>();
+    const byMap = new Map<NftElement['map'], string[]>();
     for (const e of elements) {
       let list = byMap.get(e.map);
       if (!list) byMap.set(e.map, (list = []));

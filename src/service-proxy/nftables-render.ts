@@ -73,8 +73,11 @@ export type NftMapName =
   | 'no-endpoint-services'
   | 'no-endpoint-nodeports';
 
+/** A shared spread chain's endpoint map: `spread-endpoints-<N>` (nftSharedSpreadMap). */
+export type NftSharedSpreadMapName = `spread-endpoints-${number}`;
+
 export interface NftElement {
-  map: NftMapName;
+  map: NftMapName | NftSharedSpreadMapName;
   /** `10.43.0.10 . tcp . 80`, `tcp . 30080`, or `10.42.0.11 . 10.42.0.11` (hairpin). */
   key: string;
   /** `goto service-...`, `goto reject-chain`, `drop`; '' in the `hairpin` set. */
@@ -98,6 +101,11 @@ export interface RenderedNftServicePort {
   /** Affinity sets owned by this service port: name -> timeout in seconds. */
   sets: Map<string, number>;
   elements: NftElement[];
+  /**
+   * A plain service port (see nftSharedSpreadChain) with N endpoints: N, its `service-ips` element
+   * goes to shared chain spread-N and its endpoints are elements of map spread-endpoints-N; else 0.
+   */
+  sharedSpread: number;
 }
 
 /** The endpoints of one policy chain without affinity, to be placed in slots of one endpoint map. */
@@ -128,6 +136,45 @@ export function nftEndpointMap(shard: number): string {
 /** The declaration body of an endpoint map of one family: slot -> address . port. */
 export function nftEndpointMapSpec(family: IpFamily): string {
   return `typeof numgen random mod 1 : ${nftFamily(family)} daddr . tcp dport ;`;
+}
+
+/**
+ * Shared spread chain of the plain service ports with N endpoints: `spread-N`. A plain service port
+ * (no session affinity, internalTrafficPolicy Cluster, no NodePort, externalIPs or LB IPs: only its
+ * ClusterIP leads to it) needs no chain of its own: `service-ips` sends it to spread-N, which
+ * masquerades as its service chain would (it is only entered for a ClusterIP) and DNATs with
+ * `dnat ip to ip daddr . meta l4proto . th dport . numgen random mod N map @spread-endpoints-N`,
+ * whose elements are `<clusterIP> . <proto> . <port> . <i> : <ep ip> . <ep port>`. Every change of
+ * its endpoints is then element-only (a count change moves its elements to another N), and the
+ * table holds no chain per such service (every `nft` run dumps every chain first).
+ */
+export function nftSharedSpreadChain(n: number): string {
+  return `spread-${n}`;
+}
+
+/** The endpoint map of shared spread chain spread-N. */
+export function nftSharedSpreadMap(n: number): NftSharedSpreadMapName {
+  return `spread-endpoints-${n}`;
+}
+
+/** Declaration body of a shared spread map: clusterIP . proto . port . index -> address . port. */
+export function nftSharedSpreadMapSpec(family: IpFamily): string {
+  const ip = nftFamily(family);
+  return `typeof ${ip} daddr . meta l4proto . th dport . numgen random mod 1 : ${ip} daddr . tcp dport ;`;
+}
+
+/** Rules of shared spread chain spread-N. */
+export function nftSharedSpreadRules(cfg: NftRenderConfig, n: number): string[] {
+  const ip = nftFamily(cfg.family);
+  const rules: string[] = [];
+  // As a plain service's own chain would: only ClusterIP traffic reaches this chain.
+  if (cfg.masqueradeAll) rules.push('jump mark-for-masquerade');
+  else if (cfg.clusterCidr) rules.push(`${ip} saddr != ${cfg.clusterCidr} jump mark-for-masquerade`);
+  for (const proto of ['tcp', 'udp', 'sctp'])
+    rules.push(
+      `meta l4proto ${proto} dnat ${ip} to ${ip} daddr . meta l4proto . th dport . numgen random mod ${n} map @${nftSharedSpreadMap(n)}`,
+    );
+  return rules;
 }
 
 /** The rule that ends a spread chain: DNAT to the target in one of slots offset..offset+n-1. */
@@ -200,13 +247,23 @@ export function renderNftServicePort(
     spreads: new Map(),
     sets: new Map(),
     elements: [],
+    sharedSpread: 0,
   };
-  const el = (map: NftMapName, key: string, verdict: string) =>
+  const el = (map: NftElement['map'], key: string, verdict: string) =>
     out.elements.push({ map, key, verdict, id: `${map} ${key}` });
 
   // ClusterIP.
   const svcKey = (addr: string) => `${addr} . ${proto} . ${sp.port}`;
-  if (hasInternal) el('service-ips', svcKey(clusterIP), `goto ${sp.internalPolicyLocal ? loc : svc}`);
+  const plain = sp.affinitySeconds <= 0 && !sp.internalPolicyLocal && !externallyAccessible;
+  if (plain && hasInternal) {
+    // No chain of its own (nftSharedSpreadChain).
+    const n = clusterEps.length;
+    const key = svcKey(clusterIP);
+    out.sharedSpread = n;
+    el('service-ips', key, `goto ${nftSharedSpreadChain(n)}`);
+    const map = nftSharedSpreadMap(n);
+    for (let i = 0; i < n; i++) el(map, `${key} . ${i}`, `${clusterEps[i]!.ip} . ${clusterEps[i]!.port}`);
+  } else if (hasInternal) el('service-ips', svcKey(clusterIP), `goto ${sp.internalPolicyLocal ? loc : svc}`);
   else el('no-endpoint-services', svcKey(clusterIP), noEndpointVerdict);
 
   // External destinations.
@@ -277,7 +334,7 @@ export function renderNftServicePort(
       rules.push(left > 1 ? `numgen random mod ${left} == 0 ${t.dnat}` : t.dnat);
     });
   };
-  if (clusterEps.length > 0) policyChain(svc, clusterEps, !sp.internalPolicyLocal);
+  if (clusterEps.length > 0 && !plain) policyChain(svc, clusterEps, !sp.internalPolicyLocal);
   if (localEps.length > 0) policyChain(loc, localEps, false);
   // Hairpin pairs only for endpoints on this node (or of unknown node): a pod can reach itself
   // through a service only from the node it runs on, where this proxy's nat postrouting sees it.

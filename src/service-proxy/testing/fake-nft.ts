@@ -26,7 +26,7 @@ export interface FakeNftTable {
 }
 
 /** `numgen random mod N offset O map @M` (offset optional, as `nft list` prints offset 0). */
-const NUMGEN_MAP = /numgen random mod (\d+)(?: offset (\d+))? map @(\S+)/;
+const NUMGEN_MAP = /to numgen random mod (\d+)(?: offset (\d+))? map @(\S+)/;
 
 function clone(t: FakeNftTable): FakeNftTable {
   return {
@@ -170,11 +170,16 @@ export class FakeNft {
         const isSet = t.sets.has(name);
         // A numgen-keyed map (typeof numgen ...): integer slots -> `address . port`.
         const slotMap = t.mapDecls.get(name)?.includes('typeof numgen') ?? false;
+        // A shared spread map (typeof ... daddr . meta l4proto . th dport . numgen ...):
+        // `address . proto . port . index` -> `address . port`.
+        const spreadMap = t.mapDecls.get(name)?.includes('th dport . numgen') ?? false;
         for (const e of elementList(body)) {
           const [k, v = ''] = e.split(' : ') as [string, string | undefined];
           if (isSet !== (v === ''))
             throw new Error(`element does not fit ${isSet ? 'set' : 'map'} ${name}: ${e}`);
           if (slotMap && !(/^\d+$/.test(k) && /^\S+ \. \d+$/.test(v)))
+            throw new Error(`element does not fit map ${name}: ${e}`);
+          if (spreadMap && !(/^\S+ \. (tcp|udp|sctp) \. \d+ \. \d+$/.test(k) && /^\S+ \. \d+$/.test(v)))
             throw new Error(`element does not fit map ${name}: ${e}`);
           for (const c of chainRefs(v)) needChain(c);
           // As the kernel: adding an existing key is accepted and keeps the old verdict.
@@ -233,7 +238,7 @@ export class FakeNft {
           c.add(slot);
           values.push(mp?.get(slot) ?? '?');
         }
-        return `numgen random mod ${n} map @${map} { ${values.join(', ')} }`;
+        return `to numgen random mod ${n} map @${map} { ${values.join(', ')} }`;
       });
     for (const n of [...t.chains.keys()].sort()) {
       const c = t.chains.get(n)!;
