@@ -28,6 +28,7 @@ import {
   type NftMapName,
   type NftRenderConfig,
   type NftSpread,
+  type NftSpreadGroup,
   nftBaseRuleset,
   nftEndpointMap,
   nftFamily,
@@ -114,6 +115,8 @@ export class NftablesProxier implements ProxyBackend {
   private spreadNs = new Set<number>();
   /** N -> how many rendered service ports use spread-N. */
   private readonly spreadUsers = new Map<number, number>();
+  /** Plain service ports' endpoint elements in the kernel, by their `service-ips` element id. */
+  private groups = new Map<string, NftSpreadGroup>();
   /**
    * Element id -> the service ports rendering it. Two services may claim the same destination
    * (one externalIP:port given to both); the map holds one verdict per key, so the service port with
@@ -246,6 +249,14 @@ export class NftablesProxier implements ProxyBackend {
     return this.rendered.get(best)?.elements.find((e) => e.id === id);
   }
 
+  /** The endpoint elements that go with `service-ips` element `id`: its owner's, if plain. */
+  private wantedGroup(id: string): NftSpreadGroup | undefined {
+    const o = this.owners.get(id);
+    if (o === undefined) return undefined;
+    const g = this.rendered.get(Array.isArray(o) ? [...o].sort()[0]! : o)?.spreadGroup;
+    return g?.serviceIpsId === id ? g : undefined;
+  }
+
   /** A spread chain's complete rules: its own, then the numgen lookup into its slots. */
   private spreadRules(rules: readonly string[], spread: NftSpread, offset: number): string[] {
     return [...rules, nftSpreadRule(this.opts.family, spread, offset)];
@@ -264,6 +275,7 @@ export class NftablesProxier implements ProxyBackend {
     const ranges = new Map<string, ChainSlots>();
     const slotElements = Array.from({ length: this.shards }, (): string[] => []);
     const wantNs = new Set<number>();
+    const wantGroups = new Map<string, NftSpreadGroup>();
     for (const [k, r] of this.rendered) {
       for (const [c, rules] of r.chains) {
         const spread = r.spreads.get(c);
@@ -279,6 +291,11 @@ export class NftablesProxier implements ProxyBackend {
         for (let i = 0; i < targets.length; i++) list.push(`${range.offset + i} : ${targets[i]}`);
       }
       if (r.sharedSpread > 0) wantNs.add(r.sharedSpread);
+      const g = r.spreadGroup;
+      if (g) {
+        const o = this.owners.get(g.serviceIpsId);
+        if (o === k || (Array.isArray(o) && [...o].sort()[0] === k)) wantGroups.set(g.serviceIpsId, g);
+      }
       for (const [s, t] of r.sets) wantSets.set(s, t);
       for (const e of r.elements) {
         const id = e.id;
@@ -324,16 +341,18 @@ export class NftablesProxier implements ProxyBackend {
     }
     // The shared spread maps' elements (one per endpoint of a plain service) in the halves too,
     // a command each in turn; the dispatch maps' elements last.
-    const dispatch: string[] = [];
+    const byN = new Map<number, string[]>();
+    for (const g of wantGroups.values()) {
+      let list = byN.get(g.targets.length);
+      if (!list) byN.set(g.targets.length, (list = []));
+      for (let i = 0; i < g.targets.length; i++) list.push(`${g.key} . ${i} : ${g.targets[i]}`);
+    }
     const spreadLines: string[] = [];
-    const dispatchElements: NftElement[] = [];
-    const spreadElements: NftElement[] = [];
-    for (const e of wantElements.values())
-      (spreadMaps.has(e.map) ? spreadElements : dispatchElements).push(e);
-    this.addElements(spreadLines, 'add', spreadElements);
+    for (const [n, list] of byN) this.addMapElements(spreadLines, nftSharedSpreadMap(n), list);
     halves[0] = [...spreadLines.filter((_, i) => i % 2 === 0), ...halves[0]!];
     halves[1] = [...spreadLines.filter((_, i) => i % 2 === 1), ...halves[1]!];
-    this.addElements(dispatch, 'add', dispatchElements);
+    const dispatch: string[] = [];
+    this.addElements(dispatch, 'add', [...wantElements.values()]);
     for (const [c, rules] of base.chains) {
       for (const r of rules) dispatch.push(`add rule ${p} ${c} ${r}`);
       written += rules.length;
@@ -369,6 +388,7 @@ export class NftablesProxier implements ProxyBackend {
         this.ranges = ranges;
         this.allocator = allocator;
         this.spreadNs = wantNs;
+        this.groups = wantGroups;
         this.ruleCount = written;
         return written;
       },
@@ -459,6 +479,31 @@ export class NftablesProxier implements ProxyBackend {
       if (have && have.verdict !== want?.verdict) delElements.push(id);
       if (want && have?.verdict !== want.verdict) addElements.push(want);
     }
+    // Plain service ports' endpoint elements go with their `service-ips` element.
+    const delGroup = new Map<number, string[]>();
+    const addGroup = new Map<number, string[]>();
+    const groupChanges = new Map<string, NftSpreadGroup | undefined>();
+    const push = (m: Map<number, string[]>, n: number, x: string) => {
+      let list = m.get(n);
+      if (!list) m.set(n, (list = []));
+      list.push(x);
+    };
+    for (const id of touched) {
+      if (!id.startsWith('service-ips ')) continue;
+      const want = this.wantedGroup(id);
+      const have = this.groups.get(id);
+      if (want === have) continue;
+      groupChanges.set(id, want);
+      const hn = have?.targets.length ?? 0;
+      const wn = want?.targets.length ?? 0;
+      // Same map and keys: only the changed indexes; else every element out, every element in.
+      const same = hn === wn && have?.key === want?.key;
+      for (let i = 0; i < hn; i++)
+        if (!same || have!.targets[i] !== want!.targets[i]) push(delGroup, hn, `${have!.key} . ${i}`);
+      for (let i = 0; i < wn; i++)
+        if (!same || have!.targets[i] !== want!.targets[i])
+          push(addGroup, wn, `${want!.key} . ${i} : ${want!.targets[i]}`);
+    }
     const addChains = [...newChains.keys()].filter((c) => !this.chains.has(c));
     const writeChains = [...newChains].filter(([c, rules]) => !sameRules(this.chains.get(c), rules));
     const delChains = [...oldChains].filter((c) => !newChains.has(c));
@@ -473,6 +518,8 @@ export class NftablesProxier implements ProxyBackend {
     );
     for (const [shard, list] of delSlots)
       out.push(`delete element ${p} ${nftEndpointMap(shard)} { ${list.join(', ')} }`);
+    for (const [n, list] of delGroup)
+      out.push(`delete element ${p} ${nftSharedSpreadMap(n)} { ${list.join(', ')} }`);
     const spreadSpec = nftSharedSpreadMapSpec(this.opts.family);
     const addSpread = [...addNs].map(
       (n) => [nftSharedSpreadChain(n), nftSharedSpreadRules(this.opts, n)] as const,
@@ -492,6 +539,7 @@ export class NftablesProxier implements ProxyBackend {
       for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
       written += rules.length;
     }
+    for (const [n, list] of addGroup) this.addMapElements(out, nftSharedSpreadMap(n), list);
     this.addElements(out, 'add', addElements);
     for (const c of delChains) out.push(`delete chain ${p} ${c}`);
     for (const s of delSets) out.push(`delete set ${p} ${s}`);
@@ -528,6 +576,9 @@ export class NftablesProxier implements ProxyBackend {
           this.ruleCount += rules.length;
         }
         for (const n of addNs) this.spreadNs.add(n);
+        for (const [id, g] of groupChanges)
+          if (g) this.groups.set(id, g);
+          else this.groups.delete(id);
         for (const n of delNs) {
           this.spreadNs.delete(n);
           this.ruleCount -= this.chains.get(nftSharedSpreadChain(n))?.length ?? 0;
@@ -545,7 +596,7 @@ export class NftablesProxier implements ProxyBackend {
 
   /** `add|delete element` commands, batched per map. */
   private addElements(out: string[], verb: 'add' | 'delete', elements: readonly NftElement[]): void {
-    const byMap = new Map<NftElement['map'], string[]>();
+    const byMap = new Map<NftMapName, string[]>();
     for (const e of elements) {
       let list = byMap.get(e.map);
       if (!list) byMap.set(e.map, (list = []));
@@ -558,7 +609,12 @@ export class NftablesProxier implements ProxyBackend {
 
   /** `add element` commands of one endpoint map (elements: `slot : address . port`). */
   private addSlotElements(out: string[], shard: number, elements: readonly string[]): void {
-    const head = `add element ${this.prefix} ${nftEndpointMap(shard)} { `;
+    this.addMapElements(out, nftEndpointMap(shard), elements);
+  }
+
+  /** `add element` commands of one map, ELEMENT_BATCH elements (`key : value`) each. */
+  private addMapElements(out: string[], map: string, elements: readonly string[]): void {
+    const head = `add element ${this.prefix} ${map} { `;
     for (let i = 0; i < elements.length; i += ELEMENT_BATCH)
       out.push(`${head}${elements.slice(i, i + ELEMENT_BATCH).join(', ')} }`);
   }

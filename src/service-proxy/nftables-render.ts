@@ -77,7 +77,7 @@ export type NftMapName =
 export type NftSharedSpreadMapName = `spread-endpoints-${number}`;
 
 export interface NftElement {
-  map: NftMapName | NftSharedSpreadMapName;
+  map: NftMapName;
   /** `10.43.0.10 . tcp . 80`, `tcp . 30080`, or `10.42.0.11 . 10.42.0.11` (hairpin). */
   key: string;
   /** `goto service-...`, `goto reject-chain`, `drop`; '' in the `hairpin` set. */
@@ -106,6 +106,22 @@ export interface RenderedNftServicePort {
    * goes to shared chain spread-N and its endpoints are elements of map spread-endpoints-N; else 0.
    */
   sharedSpread: number;
+  /**
+   * The endpoints of a plain service port (sharedSpread > 0): element i of map
+   * spread-endpoints-<targets.length> is `<key> . <i> : <targets[i]>`. They belong to whichever
+   * service port owns its `service-ips` element (id `serviceIpsId`), like that element.
+   */
+  spreadGroup: NftSpreadGroup | undefined;
+}
+
+/** A plain service port's endpoint elements (RenderedNftServicePort.spreadGroup). */
+export interface NftSpreadGroup {
+  /** Id of the service port's `service-ips` element (NftElement.id). */
+  serviceIpsId: string;
+  /** `<clusterIP> . <proto> . <port>`. */
+  key: string;
+  /** `10.42.0.11 . 8080` per endpoint. */
+  targets: readonly string[];
 }
 
 /** The endpoints of one policy chain without affinity, to be placed in slots of one endpoint map. */
@@ -248,8 +264,9 @@ export function renderNftServicePort(
     sets: new Map(),
     elements: [],
     sharedSpread: 0,
+    spreadGroup: undefined,
   };
-  const el = (map: NftElement['map'], key: string, verdict: string) =>
+  const el = (map: NftMapName, key: string, verdict: string) =>
     out.elements.push({ map, key, verdict, id: `${map} ${key}` });
 
   // ClusterIP.
@@ -261,8 +278,9 @@ export function renderNftServicePort(
     const key = svcKey(clusterIP);
     out.sharedSpread = n;
     el('service-ips', key, `goto ${nftSharedSpreadChain(n)}`);
-    const map = nftSharedSpreadMap(n);
-    for (let i = 0; i < n; i++) el(map, `${key} . ${i}`, `${clusterEps[i]!.ip} . ${clusterEps[i]!.port}`);
+    const targets = new Array<string>(n);
+    for (let i = 0; i < n; i++) targets[i] = `${clusterEps[i]!.ip} . ${clusterEps[i]!.port}`;
+    out.spreadGroup = { serviceIpsId: out.elements.at(-1)!.id, key, targets };
   } else if (hasInternal) el('service-ips', svcKey(clusterIP), `goto ${sp.internalPolicyLocal ? loc : svc}`);
   else el('no-endpoint-services', svcKey(clusterIP), noEndpointVerdict);
 
