@@ -14,9 +14,9 @@
  *
  * Departures from upstream's layout, each measured on this kernel (6.18) with nft 1.0.6
  * (docs/architecture.md has the figures):
- * - The spread is one lookup in a sharded named map, not `numgen random mod N vmap { ... }`: each
+ * - The spread is one lookup in a named map, not `numgen random mod N vmap { ... }`: each
  *   anonymous vmap is an anonymous set, and the kernel names a new one by scanning every set of the
- *   table (a full sync O(services^2)). A policy chain without affinity ends in
+ *   table (a full sync O(services^2)). A policy chain of its own without affinity ends in
  *   `meta l4proto tcp dnat ip to numgen random mod N offset OFF map @endpoints-S`, its endpoints in
  *   slots OFF..OFF+N-1 of endpoint map S (`slot : address . port`); the shard comes from the chain
  *   hash, the slots from the proxier (nftables-slots.ts), so this module returns the chain's other
@@ -24,6 +24,11 @@
  *   checks every element of a map against every rule bound to it (one map for all: rules x
  *   elements), and finds a named map by a linear search (one map per service: services^2).
  *   Consequence: an endpoint change that keeps the count rewrites elements only, no rule.
+ * - A plain service port (no affinity, internalTrafficPolicy Cluster, only a ClusterIP) has no chain
+ *   at all: `service-ips` goes to a shared chain spread-N (nftSharedSpreadChain), its endpoints are
+ *   elements `<clusterIP> . <proto> . <port> . <i>` of map spread-endpoints-N (spreadGroup), so
+ *   every change of its endpoints is element-only and the table holds few chains (each nft run
+ *   dumps them all).
  * - With session affinity the spread stays a cascade (`numgen random mod K == 0`, endpoint i with
  *   probability 1/(N-i)), because each endpoint needs its own `update @affinity-...` statement.
  * - No chain per endpoint: every `nft` run that adds a rule or an element first dumps every chain
