@@ -320,6 +320,29 @@ describe('NftablesProxier syncs', () => {
     expect(dump(h)).toBe(await freshDump(h));
   });
 
+  it('two plain services claiming one ClusterIP: the smaller key wins, endpoints included; then the other', async () => {
+    const a = svc({ name: 'a', clusterIP: '10.43.0.30' });
+    const b = svc({ name: 'b', clusterIP: '10.43.0.30' });
+    const h = new NftHarness().apply(
+      a,
+      slice(EP.slice(0, 2), { service: 'a' }),
+      b,
+      slice(['10.42.0.21', '10.42.0.22', '10.42.0.23'], { service: 'b' }),
+    );
+    await h.sync();
+    const pkt = { src: '10.42.0.50', dst: '10.43.0.30', dport: 80, origin: 'remote' as const };
+    expect(h.reach(pkt)).toEqual({ 'ACCEPT 10.42.0.11:8080': 0.5, 'ACCEPT 10.42.0.12:8080': 0.5 });
+    expect(dump(h)).toBe(await freshDump(h));
+    h.remove(a);
+    await h.sync();
+    expect(h.reach(pkt)).toEqual({
+      'ACCEPT 10.42.0.21:8080': 0.3333,
+      'ACCEPT 10.42.0.22:8080': 0.3333,
+      'ACCEPT 10.42.0.23:8080': 0.3333,
+    });
+    expect(dump(h)).toBe(await freshDump(h));
+  });
+
   it('the cluster and the local policy chain of one service each have their own slot range', async () => {
     const h = new NftHarness().apply(
       svc({ type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }], etpLocal: true }),
