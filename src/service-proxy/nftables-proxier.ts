@@ -52,6 +52,9 @@ export interface NftablesProxierOptions extends NftRenderConfig {
   onApply?: ((input: string) => void) | undefined;
 }
 
+/** Past this slot number a sync is full (slots are allocated afresh). */
+const SLOT_LIMIT = 2 ** 31;
+
 /** Elements per `add element` / `delete element` command. */
 const ELEMENT_BATCH = 1000;
 
@@ -143,7 +146,9 @@ export class NftablesProxier implements ProxyBackend {
 
   async sync(req: SyncRequest): Promise<SyncResult> {
     const t0 = this.now();
-    const full = req.full || this.needFull;
+    // Slot numbers are 32-bit in the kernel: far from it in practice (freed ranges are reused), and a
+    // full sync compacts them.
+    const full = req.full || this.needFull || this.allocator.high() > SLOT_LIMIT;
     let kernel: KernelTable | undefined;
     if (full) kernel = await this.listKernel();
     const t1 = this.now();
@@ -407,7 +412,7 @@ export class NftablesProxier implements ProxyBackend {
     const newChains = new Map<string, readonly string[]>();
     const newSpreads = new Map<string, NftSpread>();
     const newSets = new Map<string, number>();
-    // Shared spread chains (and their maps) this sync needs first; unused ones stay until a full sync.
+    // Shared spread chains (and their maps) this sync adds; those left without a user go at the end.
     const addNs = new Set<number>();
     for (const k of keys) {
       const old = this.rendered.get(k);
@@ -551,9 +556,6 @@ export class NftablesProxier implements ProxyBackend {
         `delete chain ${p} ${nftSharedSpreadChain(n)}`,
         `delete map ${p} ${nftSharedSpreadMap(n)}`,
       );
-    // Every slot range handed out this sync must be in the 32-bit slot space; far from it in
-    // practice (the free lists reuse ranges), and a full sync compacts.
-    if (allocator.high() > 0x7fffffff) this.needFull = true;
     return {
       steps: out.length ? [[`${out.join('\n')}\n`]] : [],
       commit: () => {
