@@ -150,9 +150,20 @@ export class NftablesProxier implements ProxyBackend {
     // full sync compacts them.
     const full = req.full || this.needFull || this.allocator.high() > SLOT_LIMIT;
     let kernel: KernelTable | undefined;
-    if (full) kernel = await this.listKernel();
+    let renderMs = 0;
+    if (full) {
+      // Rendering replaces the cached renderings: until this sync applies, only a full one may follow.
+      this.needFull = true;
+      // The listing runs (nft processes) while this renders.
+      const listing = this.listKernel();
+      listing.catch(() => {}); // awaited below; not unhandled while rendering
+      const tr = this.now();
+      this.renderAll(req);
+      renderMs = this.now() - tr;
+      kernel = await listing;
+    }
     const t1 = this.now();
-    const plan = full ? this.planFull(req, kernel!) : this.planPartial(req);
+    const plan = full ? this.planFull(kernel!) : this.planPartial(req);
     const t2 = this.now();
     let written = 0;
     if (plan.steps.length) {
@@ -167,8 +178,8 @@ export class NftablesProxier implements ProxyBackend {
     if (this.opts.conntrack !== false) await clearStaleConntrack(this.opts.runner, this.opts.family, req);
     return {
       full,
-      generateMs: t2 - t1,
-      applyMs: t3 - t2 + (t1 - t0),
+      generateMs: t2 - t1 + renderMs,
+      applyMs: t3 - t2 + (t1 - t0) - renderMs,
       ruleCounts: { [NFT_TABLE]: this.ruleCount },
       rulesWritten: { [NFT_TABLE]: written },
     };
@@ -267,9 +278,11 @@ export class NftablesProxier implements ProxyBackend {
     return [...rules, nftSpreadRule(this.opts.family, spread, offset)];
   }
 
-  /** Everything, flushed and rewritten; whatever the table holds beyond that is deleted. */
-  private planFull(req: SyncRequest, kernel: KernelTable): Plan {
-    this.renderAll(req);
+  /**
+   * Everything (rendered by renderAll just before), flushed and rewritten; whatever the table holds
+   * beyond that is deleted.
+   */
+  private planFull(kernel: KernelTable): Plan {
     const p = this.prefix;
     const base = nftBaseRuleset(this.opts);
     const wantChains = new Map<string, readonly string[]>();
