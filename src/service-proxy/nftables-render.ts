@@ -240,6 +240,16 @@ function endpointBase(sp: ServicePortInfo, ep: EndpointInfo): string {
   return `${h}-${sp.service}/${proto}/${sp.portName}__${ep.ip.replace(/:/g, '.')}/${ep.port}`;
 }
 
+// Never written to: a rendering replaces them with its own map before its first set.
+const NO_CHAINS = new Map<string, string[]>();
+const NO_SPREADS = new Map<string, NftSpread>();
+const NO_SETS = new Map<string, number>();
+
+function chainsOf(out: RenderedNftServicePort): Map<string, string[]> {
+  if (out.chains === NO_CHAINS) out.chains = new Map();
+  return out.chains;
+}
+
 /** Render one service port (undefined when it has no ClusterIP of this family). */
 export function renderNftServicePort(
   sp: ServicePortInfo,
@@ -264,9 +274,10 @@ export function renderNftServicePort(
   const fw = `firewall-${base}`;
   const out: RenderedNftServicePort = {
     service: sp.service,
-    chains: new Map(),
-    spreads: new Map(),
-    sets: new Map(),
+    // Shared empty maps until something is set (most service ports are plain: none of these).
+    chains: NO_CHAINS,
+    spreads: NO_SPREADS,
+    sets: NO_SETS,
     elements: [],
     sharedSpread: 0,
     spreadGroup: undefined,
@@ -305,7 +316,7 @@ export function renderNftServicePort(
   // sends through its own load balancer) is dropped before DNAT.
   // (One rule per accepted source rather than an anonymous set: see the cascade below.)
   if (lbIPs.length > 0 && sourceRanges.length > 0)
-    out.chains.set(fw, [...[...sourceRanges, ...lbIPs].map((r) => `${ip} saddr ${r} return`), 'drop']);
+    chainsOf(out).set(fw, [...[...sourceRanges, ...lbIPs].map((r) => `${ip} saddr ${r} return`), 'drop']);
 
   // external-.
   if (hasExternal && externallyAccessible) {
@@ -319,7 +330,7 @@ export function renderNftServicePort(
       rules.push('jump mark-for-masquerade');
       rules.push(`goto ${svc}`);
     }
-    out.chains.set(ext, rules);
+    chainsOf(out).set(ext, rules);
   }
 
   // Policy chains: the endpoint is chosen and DNATed right there, without a chain per endpoint
@@ -333,10 +344,11 @@ export function renderNftServicePort(
       else if (cfg.clusterCidr)
         rules.push(`${ip} daddr ${clusterIP} ${ip} saddr != ${cfg.clusterCidr} jump mark-for-masquerade`);
     }
-    out.chains.set(chain, rules);
+    chainsOf(out).set(chain, rules);
     if (sp.affinitySeconds <= 0) {
       const targets = new Array<string>(list.length);
       for (let i = 0; i < list.length; i++) targets[i] = `${list[i]!.ip} . ${list[i]!.port}`;
+      if (out.spreads === NO_SPREADS) out.spreads = new Map();
       out.spreads.set(chain, { shard, proto, targets });
       return;
     }
@@ -346,6 +358,7 @@ export function renderNftServicePort(
       // The timeout is part of the set's hash: a new timeout is a new set (an existing set's timeout
       // cannot be changed), swapped in by the same transaction that rewrites the chains using it.
       const affinity = `affinity-${hash16(`${b}${sp.affinitySeconds}`).slice(0, 8)}-${b.slice(9)}`;
+      if (out.sets === NO_SETS) out.sets = new Map();
       out.sets.set(affinity, sp.affinitySeconds);
       return { dnat: `update @${affinity} { ${ip} saddr } meta l4proto ${proto} dnat to ${to}`, affinity };
     });
@@ -361,10 +374,11 @@ export function renderNftServicePort(
   if (localEps.length > 0) policyChain(loc, localEps, false);
   // Hairpin pairs only for endpoints on this node (or of unknown node): a pod can reach itself
   // through a service only from the node it runs on, where this proxy's nat postrouting sees it.
-  const hairpin = new Set<string>();
+  let hairpin: Set<string> | undefined;
   for (const list of [clusterEps, localEps])
-    for (const e of list) if (e.nodeName === cfg.nodeName || e.nodeName === '') hairpin.add(e.ip);
-  for (const a of hairpin) el('hairpin', `${a} . ${a}`, '');
+    for (const e of list)
+      if (e.nodeName === cfg.nodeName || e.nodeName === '') (hairpin ??= new Set()).add(e.ip);
+  for (const a of hairpin ?? []) el('hairpin', `${a} . ${a}`, '');
   return out;
 }
 
