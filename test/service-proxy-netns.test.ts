@@ -62,8 +62,10 @@ function kernelBackend(
 
 /**
  * The proxy's kernel state as comparable text: for nftables our table with its blocks (chains,
- * maps, sets) sorted, map elements sorted, the affinity sets' dynamic entries dropped; for iptables
- * the KUBE-* lines of iptables-save, sorted, without counters.
+ * maps, sets) sorted, map elements sorted, the affinity sets' dynamic entries dropped, and each
+ * `numgen random mod N offset O map @endpoints-..` lookup shown as the N targets it picks (slot
+ * numbers depend on the sync history, not on what the table does; slots no lookup covers stay in
+ * their map's elements); for iptables the KUBE-* lines of iptables-save, sorted, without counters.
  */
 function kernelRuleset(net: Netns, ns: string, mode: Mode): string {
   if (mode === 'iptables')
@@ -76,15 +78,37 @@ function kernelRuleset(net: Netns, ns: string, mode: Mode): string {
       .join('\n');
   const text = net.exec(ns, ['nft', 'list', 'table', 'ip', 'k8ts-proxy']);
   const blocks = text.split(/\n(?=\t(?:chain|map|set) )/).slice(1);
-  return blocks
+  const elementsOf = (body: string) =>
+    (/elements = \{([\s\S]*?)\}\n/.exec(body)?.[1] ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
+  const slots = new Map<string, Map<string, string>>();
+  for (const b of blocks) {
+    const name = /^\tmap (endpoints-\d+) /.exec(b)?.[1];
+    if (name) slots.set(name, new Map(elementsOf(b).map((e) => e.split(' : ') as [string, string])));
+  }
+  const covered = new Set<string>();
+  const resolve = (body: string) =>
+    body.replace(/to numgen random mod (\d+)(?: offset (\d+))? map @(\S+)/g, (_m, n, off, map) => {
+      const targets: string[] = [];
+      for (let i = 0; i < Number(n); i++) {
+        const slot = String(Number(off ?? 0) + i);
+        covered.add(`${map} ${slot}`);
+        targets.push(slots.get(map)?.get(slot) ?? '?');
+      }
+      return `to numgen random mod ${n} map @${map} { ${targets.join(', ')} }`;
+    });
+  const chains = blocks.filter((b) => b.startsWith('\tchain ')).map(resolve);
+  return [...chains, ...blocks.filter((b) => !b.startsWith('\tchain '))]
     .map((b) => {
       const body = b.replace(/\n}\s*$/, '');
       const m = /elements = \{([\s\S]*?)\}\n/.exec(body);
       if (!m) return body;
       if (body.startsWith('\tset affinity-')) return body.replace(m[0], '');
-      const els = m[1]!
-        .split(',')
-        .map((e) => e.trim())
+      const map = /^\tmap (endpoints-\d+) /.exec(body)?.[1];
+      const els = elementsOf(body)
+        .filter((e) => !map || !covered.has(`${map} ${e.split(' : ')[0]}`))
         .sort();
       return body.replace(m[0], `elements = { ${els.join(', ')} }\n`);
     })

@@ -1,6 +1,6 @@
 /**
  * Service proxy bench, both kernel modes side by side, each figure beside its anchor from the same
- * run, for N services x 10 endpoints (default N = 1,000, 2,000, 10,000):
+ * run, for N services x 10 endpoints spread over 100 nodes (default N = 1,000, 2,000, 10,000):
  *  (1) full sync: iptables mode (generation + iptables-restore into a private namespace), nftables
  *      mode (generation + `nft -f` into another), and the anchor: `nft -f` of the very same input
  *      through the CLI alone, into a fresh namespace;
@@ -43,6 +43,7 @@ const { values } = parseArgs({
 const SIZES = (values.services ?? '1000,2000,10000').split(',').map(Number);
 const IPTABLES_MAX = Number(values['iptables-max'] ?? 2000);
 const EPS = 10;
+const NODES = 100;
 const CHANGES = Number(values.changes ?? 7);
 
 function epIp(k: number): string {
@@ -52,9 +53,13 @@ function epIp(k: number): string {
 function svcObj(i: number) {
   return svc({ name: `s${i}`, clusterIP: `10.43.${i >> 8}.${i & 255}`, ports: [{ name: 'http', port: 80 }] });
 }
+/** Endpoint k runs on node-(k % 100): the proxy's node (node-a = node-0) holds 1 in 100, as in a cluster of 100 nodes. */
 function sliceObj(i: number, shift = 0) {
   return slice(
-    Array.from({ length: EPS }, (_, j) => epIp(i * EPS + j + shift)),
+    Array.from({ length: EPS }, (_, j) => {
+      const k = i * EPS + j + shift;
+      return { ip: epIp(k), node: k % NODES === 0 ? 'node-a' : `node-${k % NODES}` };
+    }),
     { service: `s${i}`, name: `s${i}-1` },
   );
 }
@@ -155,6 +160,8 @@ async function main(): Promise<void> {
           `${ms(total)} (generate ${ms(g.generateMs)}, ${applyName} ${ms(k.applyMs)}; ${lines(real.box.text).toLocaleString('en')} lines)`;
         if (mode === 'nftables') {
           const fresh = netnsAdd();
+          // The proxier's first sync is three steps (nftables-proxier.ts); the anchor replays their
+          // concatenation as one transaction.
           row.cells['nft -f anchor full'] = ms(cliNft(fresh, real.box.text));
           // The twin: the same table through the CLI, for the partial-input anchor below.
           live.twin = { ...dry, ns: fresh };

@@ -73,9 +73,12 @@ function probability(n: number): string {
 }
 
 /** Endpoints a policy chain uses: the ready ones, else the serving terminating ones. */
-export function usableEndpoints(eps: readonly EndpointInfo[]): EndpointInfo[] {
-  const ready = eps.filter((e) => e.ready);
-  return ready.length > 0 ? ready : eps.filter((e) => e.serving && e.terminating);
+export function usableEndpoints(eps: readonly EndpointInfo[]): readonly EndpointInfo[] {
+  let ready = 0;
+  for (const e of eps) if (e.ready) ready++;
+  // The common case (every endpoint ready) without a copy: callers only read the result.
+  if (ready === eps.length) return eps;
+  return ready > 0 ? eps.filter((e) => e.ready) : eps.filter((e) => e.serving && e.terminating);
 }
 
 /** What both kernel modes derive from one service port for one IP family and this node. */
@@ -86,9 +89,9 @@ export interface FamilyView {
   /** Reachable from outside the node: a NodePort, externalIPs or load-balancer IPs. */
   externallyAccessible: boolean;
   /** Endpoints of the cluster-wide policy chain (empty when no chain uses it). */
-  clusterEps: EndpointInfo[];
+  clusterEps: readonly EndpointInfo[];
   /** Usable endpoints on this node (empty when no Local policy uses them). */
-  localEps: EndpointInfo[];
+  localEps: readonly EndpointInfo[];
   /** Endpoints exist somewhere (reject when none; drop when only a Local policy leaves none here). */
   hasEndpoints: boolean;
   hasInternal: boolean;
@@ -106,12 +109,15 @@ export function familyView(
   const lbIPs = sp.loadBalancerIPs.filter((ip) => ipFamilyOf(ip) === fam);
   const sourceRanges = sp.loadBalancerSourceRanges.filter((r) => cidrFamily(r) === fam);
   const externallyAccessible = sp.nodePort > 0 || externalIPs.length > 0 || lbIPs.length > 0;
-  const eps = allEndpoints.filter((e) => ipFamilyOf(e.ip) === fam);
+  const eps = allEndpoints.every((e) => ipFamilyOf(e.ip) === fam)
+    ? allEndpoints
+    : allEndpoints.filter((e) => ipFamilyOf(e.ip) === fam);
   const usesCluster = !sp.internalPolicyLocal || externallyAccessible;
   const usesLocal = sp.internalPolicyLocal || sp.externalPolicyLocal;
   const clusterEps = usesCluster ? usableEndpoints(eps) : [];
   const localEps = usesLocal ? usableEndpoints(eps.filter((e) => e.nodeName === opts.nodeName)) : [];
-  const hasEndpoints = clusterEps.length > 0 || localEps.length > 0 || usableEndpoints(eps).length > 0;
+  const hasEndpoints =
+    clusterEps.length > 0 || localEps.length > 0 || (eps.length > 0 && usableEndpoints(eps).length > 0);
   return {
     externalIPs,
     lbIPs,
@@ -247,7 +253,7 @@ export function renderServicePort(
 
   // Policy chains and endpoint chains.
   const seps = new Map<string, EndpointInfo>();
-  const policyChain = (chain: string, list: EndpointInfo[], masqRule: boolean) => {
+  const policyChain = (chain: string, list: readonly EndpointInfo[], masqRule: boolean) => {
     const rules: string[] = [];
     if (masqRule) {
       if (cfg.masqueradeAll)

@@ -9,16 +9,27 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { describe, expect, it } from 'vitest';
 import { cleanupNftablesRules, NftablesProxier, parseNftList } from './nftables-proxier.js';
-import { NFT_TABLE, nftServiceBase } from './nftables-render.js';
+import { NFT_ENDPOINT_SHARDS, NFT_TABLE, nftServiceBase } from './nftables-render.js';
+import { slotCapacity } from './nftables-slots.js';
 import { FakeNftRunner } from './testing/fake-nft.js';
 import { CLUSTER_CIDR, NftHarness, NODE, type SvcSpec, slice, svc } from './testing/fixtures.js';
+import { traceNft } from './testing/nft-tracer.js';
+import { summarize } from './testing/packet-tracer.js';
 
 const EP = ['10.42.0.11', '10.42.0.12', '10.42.0.13'];
+/** A NodePort service: not plain, so its ClusterIP has a chain of its own (nftSharedSpreadChain). */
+const NP: SvcSpec = { type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] };
 
 /** The IPv4 table after a fresh full sync of the harness's current state. */
-async function freshDump(h: NftHarness): Promise<string> {
+async function freshDump(h: NftHarness, opts: { endpointShards?: number } = {}): Promise<string> {
   const runner = new FakeNftRunner();
-  const p = new NftablesProxier({ family: 'IPv4', nodeName: NODE, clusterCidr: CLUSTER_CIDR, runner });
+  const p = new NftablesProxier({
+    family: 'IPv4',
+    nodeName: NODE,
+    clusterCidr: CLUSTER_CIDR,
+    runner,
+    ...opts,
+  });
   await p.sync({
     state: h.state,
     changedServices: new Set(),
@@ -32,6 +43,20 @@ async function freshDump(h: NftHarness): Promise<string> {
 
 const dump = (h: NftHarness) => h.runner.nft.dump('ip', NFT_TABLE);
 
+/** The slot range the IPv4 service-chain of service `name` (port http) looks up. */
+function slotOf(h: NftHarness, name: string): { map: string; offset: number; n: number } {
+  const base = nftServiceBase({
+    name: `default/${name}:http`,
+    service: `default/${name}`,
+    portName: 'http',
+    protocol: 'TCP',
+  });
+  const rules = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!.chains.get(`service-${base}`)!.rules;
+  const m = /numgen random mod (\d+) offset (\d+) map @(\S+)$/.exec(rules.at(-1)!);
+  if (!m) throw new Error(`no numgen lookup in ${rules.at(-1)}`);
+  return { map: m[3]!, offset: Number(m[2]), n: Number(m[1]) };
+}
+
 describe('NftablesProxier syncs', () => {
   it('first sync is full, into table ip/ip6 k8ts-proxy only, with the verdict maps and hooks', async () => {
     const h = new NftHarness().apply(
@@ -44,7 +69,7 @@ describe('NftablesProxier syncs', () => {
     for (const input of h.inputs)
       for (const line of input.trim().split('\n')) expect(line).toMatch(/^\S+ \S+ ip6? k8ts-proxy\b/);
     const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!;
-    expect([...t.maps.keys()].sort()).toEqual([
+    expect([...t.maps.keys()].filter((m) => !m.startsWith('endpoints-')).sort()).toEqual([
       'firewall-ips',
       'hairpin',
       'no-endpoint-nodeports',
@@ -52,6 +77,8 @@ describe('NftablesProxier syncs', () => {
       'service-ips',
       'service-nodeports',
     ]);
+    expect([...t.maps.keys()].filter((m) => m.startsWith('endpoints-'))).toHaveLength(NFT_ENDPOINT_SHARDS);
+    expect(t.mapDecls.get('endpoints-000')).toBe('{ typeof numgen random mod 1 : ip daddr . tcp dport ; }');
     const base = nftServiceBase({
       name: 'default/web:http',
       service: 'default/web',
@@ -62,15 +89,101 @@ describe('NftablesProxier syncs', () => {
     expect(t.maps.get('service-ips')!.get('10.43.0.10 . tcp . 80')).toBe(`goto service-${base}`);
     expect(t.maps.get('service-nodeports')!.get('tcp . 30080')).toBe(`goto external-${base}`);
     expect(t.chains.get('nat-prerouting')!.base).toBe('type nat hook prerouting priority -100 ;');
-    // The spread cascade, DNAT in the policy chain: no anonymous set, no endpoint chain (nftables-render.ts).
-    expect(t.chains.get(`service-${base}`)!.rules.slice(1)).toEqual([
-      'numgen random mod 3 == 0 meta l4proto tcp dnat to 10.42.0.11:8080',
-      'numgen random mod 2 == 0 meta l4proto tcp dnat to 10.42.0.12:8080',
-      'meta l4proto tcp dnat to 10.42.0.13:8080',
-    ]);
+    // One numgen lookup into the service's slots of its endpoint map, DNAT in the policy chain: no
+    // anonymous set, no endpoint chain (nftables-render.ts).
+    const rules = t.chains.get(`service-${base}`)!.rules;
+    expect(rules).toHaveLength(2);
+    const m = /^meta l4proto tcp dnat ip to numgen random mod 3 offset (\d+) map @(endpoints-\d{3})$/.exec(
+      rules[1]!,
+    );
+    expect(m).not.toBeNull();
+    const slots = t.maps.get(m![2]!)!;
+    expect([0, 1, 2].map((i) => slots.get(String(Number(m![1]) + i)))).toEqual(
+      EP.map((ip) => `${ip} . 8080`),
+    );
     expect([...t.maps.get('hairpin')!.keys()]).toEqual(EP.map((ip) => `${ip} . ${ip}`));
     expect(r4!.ruleCounts[NFT_TABLE]).toBeGreaterThan(10);
     expect(h.runner.nft.tables.has(`ip6 ${NFT_TABLE}`)).toBe(true);
+  });
+
+  it('into an empty kernel: declarations, then two independent halves, then the dispatch; no service half-built in between', async () => {
+    const eps = Array.from({ length: 7 }, (_, i) => `10.42.0.${11 + i}`);
+    const h = new NftHarness();
+    // Even: plain ClusterIP services (shared spread chain); odd: NodePort (a chain of their own).
+    for (let i = 0; i < 12; i++)
+      h.apply(
+        svc({
+          name: `s${i}`,
+          clusterIP: `10.43.0.${20 + i}`,
+          ...(i % 2 ? { type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30000 + i }] } : {}),
+        }),
+        slice(eps, { service: `s${i}` }),
+      );
+    const pkts = ['10.43.0.24', '10.43.0.25'].map((dst) => ({
+      src: '10.42.0.50',
+      dst,
+      dport: 80,
+      origin: 'remote' as const,
+    }));
+    const seen: string[][] = [];
+    h.runner.afterApply = () => {
+      const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`);
+      if (t)
+        seen.push(
+          pkts.map((pkt) =>
+            JSON.stringify(summarize(traceNft(t, pkt, { localAddresses: ['192.168.1.10'] }))),
+          ),
+        );
+    };
+    await h.sync();
+    h.runner.afterApply = undefined;
+    const v4 = h.runner.inputs.slice(0, 4);
+    expect(v4[0]).not.toMatch(/add rule|add element/);
+    const middle = `${v4[1]}${v4[2]}`;
+    expect(middle).toMatch(/add rule \S+ \S+ service-/);
+    expect(middle).toMatch(/add rule \S+ \S+ spread-7 /);
+    expect(middle).toMatch(/add element \S+ \S+ endpoints-\d{3} /);
+    expect(middle).toMatch(/add element \S+ \S+ spread-endpoints-7 /);
+    expect(middle).not.toMatch(/service-ips|nat-prerouting/);
+    expect(v4[3]).toMatch(/add element ip k8ts-proxy service-ips/);
+    const spread = JSON.stringify(Object.fromEntries(eps.map((ip) => [`ACCEPT ${ip}:8080`, 0.1429])));
+    // Untouched until the last step, then spread over all 7 endpoints at once.
+    expect(seen.slice(0, 4)).toEqual([...Array(3).fill(['{"ACCEPT":1}', '{"ACCEPT":1}']), [spread, spread]]);
+    expect(dump(h)).toBe(await freshDump(h));
+    // Later full syncs (our chains exist) are one transaction.
+    const n = h.runner.inputs.length;
+    await h.sync({ full: true });
+    expect(h.runner.inputs.length - n).toBe(2); // one per family
+    expect(dump(h)).toBe(await freshDump(h));
+  });
+
+  it('a failed half of the first sync is retried alone; failing again fails the sync, and the next full sync repairs', async () => {
+    // NodePort services: chains of their own, spread over the shards, so both halves have work.
+    const many = (x: NftHarness) => {
+      for (let i = 0; i < 12; i++)
+        x.apply(
+          svc({
+            name: `s${i}`,
+            clusterIP: `10.43.0.${20 + i}`,
+            type: 'NodePort',
+            ports: [{ name: 'http', port: 80, nodePort: 30000 + i }],
+          }),
+          slice(EP, { service: `s${i}` }),
+        );
+      return x;
+    };
+    const h = many(new NftHarness());
+    let fails = 1;
+    h.runner.failIf = (input) => /^add element \S+ \S+ (spread-)?endpoints-/m.test(input) && fails-- > 0;
+    await h.sync();
+    expect(dump(h)).toBe(await freshDump(h));
+    const g = many(new NftHarness());
+    g.runner.failIf = (input) => /^add element \S+ \S+ (spread-)?endpoints-/m.test(input);
+    await expect(g.sync()).rejects.toThrow(/nft -f exited with 1/);
+    g.runner.failIf = undefined;
+    const [r] = await g.sync();
+    expect(r!.full).toBe(true);
+    expect(dump(g)).toBe(await freshDump(g));
   });
 
   it('a sync with nothing changed runs no nft at all', async () => {
@@ -82,9 +195,9 @@ describe('NftablesProxier syncs', () => {
     expect(h.inputs.length).toBe(n);
   });
 
-  it('one endpoint change writes only that service: its policy chain and the hairpin pairs', async () => {
+  it('a service with its own chain: one endpoint swapped (same count) writes only elements: its slot and the hairpin pairs', async () => {
     const other = svc({ name: 'other', clusterIP: '10.43.0.20' });
-    const h = new NftHarness().apply(svc(), slice(EP), other, slice(EP, { service: 'other' }));
+    const h = new NftHarness().apply(svc(NP), slice(EP), other, slice(EP, { service: 'other' }));
     await h.sync();
     h.inputs.length = 0;
     h.apply(slice([EP[0]!, EP[1]!, '10.42.0.14']));
@@ -93,21 +206,195 @@ describe('NftablesProxier syncs', () => {
     const input = h.inputs[0]!;
     expect(input).not.toContain('default/other');
     expect(input).not.toContain('service-ips'); // the dispatch element did not change
-    expect(
-      input
-        .trim()
-        .split('\n')
-        .map((l) => l.replace(/service-\S+/, 'service-X')),
-    ).toEqual([
-      'flush chain ip k8ts-proxy service-X',
-      'add rule ip k8ts-proxy service-X ip daddr 10.43.0.10 ip saddr != 10.42.0.0/16 jump mark-for-masquerade',
-      'add rule ip k8ts-proxy service-X numgen random mod 3 == 0 meta l4proto tcp dnat to 10.42.0.11:8080',
-      'add rule ip k8ts-proxy service-X numgen random mod 2 == 0 meta l4proto tcp dnat to 10.42.0.12:8080',
-      'add rule ip k8ts-proxy service-X meta l4proto tcp dnat to 10.42.0.14:8080',
+    const slot = slotOf(h, 'web');
+    expect(input.trim().split('\n')).toEqual([
+      `delete element ip k8ts-proxy ${slot.map} { ${slot.offset + 2} }`,
+      `add element ip k8ts-proxy ${slot.map} { ${slot.offset + 2} : 10.42.0.14 . 8080 }`,
       // 10.42.0.13 is still an endpoint of default/other: its hairpin pair stays.
       'add element ip k8ts-proxy hairpin { 10.42.0.14 . 10.42.0.14 }',
     ]);
     expect(dump(h)).toBe(await freshDump(h));
+    expect(h.reach({ src: '10.42.0.50', dst: '10.43.0.10', dport: 80, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080': 0.3333,
+      'ACCEPT 10.42.0.12:8080': 0.3333,
+      'ACCEPT 10.42.0.14:8080': 0.3333,
+    });
+  });
+
+  it('a service with its own chain: an endpoint count change rewrites that one chain (its lookup rule) and its slot elements', async () => {
+    const other = svc({ name: 'other', clusterIP: '10.43.0.20' });
+    const h = new NftHarness().apply(svc(NP), slice(EP), other, slice(EP, { service: 'other' }));
+    await h.sync();
+    const before = slotOf(h, 'web');
+    h.inputs.length = 0;
+    h.apply(slice([...EP, '10.42.0.14']));
+    await h.sync();
+    const after = slotOf(h, 'web');
+    // 4 endpoints still fit the range of capacity 4 that 3 took: same offset, one slot more.
+    expect(after).toEqual({ ...before, n: 4 });
+    const lines = h.inputs[0]!.trim().split('\n');
+    expect(lines.filter((l) => l.includes('default/other'))).toEqual([]);
+    expect(lines.map((l) => l.replace(/service-\S+/, 'service-X'))).toEqual([
+      'flush chain ip k8ts-proxy service-X',
+      `add element ip k8ts-proxy ${after.map} { ${after.offset + 3} : 10.42.0.14 . 8080 }`,
+      'add rule ip k8ts-proxy service-X ip daddr 10.43.0.10 ip saddr != 10.42.0.0/16 jump mark-for-masquerade',
+      `add rule ip k8ts-proxy service-X meta l4proto tcp dnat ip to numgen random mod 4 offset ${after.offset} map @${after.map}`,
+      'add element ip k8ts-proxy hairpin { 10.42.0.14 . 10.42.0.14 }',
+    ]);
+    expect(dump(h)).toBe(await freshDump(h));
+    // Shrinking to 1 keeps the range: slot 0 gets the one endpoint left, the others are deleted.
+    h.inputs.length = 0;
+    h.apply(slice([EP[2]!]));
+    await h.sync();
+    const o = after.offset;
+    expect(h.inputs[0]).toContain(
+      `delete element ip k8ts-proxy ${after.map} { ${o}, ${o + 1}, ${o + 2}, ${o + 3} }`,
+    );
+    expect(h.inputs[0]).toContain(`add element ip k8ts-proxy ${after.map} { ${o} : 10.42.0.13 . 8080 }`);
+    expect(slotOf(h, 'web')).toEqual({ ...after, n: 1 });
+    expect(dump(h)).toBe(await freshDump(h));
+  });
+
+  it('a plain ClusterIP service has no chain: service-ips goes to spread-N, its endpoints are elements', async () => {
+    const h = new NftHarness().apply(svc(), slice(EP));
+    await h.sync();
+    const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!;
+    expect([...t.chains.keys()].filter((c) => c.includes('default/web'))).toEqual([]);
+    expect(t.maps.get('service-ips')!.get('10.43.0.10 . tcp . 80')).toBe('goto spread-3');
+    expect(t.chains.get('spread-3')!.rules).toEqual([
+      'ip saddr != 10.42.0.0/16 jump mark-for-masquerade',
+      ...['tcp', 'udp', 'sctp'].map(
+        (p) =>
+          `meta l4proto ${p} dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @spread-endpoints-3`,
+      ),
+    ]);
+    expect([...t.maps.get('spread-endpoints-3')!]).toEqual(
+      EP.map((ip, i) => [`10.43.0.10 . tcp . 80 . ${i}`, `${ip} . 8080`]),
+    );
+  });
+
+  it('a plain ClusterIP service: a same-count swap and a count change are element-only', async () => {
+    const other = svc({ name: 'other', clusterIP: '10.43.0.20' });
+    const h = new NftHarness().apply(svc(), slice(EP), other, slice(EP, { service: 'other' }));
+    await h.sync();
+    h.inputs.length = 0;
+    h.apply(slice([EP[0]!, EP[1]!, '10.42.0.14']));
+    await h.sync();
+    expect(h.inputs[0]!.trim().split('\n')).toEqual([
+      'delete element ip k8ts-proxy spread-endpoints-3 { 10.43.0.10 . tcp . 80 . 2 }',
+      'add element ip k8ts-proxy spread-endpoints-3 { 10.43.0.10 . tcp . 80 . 2 : 10.42.0.14 . 8080 }',
+      // 10.42.0.13 is still an endpoint of default/other: its hairpin pair stays.
+      'add element ip k8ts-proxy hairpin { 10.42.0.14 . 10.42.0.14 }',
+    ]);
+    expect(dump(h)).toBe(await freshDump(h));
+    // 3 -> 4 endpoints: to spread-4, which this sync creates (its first user), elements only otherwise.
+    h.inputs.length = 0;
+    h.apply(slice([...EP, '10.42.0.14']));
+    await h.sync();
+    const lines = h.inputs[0]!.trim().split('\n');
+    expect(lines.filter((l) => /^(add|flush|delete) (chain|rule)/.test(l) && !/ spread-4\b/.test(l))).toEqual(
+      [],
+    );
+    expect(lines).toContain(
+      'add element ip k8ts-proxy service-ips { 10.43.0.10 . tcp . 80 : goto spread-4 }',
+    );
+    expect(dump(h)).toBe(await freshDump(h));
+    expect(h.reach({ src: '10.42.0.50', dst: '10.43.0.10', dport: 80, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080': 0.25,
+      'ACCEPT 10.42.0.12:8080': 0.25,
+      'ACCEPT 10.42.0.13:8080': 0.25,
+      'ACCEPT 10.42.0.14:8080': 0.25,
+    });
+    // The other service going to 4 as well: spread-4 exists now, so no chain or rule at all; its
+    // last user gone, spread-3 (chain and map) is deleted.
+    h.inputs.length = 0;
+    h.apply(slice([...EP, '10.42.0.14'], { service: 'other' }));
+    await h.sync();
+    const more = h.inputs[0]!.trim().split('\n');
+    expect(more.filter((l) => /^add (chain|rule)/.test(l))).toEqual([]);
+    expect(more.slice(-3)).toEqual([
+      'flush chain ip k8ts-proxy spread-3',
+      'delete chain ip k8ts-proxy spread-3',
+      'delete map ip k8ts-proxy spread-endpoints-3',
+    ]);
+    expect(dump(h)).toBe(await freshDump(h));
+  });
+
+  it('two plain services claiming one ClusterIP: the smaller key wins, endpoints included; then the other', async () => {
+    const a = svc({ name: 'a', clusterIP: '10.43.0.30' });
+    const b = svc({ name: 'b', clusterIP: '10.43.0.30' });
+    const h = new NftHarness().apply(
+      a,
+      slice(EP.slice(0, 2), { service: 'a' }),
+      b,
+      slice(['10.42.0.21', '10.42.0.22', '10.42.0.23'], { service: 'b' }),
+    );
+    await h.sync();
+    const pkt = { src: '10.42.0.50', dst: '10.43.0.30', dport: 80, origin: 'remote' as const };
+    expect(h.reach(pkt)).toEqual({ 'ACCEPT 10.42.0.11:8080': 0.5, 'ACCEPT 10.42.0.12:8080': 0.5 });
+    expect(dump(h)).toBe(await freshDump(h));
+    h.remove(a);
+    await h.sync();
+    expect(h.reach(pkt)).toEqual({
+      'ACCEPT 10.42.0.21:8080': 0.3333,
+      'ACCEPT 10.42.0.22:8080': 0.3333,
+      'ACCEPT 10.42.0.23:8080': 0.3333,
+    });
+    expect(dump(h)).toBe(await freshDump(h));
+  });
+
+  it('the cluster and the local policy chain of one service each have their own slot range', async () => {
+    const h = new NftHarness().apply(
+      svc({ type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }], etpLocal: true }),
+      slice([
+        { ip: EP[0]!, node: NODE },
+        { ip: EP[1]!, node: 'node-b' },
+        { ip: EP[2]!, node: NODE },
+      ]),
+    );
+    await h.sync();
+    const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!;
+    const lookups = [...t.chains]
+      .filter(([c]) => /^(service|local)-.*\//.test(c))
+      .map(([c, { rules }]) => {
+        const m = /numgen random mod (\d+) offset (\d+) map @(\S+)$/.exec(rules.at(-1)!)!;
+        const slots = Array.from({ length: Number(m[1]) }, (_, i) =>
+          t.maps.get(m[3]!)!.get(String(Number(m[2]) + i)),
+        );
+        return { chain: c.split('-')[0], map: m[3], offset: Number(m[2]), slots };
+      })
+      .sort((a, b) => a.chain!.localeCompare(b.chain!));
+    expect(lookups.map((l) => [l.chain, l.slots])).toEqual([
+      ['local', [`${EP[0]} . 8080`, `${EP[2]} . 8080`]],
+      ['service', EP.map((ip) => `${ip} . 8080`)],
+    ]);
+    // Same service port, same shard; ranges of capacity 2 and 4 that do not overlap.
+    expect(lookups[0]!.map).toBe(lookups[1]!.map);
+    const [lo, hi] = [...lookups].sort((x, y) => x.offset - y.offset) as [
+      (typeof lookups)[0],
+      (typeof lookups)[0],
+    ];
+    expect(hi.offset - lo.offset).toBeGreaterThanOrEqual(slotCapacity(lo.slots.length));
+  });
+
+  it('hairpin pairs only for endpoints on this node', async () => {
+    const h = new NftHarness().apply(
+      svc(),
+      slice([
+        { ip: EP[0]!, node: NODE },
+        { ip: EP[1]!, node: 'node-b' },
+        { ip: EP[2]!, node: 'node-c' },
+      ]),
+    );
+    await h.sync();
+    const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!;
+    expect([...t.maps.get('hairpin')!.keys()]).toEqual([`${EP[0]} . ${EP[0]}`]);
+    // The pod on this node reaching itself is masqueraded; every endpoint is still used.
+    expect(h.reach({ src: EP[0]!, dst: '10.43.0.10', dport: 80, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080 masq': 0.3333,
+      'ACCEPT 10.42.0.12:8080': 0.3333,
+      'ACCEPT 10.42.0.13:8080': 0.3333,
+    });
   });
 
   it('scale to 0 swaps the service-ips element for a reject, and back', async () => {
@@ -215,13 +502,16 @@ describe('NftablesProxier syncs', () => {
         { chain: { family: 'ip', table: 'nat', name: 'PREROUTING' } },
         { chain: { family: 'ip', table: NFT_TABLE, name: 'services' } },
         { set: { family: 'ip', table: NFT_TABLE, name: 'affinity-x' } },
+        { map: { family: 'ip', table: NFT_TABLE, name: 'endpoints-00' } },
+        { map: { family: 'ip', table: 'nat', name: 'other' } },
       ],
     });
     expect(parseNftList(json, NFT_TABLE)).toEqual({
       chains: new Set(['services']),
       sets: new Set(['affinity-x']),
+      maps: new Set(['endpoints-00']),
     });
-    expect(parseNftList('', NFT_TABLE)).toEqual({ chains: new Set(), sets: new Set() });
+    expect(parseNftList('', NFT_TABLE)).toEqual({ chains: new Set(), sets: new Set(), maps: new Set() });
   });
 });
 
@@ -251,12 +541,28 @@ describe('NftablesProxier: partial syncs converge to the full-sync table', () =>
     { affinity: 30, externalIPs: ['198.51.100.9'] },
     { itpLocal: true },
   ];
-  it.each([1, 2, 3, 4, 5, 6, 7, 8])(
-    'seed %i: 60 random changes, each compared with a fresh full sync',
-    async (seed) => {
+  // With one endpoint map every service's slot ranges share it: ranges grow, shrink, are freed and
+  // reused by others, and the dump shows any overlap or leftover slot (FakeNft.dump).
+  it.each([
+    [1, undefined],
+    [2, undefined],
+    [3, undefined],
+    [4, undefined],
+    [5, undefined],
+    [6, undefined],
+    [7, undefined],
+    [8, undefined],
+    [1, 1],
+    [2, 1],
+    [3, 1],
+    [4, 1],
+  ])(
+    'seed %i, endpoint maps %s: 60 random changes, each compared with a fresh full sync',
+    async (seed, shards) => {
       const rnd = prng(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-      const h = new NftHarness();
+      const opts = shards ? { endpointShards: shards } : {};
+      const h = new NftHarness(opts);
       const live = new Map<string, Service>();
       const slices = new Map<string, EndpointSlice>();
       await h.sync();
@@ -270,7 +576,7 @@ describe('NftablesProxier: partial syncs converge to the full-sync table', () =>
           h.apply(s);
           live.set(name, s);
         } else if (r < 0.8) {
-          const n = Math.floor(rnd() * 4);
+          const n = Math.floor(rnd() * (shards ? 8 : 4));
           const eps = Array.from({ length: n }, () => ({
             ip: `10.42.0.${10 + Math.floor(rnd() * 8)}`,
             node: rnd() < 0.5 ? NODE : 'node-b',
@@ -290,7 +596,7 @@ describe('NftablesProxier: partial syncs converge to the full-sync table', () =>
         }
         const [res] = await h.sync();
         expect(res!.full).toBe(false);
-        expect(dump(h), `step ${step}`).toBe(await freshDump(h));
+        expect(dump(h), `step ${step}`).toBe(await freshDump(h, opts));
       }
     },
   );

@@ -1,16 +1,20 @@
 /**
  * nftables mode for one IP family: renders (nftables-render.ts) into our own table
- * (`table ip|ip6 k8ts-proxy`; no other table is ever named) and applies each sync as one
- * `nft -f -` transaction through the CommandRunner: all of it or nothing.
+ * (`table ip|ip6 k8ts-proxy`; no other table is ever named) and applies each sync through the
+ * CommandRunner as `nft -f -` transactions: all of each or nothing.
  *
  * Partial syncs: the rendering of each service port is cached; a sync re-renders the service ports
  * of changed services and writes only the difference from what it last applied: `delete element`
- * / `add element` in the shared verdict maps, `flush chain` + `add rule` for chains whose rules
- * changed, `add chain` / `add set` for new ones, and `flush chain` + `delete chain` / `delete set` for
- * those no longer wanted (after every reference to them is gone, in the same transaction). A full
- * sync (first, periodic, after any failure) lists our table's chains and sets in the kernel, flushes
- * and rewrites every chain, map and the hairpin set, and deletes whatever chain or set of the table
- * is not wanted.
+ * / `add element` in the shared verdict maps and the endpoint maps, `flush chain` + `add rule` for
+ * chains whose rules changed, `add chain` / `add set` for new ones, and `flush chain` + `delete
+ * chain` / `delete set` for those no longer wanted (after every reference to them is gone, in the
+ * same transaction). A spread chain keeps its slot range while its endpoints fit (nftables-slots.ts),
+ * so a same-count endpoint change is element-only; the slots of a range given up are rewritten or
+ * deleted in the transaction that gives it up, so ranges never overlap.
+ * A full sync (first, periodic, after any failure) lists our table's chains, sets and maps, flushes
+ * and rewrites every chain and map, allocates the slots afresh and deletes whatever chain, set or
+ * map of the table is not wanted: one transaction. Into an empty kernel (a node's first sync) it is
+ * three steps instead, see planFull.
  * Affinity sets are never flushed: their dynamic entries are the clients' affinity state.
  */
 import type { ProxyBackend, SyncRequest, SyncResult } from './backend.js';
@@ -18,15 +22,25 @@ import { clearStaleConntrack } from './conntrack.js';
 import { CommandFailedError } from './errors.js';
 import type { IpFamily } from './model.js';
 import {
+  NFT_ENDPOINT_SHARDS,
   NFT_TABLE,
   type NftElement,
   type NftMapName,
   type NftRenderConfig,
+  type NftSpread,
+  type NftSpreadGroup,
   nftBaseRuleset,
+  nftEndpointMap,
   nftFamily,
+  nftSharedSpreadChain,
+  nftSharedSpreadMap,
+  nftSharedSpreadMapSpec,
+  nftSharedSpreadRules,
+  nftSpreadRule,
   type RenderedNftServicePort,
   renderNftServicePort,
 } from './nftables-render.js';
+import { SlotAllocator, type SlotRange } from './nftables-slots.js';
 import type { CommandRunner } from './runner.js';
 
 export interface NftablesProxierOptions extends NftRenderConfig {
@@ -38,21 +52,47 @@ export interface NftablesProxierOptions extends NftRenderConfig {
   onApply?: ((input: string) => void) | undefined;
 }
 
+/** Past this slot number a sync is full (slots are allocated afresh). */
+const SLOT_LIMIT = 2 ** 31;
+
 /** Elements per `add element` / `delete element` command. */
 const ELEMENT_BATCH = 1000;
 
-const elementId = (e: Pick<NftElement, 'map' | 'key'>) => `${e.map} ${e.key}`;
-
-/** Chains and sets of one table in a `nft -j list chains|sets <family>` output. */
-export function parseNftList(json: string, table: string): { chains: Set<string>; sets: Set<string> } {
-  const out = { chains: new Set<string>(), sets: new Set<string>() };
+/** Chains, sets and maps of one table in a `nft -j list chains|sets|maps <family>` output. */
+export function parseNftList(
+  json: string,
+  table: string,
+): { chains: Set<string>; sets: Set<string>; maps: Set<string> } {
+  const out = { chains: new Set<string>(), sets: new Set<string>(), maps: new Set<string>() };
   if (!json.trim()) return out;
   const doc = JSON.parse(json) as { nftables?: Record<string, { table?: string; name?: string }>[] };
   for (const item of doc.nftables ?? []) {
     if (item.chain?.table === table && item.chain.name) out.chains.add(item.chain.name);
     if (item.set?.table === table && item.set.name) out.sets.add(item.set.name);
+    if (item.map?.table === table && item.map.name) out.maps.add(item.map.name);
   }
   return out;
+}
+
+/** A spread chain's slot range and the targets in its first slots (the kernel holds exactly these). */
+interface ChainSlots extends SlotRange {
+  targets: readonly string[];
+}
+
+/**
+ * A sync's `nft -f` inputs: steps run one after the other, the inputs of one step side by side;
+ * each input is one transaction. commit() records the new state once all have applied.
+ */
+interface Plan {
+  steps: string[][];
+  commit: () => number;
+}
+
+/** The kernel's table as listed before a full sync. */
+interface KernelTable {
+  chains: Set<string>;
+  sets: Set<string>;
+  maps: Set<string>;
 }
 
 /** The nftables backend of one family. */
@@ -69,6 +109,18 @@ export class NftablesProxier implements ProxyBackend {
   private sets = new Map<string, number>();
   private elements = new Map<string, NftElement>();
   /**
+   * Spread chains' slot ranges with their targets: slot offset+i of their shard holds targets[i], and
+   * no other slot of the endpoint maps holds anything.
+   */
+  private ranges = new Map<string, ChainSlots>();
+  private allocator: SlotAllocator;
+  /** N of the shared spread chains spread-N (and maps spread-endpoints-N) in the kernel. */
+  private spreadNs = new Set<number>();
+  /** N -> how many rendered service ports use spread-N. */
+  private readonly spreadUsers = new Map<number, number>();
+  /** Plain service ports' endpoint elements in the kernel, by their `service-ips` element id. */
+  private groups = new Map<string, NftSpreadGroup>();
+  /**
    * Element id -> the service ports rendering it. Two services may claim the same destination
    * (one externalIP:port given to both); the map holds one verdict per key, so the service port with
    * the smallest key wins, in full and partial syncs alike.
@@ -76,12 +128,15 @@ export class NftablesProxier implements ProxyBackend {
   private readonly owners = new Map<string, string | string[]>();
   private ruleCount = 0;
   private needFull = true;
+  private readonly shards: number;
 
   constructor(opts: NftablesProxierOptions) {
     this.opts = opts;
     this.fam = nftFamily(opts.family);
     this.prefix = `${this.fam} ${NFT_TABLE}`;
     this.now = opts.now ?? (() => performance.now());
+    this.shards = opts.endpointShards ?? NFT_ENDPOINT_SHARDS;
+    this.allocator = new SlotAllocator(this.shards);
   }
 
   /** Force the next sync to be full. */
@@ -91,19 +146,31 @@ export class NftablesProxier implements ProxyBackend {
 
   async sync(req: SyncRequest): Promise<SyncResult> {
     const t0 = this.now();
-    const full = req.full || this.needFull;
-    let kernel: { chains: Set<string>; sets: Set<string> } | undefined;
-    if (full) kernel = await this.listKernel();
+    // Slot numbers are 32-bit in the kernel: far from it in practice (freed ranges are reused), and a
+    // full sync compacts them.
+    const full = req.full || this.needFull || this.allocator.high() > SLOT_LIMIT;
+    let kernel: KernelTable | undefined;
+    let renderMs = 0;
+    if (full) {
+      // Rendering replaces the cached renderings: until this sync applies, only a full one may follow.
+      this.needFull = true;
+      // The listing runs (nft processes) while this renders.
+      const listing = this.listKernel();
+      listing.catch(() => {}); // awaited below; not unhandled while rendering
+      const tr = this.now();
+      this.renderAll(req);
+      renderMs = this.now() - tr;
+      kernel = await listing;
+    }
     const t1 = this.now();
-    const plan = full ? this.planFull(req, kernel!) : this.planPartial(req);
+    const plan = full ? this.planFull(kernel!) : this.planPartial(req);
     const t2 = this.now();
     let written = 0;
-    if (plan.text) {
-      this.opts.onApply?.(plan.text);
-      // Until this transaction is known to have applied, the kernel's state is unknown.
+    if (plan.steps.length) {
+      this.opts.onApply?.(plan.steps.flat().join(''));
+      // Until every transaction is known to have applied, the kernel's state is unknown.
       this.needFull = true;
-      const r = await this.opts.runner.run('nft', ['-f', '-'], { stdin: plan.text });
-      if (r.code !== 0) throw new CommandFailedError('nft -f', r.code, r.stderr);
+      for (const step of plan.steps) await this.applyStep(step);
       written = plan.commit();
     }
     this.needFull = false;
@@ -111,8 +178,8 @@ export class NftablesProxier implements ProxyBackend {
     if (this.opts.conntrack !== false) await clearStaleConntrack(this.opts.runner, this.opts.family, req);
     return {
       full,
-      generateMs: t2 - t1,
-      applyMs: t3 - t2 + (t1 - t0),
+      generateMs: t2 - t1 + renderMs,
+      applyMs: t3 - t2 + (t1 - t0) - renderMs,
       ruleCounts: { [NFT_TABLE]: this.ruleCount },
       rulesWritten: { [NFT_TABLE]: written },
     };
@@ -120,22 +187,38 @@ export class NftablesProxier implements ProxyBackend {
 
   async stop(): Promise<void> {}
 
-  /** Our table's chains and sets as the kernel has them now (empty when the table does not exist). */
-  private async listKernel(): Promise<{ chains: Set<string>; sets: Set<string> }> {
-    const chains = await this.opts.runner.run('nft', ['-j', 'list', 'chains', this.fam]);
-    if (chains.code !== 0) throw new CommandFailedError('nft list chains', chains.code, chains.stderr);
-    // -t: without their elements (the hairpin set holds one per endpoint).
-    const sets = await this.opts.runner.run('nft', ['-j', '-t', 'list', 'sets', this.fam]);
-    if (sets.code !== 0) throw new CommandFailedError('nft list sets', sets.code, sets.stderr);
-    return {
-      chains: parseNftList(chains.stdout, NFT_TABLE).chains,
-      sets: parseNftList(sets.stdout, NFT_TABLE).sets,
+  /**
+   * Run the inputs of one step side by side. Each is its own transaction and independent of the
+   * others, so one that failed (e.g. because another committed while it was being prepared) is
+   * run once more alone before the sync fails.
+   */
+  private async applyStep(inputs: readonly string[]): Promise<void> {
+    const run = (stdin: string) => this.opts.runner.run('nft', ['-f', '-'], { stdin });
+    const results = await Promise.all(inputs.map(run));
+    for (let i = 0; i < inputs.length; i++) {
+      let r = results[i]!;
+      if (r.code !== 0 && inputs.length > 1) r = await run(inputs[i]!);
+      if (r.code !== 0) throw new CommandFailedError('nft -f', r.code, r.stderr);
+    }
+  }
+
+  /** Our table's chains, sets and maps as the kernel has them now (empty when the table does not exist). */
+  private async listKernel(): Promise<KernelTable> {
+    const list = async (what: 'chains' | 'sets' | 'maps') => {
+      // -t: without their elements (the endpoint maps hold one per endpoint).
+      const args = what === 'chains' ? ['-j', 'list', what, this.fam] : ['-j', '-t', 'list', what, this.fam];
+      const r = await this.opts.runner.run('nft', args);
+      if (r.code !== 0) throw new CommandFailedError(`nft list ${what}`, r.code, r.stderr);
+      return parseNftList(r.stdout, NFT_TABLE);
     };
+    const [chains, sets, maps] = await Promise.all([list('chains'), list('sets'), list('maps')]);
+    return { chains: chains.chains, sets: sets.sets, maps: maps.maps };
   }
 
   private renderAll(req: SyncRequest): void {
     this.rendered.clear();
     this.owners.clear();
+    this.spreadUsers.clear();
     for (const [k, sp] of req.state.services) {
       const r = renderNftServicePort(sp, req.state.endpoints.get(k) ?? [], this.opts);
       if (r) this.setRendered(k, r);
@@ -144,11 +227,11 @@ export class NftablesProxier implements ProxyBackend {
 
   /**
    * Record (or with undefined, drop) the rendering of one service port and its element claims.
-   * (Owners are a key, or an array only when shared: 100,000 endpoints make 100,000 hairpin pairs.)
+   * (Owners are a key, or an array only when shared.)
    */
   private setRendered(key: string, r: RenderedNftServicePort | undefined): void {
     for (const e of this.rendered.get(key)?.elements ?? []) {
-      const id = elementId(e);
+      const id = e.id;
       const o = this.owners.get(id);
       if (o === key) this.owners.delete(id);
       else if (Array.isArray(o)) {
@@ -156,13 +239,17 @@ export class NftablesProxier implements ProxyBackend {
         this.owners.set(id, rest.length === 1 ? rest[0]! : rest);
       }
     }
+    const was = this.rendered.get(key)?.sharedSpread ?? 0;
+    if (was > 0) this.spreadUsers.set(was, (this.spreadUsers.get(was) ?? 1) - 1);
+    if (r && r.sharedSpread > 0)
+      this.spreadUsers.set(r.sharedSpread, (this.spreadUsers.get(r.sharedSpread) ?? 0) + 1);
     if (!r) {
       this.rendered.delete(key);
       return;
     }
     this.rendered.set(key, r);
     for (const e of r.elements) {
-      const id = elementId(e);
+      const id = e.id;
       const o = this.owners.get(id);
       if (o === undefined) this.owners.set(id, key);
       else if (Array.isArray(o)) o.push(key);
@@ -175,58 +262,151 @@ export class NftablesProxier implements ProxyBackend {
     const o = this.owners.get(id);
     if (o === undefined) return undefined;
     const best = Array.isArray(o) ? [...o].sort()[0]! : o;
-    return this.rendered.get(best)?.elements.find((e) => elementId(e) === id);
+    return this.rendered.get(best)?.elements.find((e) => e.id === id);
   }
 
-  /** Everything, flushed and rewritten; whatever the table holds beyond that is deleted. */
-  private planFull(
-    req: SyncRequest,
-    kernel: { chains: Set<string>; sets: Set<string> },
-  ): { text: string; commit: () => number } {
-    this.renderAll(req);
+  /** The endpoint elements that go with `service-ips` element `id`: its owner's, if plain. */
+  private wantedGroup(id: string): NftSpreadGroup | undefined {
+    const o = this.owners.get(id);
+    if (o === undefined) return undefined;
+    const g = this.rendered.get(Array.isArray(o) ? [...o].sort()[0]! : o)?.spreadGroup;
+    return g?.serviceIpsId === id ? g : undefined;
+  }
+
+  /** A spread chain's complete rules: its own, then the numgen lookup into its slots. */
+  private spreadRules(rules: readonly string[], spread: NftSpread, offset: number): string[] {
+    return [...rules, nftSpreadRule(this.opts.family, spread, offset)];
+  }
+
+  /**
+   * Everything (rendered by renderAll just before), flushed and rewritten; whatever the table holds
+   * beyond that is deleted.
+   */
+  private planFull(kernel: KernelTable): Plan {
     const p = this.prefix;
     const base = nftBaseRuleset(this.opts);
     const wantChains = new Map<string, readonly string[]>();
     const wantSets = new Map<string, number>();
     const wantElements = new Map<string, NftElement>();
+    // Slots are allocated afresh: the transaction flushes every endpoint map.
+    const allocator = new SlotAllocator(this.shards);
+    const ranges = new Map<string, ChainSlots>();
+    const slotElements = Array.from({ length: this.shards }, (): string[] => []);
+    const wantNs = new Set<number>();
+    const wantGroups = new Map<string, NftSpreadGroup>();
     for (const [k, r] of this.rendered) {
-      for (const [c, rules] of r.chains) wantChains.set(c, rules);
+      for (const [c, rules] of r.chains) {
+        const spread = r.spreads.get(c);
+        if (!spread) {
+          wantChains.set(c, rules);
+          continue;
+        }
+        const { targets } = spread;
+        const range = allocator.alloc(spread.shard, targets.length);
+        ranges.set(c, { shard: range.shard, offset: range.offset, cap: range.cap, targets });
+        wantChains.set(c, this.spreadRules(rules, spread, range.offset));
+        const list = slotElements[spread.shard]!;
+        for (let i = 0; i < targets.length; i++) list.push(`${range.offset + i} : ${targets[i]}`);
+      }
+      if (r.sharedSpread > 0) wantNs.add(r.sharedSpread);
+      const g = r.spreadGroup;
+      if (g) {
+        const o = this.owners.get(g.serviceIpsId);
+        if (o === k || (Array.isArray(o) && [...o].sort()[0] === k)) wantGroups.set(g.serviceIpsId, g);
+      }
       for (const [s, t] of r.sets) wantSets.set(s, t);
       for (const e of r.elements) {
-        const id = elementId(e);
+        const id = e.id;
         const o = this.owners.get(id);
         if (o === k) wantElements.set(id, e);
         else if (Array.isArray(o) && !wantElements.has(id)) wantElements.set(id, this.wantedElement(id)!);
       }
     }
-    const out: string[] = [`add table ${p}`];
-    for (const [m, { kind, type }] of base.maps) out.push(`add ${kind} ${p} ${m} { type ${type} ; }`);
-    for (const c of base.baseChains) out.push(`add chain ${p} ${c.name} { ${c.spec} }`);
+    const spreadMaps = new Set<string>();
+    for (const n of [...wantNs].sort((a, b) => a - b)) {
+      wantChains.set(nftSharedSpreadChain(n), nftSharedSpreadRules(this.opts, n));
+      spreadMaps.add(nftSharedSpreadMap(n));
+    }
+    // Sections of the input, in transaction order.
+    const decl: string[] = [`add table ${p}`];
+    for (const [m, { kind, type }] of base.maps) decl.push(`add ${kind} ${p} ${m} { type ${type} ; }`);
+    for (const [m, spec] of base.endpointMaps) decl.push(`add map ${p} ${m} { ${spec} }`);
+    const spreadSpec = nftSharedSpreadMapSpec(this.opts.family);
+    for (const m of spreadMaps) decl.push(`add map ${p} ${m} { ${spreadSpec} }`);
+    for (const c of base.baseChains) decl.push(`add chain ${p} ${c.name} { ${c.spec} }`);
     const hooked = new Set(base.baseChains.map((c) => c.name));
-    for (const c of base.chains.keys()) if (!hooked.has(c)) out.push(`add chain ${p} ${c}`);
-    for (const c of wantChains.keys()) out.push(`add chain ${p} ${c}`);
-    for (const [s, t] of wantSets) out.push(this.addSet(s, t));
-    for (const [m, { kind }] of base.maps) out.push(`flush ${kind} ${p} ${m}`);
-    const flush = (c: string) => kernel.chains.has(c) && out.push(`flush chain ${p} ${c}`);
-    for (const c of base.chains.keys()) flush(c);
-    for (const c of wantChains.keys()) flush(c);
+    for (const c of base.chains.keys()) if (!hooked.has(c)) decl.push(`add chain ${p} ${c}`);
+    for (const c of wantChains.keys()) decl.push(`add chain ${p} ${c}`);
+    for (const [s, t] of wantSets) decl.push(this.addSet(s, t));
+    const flushes: string[] = [];
+    for (const [m, { kind }] of base.maps) flushes.push(`flush ${kind} ${p} ${m}`);
+    for (const m of base.endpointMaps.keys()) flushes.push(`flush map ${p} ${m}`);
+    for (const m of spreadMaps) if (kernel.maps.has(m)) flushes.push(`flush map ${p} ${m}`);
+    for (const c of [...base.chains.keys(), ...wantChains.keys()])
+      if (kernel.chains.has(c)) flushes.push(`flush chain ${p} ${c}`);
+    // Per-service rules and endpoint elements in two halves (by shard parity) that do not depend on
+    // each other; the dispatch (base chain rules, service-ips and the other shared maps) separately.
+    const halves: string[][] = [[], []];
+    for (let shard = 0; shard < this.shards; shard++)
+      this.addSlotElements(halves[shard % 2]!, shard, slotElements[shard]!);
     let written = 0;
-    for (const [c, rules] of [...base.chains, ...wantChains]) {
-      for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
+    let alt = 0;
+    for (const [c, rules] of wantChains) {
+      const shard = ranges.get(c)?.shard;
+      const half = halves[shard === undefined ? alt++ % 2 : shard % 2]!;
+      for (const r of rules) half.push(`add rule ${p} ${c} ${r}`);
       written += rules.length;
     }
-    this.addElements(out, 'add', [...wantElements.values()]);
+    // The shared spread maps' elements (one per endpoint of a plain service) in the halves too,
+    // a command each in turn; the dispatch maps' elements last.
+    const byN = new Map<number, string[]>();
+    for (const g of wantGroups.values()) {
+      let list = byN.get(g.targets.length);
+      if (!list) byN.set(g.targets.length, (list = []));
+      for (let i = 0; i < g.targets.length; i++) list.push(`${g.key} . ${i} : ${g.targets[i]}`);
+    }
+    const spreadLines: string[] = [];
+    for (const [n, list] of byN) this.addMapElements(spreadLines, nftSharedSpreadMap(n), list);
+    halves[0] = [...spreadLines.filter((_, i) => i % 2 === 0), ...halves[0]!];
+    halves[1] = [...spreadLines.filter((_, i) => i % 2 === 1), ...halves[1]!];
+    const dispatch: string[] = [];
+    this.addElements(dispatch, 'add', [...wantElements.values()]);
+    for (const [c, rules] of base.chains) {
+      for (const r of rules) dispatch.push(`add rule ${p} ${c} ${r}`);
+      written += rules.length;
+    }
+    const deletes: string[] = [];
     for (const c of kernel.chains)
       if (!wantChains.has(c) && !base.chains.has(c))
-        out.push(`flush chain ${p} ${c}`, `delete chain ${p} ${c}`);
+        deletes.push(`flush chain ${p} ${c}`, `delete chain ${p} ${c}`);
     for (const s of kernel.sets)
-      if (!wantSets.has(s) && !base.maps.has(s as NftMapName)) out.push(`delete set ${p} ${s}`);
+      if (!wantSets.has(s) && !base.maps.has(s as NftMapName)) deletes.push(`delete set ${p} ${s}`);
+    for (const m of kernel.maps)
+      if (!base.endpointMaps.has(m) && !spreadMaps.has(m) && !base.maps.has(m as NftMapName))
+        deletes.push(`delete map ${p} ${m}`);
+    const text = (...sections: string[][]) => {
+      const lines = sections.flat();
+      return lines.length ? `${lines.join('\n')}\n` : '';
+    };
+    // Into an empty kernel (the first sync of a node): three steps, each one transaction, and the
+    // middle one as two `nft -f` run side by side (parsing is most of nft's time, and there are
+    // two cores). Nothing is reachable before the last step: until then the base chains have no
+    // rules and the dispatch maps no elements, so no service is ever seen half-built. Otherwise
+    // (chains of ours exist) one transaction, which flushes what it rewrites.
+    const fresh = kernel.chains.size === 0 && kernel.sets.size === 0 && kernel.maps.size === 0;
+    const steps = fresh
+      ? [[text(decl)], [text(halves[0]!), text(halves[1]!)].filter(Boolean), [text(dispatch)]]
+      : [[text(decl, flushes, halves[0]!, halves[1]!, dispatch, deletes)]];
     return {
-      text: `${out.join('\n')}\n`,
+      steps,
       commit: () => {
         this.chains = wantChains;
         this.sets = wantSets;
         this.elements = wantElements;
+        this.ranges = ranges;
+        this.allocator = allocator;
+        this.spreadNs = wantNs;
+        this.groups = wantGroups;
         this.ruleCount = written;
         return written;
       },
@@ -234,7 +414,7 @@ export class NftablesProxier implements ProxyBackend {
   }
 
   /** Only what the changed services' renderings add, change or drop. */
-  private planPartial(req: SyncRequest): { text: string; commit: () => number } {
+  private planPartial(req: SyncRequest): Plan {
     const p = this.prefix;
     const keys = new Set<string>();
     for (const s of req.changedServices) for (const k of req.state.portsOf(s)) keys.add(k);
@@ -243,19 +423,70 @@ export class NftablesProxier implements ProxyBackend {
     const oldSets = new Set<string>();
     const touched = new Set<string>();
     const newChains = new Map<string, readonly string[]>();
+    const newSpreads = new Map<string, NftSpread>();
     const newSets = new Map<string, number>();
+    // Shared spread chains (and their maps) this sync adds; those left without a user go at the end.
+    const addNs = new Set<number>();
     for (const k of keys) {
       const old = this.rendered.get(k);
       for (const c of old?.chains.keys() ?? []) oldChains.add(c);
       for (const s of old?.sets.keys() ?? []) oldSets.add(s);
-      for (const e of old?.elements ?? []) touched.add(elementId(e));
+      for (const e of old?.elements ?? []) touched.add(e.id);
       const sp = req.state.services.get(k);
       const r = sp ? renderNftServicePort(sp, req.state.endpoints.get(k) ?? [], this.opts) : undefined;
       this.setRendered(k, r);
       for (const [c, rules] of r?.chains ?? []) newChains.set(c, rules);
+      for (const [c, s] of r?.spreads ?? []) newSpreads.set(c, s);
       for (const [s, t] of r?.sets ?? []) newSets.set(s, t);
-      for (const e of r?.elements ?? []) touched.add(elementId(e));
+      for (const e of r?.elements ?? []) touched.add(e.id);
+      if (r && r.sharedSpread > 0 && !this.spreadNs.has(r.sharedSpread)) addNs.add(r.sharedSpread);
     }
+
+    // Slots. A chain keeps its range while its endpoints fit (same count: only elements change);
+    // ranges of chains that outgrew theirs or stopped spreading are freed first, so that this very
+    // transaction may reuse them (every slot they held is rewritten or deleted below).
+    const allocator = this.allocator;
+    const newRanges = new Map<string, ChainSlots>();
+    // Per shard: slot -> its target now (from the old ranges of the touched chains: by the ranges'
+    // invariant no other chain's slot can be touched) and slot -> its target wanted.
+    const haveSlot = new Map<number, Map<number, string>>();
+    const wantSlot = new Map<number, Map<number, string>>();
+    const put = (into: Map<number, Map<number, string>>, r: ChainSlots) => {
+      let m = into.get(r.shard);
+      if (!m) into.set(r.shard, (m = new Map()));
+      for (let i = 0; i < r.targets.length; i++) m.set(r.offset + i, r.targets[i]!);
+    };
+    for (const c of oldChains) {
+      const have = this.ranges.get(c);
+      if (!have) continue;
+      put(haveSlot, have);
+      const spread = newSpreads.get(c);
+      if (spread && spread.shard === have.shard && spread.targets.length <= have.cap)
+        newRanges.set(c, { ...have, targets: spread.targets });
+      else allocator.release(have);
+    }
+    for (const [c, spread] of newSpreads) {
+      let r = newRanges.get(c);
+      if (!r) {
+        r = { ...allocator.alloc(spread.shard, spread.targets.length), targets: spread.targets };
+        newRanges.set(c, r);
+      }
+      put(wantSlot, r);
+      newChains.set(c, this.spreadRules(newChains.get(c)!, spread, r.offset));
+    }
+    const delSlots = new Map<number, number[]>();
+    const addSlots = new Map<number, string[]>();
+    for (const shard of new Set([...haveSlot.keys(), ...wantSlot.keys()])) {
+      const have = haveSlot.get(shard);
+      const want = wantSlot.get(shard);
+      const del: number[] = [];
+      const add: string[] = [];
+      for (const [slot, h] of have ?? []) if (want?.get(slot) !== h) del.push(slot);
+      for (const [slot, w] of want ?? []) if (have?.get(slot) !== w) add.push(`${slot} : ${w}`);
+      if (del.length) delSlots.set(shard, del);
+      if (add.length) addSlots.set(shard, add);
+    }
+
     // Chains and sets are named after their service port, so what one stopped rendering is gone;
     // an element may be claimed by another service port too (wantedElement).
     const delElements: string[] = [];
@@ -265,6 +496,31 @@ export class NftablesProxier implements ProxyBackend {
       const have = this.elements.get(id);
       if (have && have.verdict !== want?.verdict) delElements.push(id);
       if (want && have?.verdict !== want.verdict) addElements.push(want);
+    }
+    // Plain service ports' endpoint elements go with their `service-ips` element.
+    const delGroup = new Map<number, string[]>();
+    const addGroup = new Map<number, string[]>();
+    const groupChanges = new Map<string, NftSpreadGroup | undefined>();
+    const push = (m: Map<number, string[]>, n: number, x: string) => {
+      let list = m.get(n);
+      if (!list) m.set(n, (list = []));
+      list.push(x);
+    };
+    for (const id of touched) {
+      if (!id.startsWith('service-ips ')) continue;
+      const want = this.wantedGroup(id);
+      const have = this.groups.get(id);
+      if (want === have) continue;
+      groupChanges.set(id, want);
+      const hn = have?.targets.length ?? 0;
+      const wn = want?.targets.length ?? 0;
+      // Same map and keys: only the changed indexes; else every element out, every element in.
+      const same = hn === wn && have?.key === want?.key;
+      for (let i = 0; i < hn; i++)
+        if (!same || have!.targets[i] !== want!.targets[i]) push(delGroup, hn, `${have!.key} . ${i}`);
+      for (let i = 0; i < wn; i++)
+        if (!same || have!.targets[i] !== want!.targets[i])
+          push(addGroup, wn, `${want!.key} . ${i} : ${want!.targets[i]}`);
     }
     const addChains = [...newChains.keys()].filter((c) => !this.chains.has(c));
     const writeChains = [...newChains].filter(([c, rules]) => !sameRules(this.chains.get(c), rules));
@@ -278,23 +534,48 @@ export class NftablesProxier implements ProxyBackend {
       'delete',
       delElements.map((id) => this.elements.get(id)!),
     );
+    for (const [shard, list] of delSlots)
+      out.push(`delete element ${p} ${nftEndpointMap(shard)} { ${list.join(', ')} }`);
+    for (const [n, list] of delGroup)
+      out.push(`delete element ${p} ${nftSharedSpreadMap(n)} { ${list.join(', ')} }`);
+    const spreadSpec = nftSharedSpreadMapSpec(this.opts.family);
+    const addSpread = [...addNs].map(
+      (n) => [nftSharedSpreadChain(n), nftSharedSpreadRules(this.opts, n)] as const,
+    );
+    for (const n of addNs) out.push(`add map ${p} ${nftSharedSpreadMap(n)} { ${spreadSpec} }`);
+    for (const [c, rules] of addSpread) {
+      out.push(`add chain ${p} ${c}`);
+      for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
+    }
     for (const c of addChains) out.push(`add chain ${p} ${c}`);
     for (const [s, t] of addSets) out.push(this.addSet(s, t));
     for (const [c] of writeChains) if (this.chains.has(c)) out.push(`flush chain ${p} ${c}`);
     for (const c of delChains) out.push(`flush chain ${p} ${c}`);
+    for (const [shard, list] of addSlots) this.addSlotElements(out, shard, list);
     let written = 0;
     for (const [c, rules] of writeChains) {
       for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
       written += rules.length;
     }
+    for (const [n, list] of addGroup) this.addMapElements(out, nftSharedSpreadMap(n), list);
     this.addElements(out, 'add', addElements);
     for (const c of delChains) out.push(`delete chain ${p} ${c}`);
     for (const s of delSets) out.push(`delete set ${p} ${s}`);
+    // Shared spread chains no service port uses any more (their elements went above).
+    const delNs = [...this.spreadNs].filter((n) => !this.spreadUsers.get(n));
+    for (const n of delNs)
+      out.push(
+        `flush chain ${p} ${nftSharedSpreadChain(n)}`,
+        `delete chain ${p} ${nftSharedSpreadChain(n)}`,
+        `delete map ${p} ${nftSharedSpreadMap(n)}`,
+      );
     return {
-      text: out.length ? `${out.join('\n')}\n` : '',
+      steps: out.length ? [[`${out.join('\n')}\n`]] : [],
       commit: () => {
         for (const id of delElements) this.elements.delete(id);
-        for (const e of addElements) this.elements.set(elementId(e), e);
+        for (const e of addElements) this.elements.set(e.id, e);
+        for (const c of oldChains) this.ranges.delete(c);
+        for (const [c, r] of newRanges) this.ranges.set(c, r);
         for (const [c, rules] of writeChains) {
           this.ruleCount += rules.length - (this.chains.get(c)?.length ?? 0);
           this.chains.set(c, rules);
@@ -305,7 +586,20 @@ export class NftablesProxier implements ProxyBackend {
         }
         for (const [s, t] of addSets) this.sets.set(s, t);
         for (const s of delSets) this.sets.delete(s);
-        return written;
+        for (const [c, rules] of addSpread) {
+          this.chains.set(c, rules);
+          this.ruleCount += rules.length;
+        }
+        for (const n of addNs) this.spreadNs.add(n);
+        for (const [id, g] of groupChanges)
+          if (g) this.groups.set(id, g);
+          else this.groups.delete(id);
+        for (const n of delNs) {
+          this.spreadNs.delete(n);
+          this.ruleCount -= this.chains.get(nftSharedSpreadChain(n))?.length ?? 0;
+          this.chains.delete(nftSharedSpreadChain(n));
+        }
+        return written + addSpread.reduce((a, [, rules]) => a + rules.length, 0);
       },
     };
   }
@@ -326,6 +620,18 @@ export class NftablesProxier implements ProxyBackend {
     for (const [m, list] of byMap)
       for (let i = 0; i < list.length; i += ELEMENT_BATCH)
         out.push(`${verb} element ${this.prefix} ${m} { ${list.slice(i, i + ELEMENT_BATCH).join(', ')} }`);
+  }
+
+  /** `add element` commands of one endpoint map (elements: `slot : address . port`). */
+  private addSlotElements(out: string[], shard: number, elements: readonly string[]): void {
+    this.addMapElements(out, nftEndpointMap(shard), elements);
+  }
+
+  /** `add element` commands of one map, ELEMENT_BATCH elements (`key : value`) each. */
+  private addMapElements(out: string[], map: string, elements: readonly string[]): void {
+    const head = `add element ${this.prefix} ${map} { `;
+    for (let i = 0; i < elements.length; i += ELEMENT_BATCH)
+      out.push(`${head}${elements.slice(i, i + ELEMENT_BATCH).join(', ')} }`);
   }
 }
 

@@ -35,7 +35,7 @@ export interface UserspaceProxierOptions {
 
 /** Endpoint choice of one service port: round robin with optional ClientIP affinity. */
 export class EndpointPicker {
-  endpoints: EndpointInfo[] = [];
+  endpoints: readonly EndpointInfo[] = [];
   affinitySeconds = 0;
   private next = 0;
   private readonly affinity = new Map<string, { ep: string; at: number }>();

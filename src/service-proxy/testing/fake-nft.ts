@@ -3,8 +3,9 @@
  * the proxy writes (one transaction: all or nothing; commands take effect in order, so a rule can
  * only name a chain or set declared before it; `flush chain` of a missing chain, `delete chain` of a
  * chain that still has rules or is still referenced, `delete set` of a set a rule uses, `delete
- * element` of a missing element all fail) and answers `nft -j list chains|sets`. Tests run the
- * proxier against it through a runner, then trace packets through what it holds (nft-tracer.ts).
+ * element` of a missing element all fail, so do an element of the wrong shape and a rule naming a
+ * missing set or map) and answers `nft -j list chains|sets|maps`. Tests run the proxier against it
+ * through a runner, then trace packets through what it holds (nft-tracer.ts).
  */
 import type { CommandResult, CommandRunner, RunOptions } from '../runner.js';
 
@@ -20,13 +21,19 @@ export interface FakeNftTable {
   sets: Map<string, string>;
   /** Elements of every map and named set: name -> key -> verdict ('' in a set). */
   maps: Map<string, Map<string, string>>;
+  /** Maps (not sets): name -> declaration body. */
+  mapDecls: Map<string, string>;
 }
+
+/** `numgen random mod N offset O map @M` (offset optional, as `nft list` prints offset 0). */
+const NUMGEN_MAP = /to numgen random mod (\d+)(?: offset (\d+))? map @(\S+)/;
 
 function clone(t: FakeNftTable): FakeNftTable {
   return {
     chains: new Map([...t.chains].map(([n, c]) => [n, { base: c.base, rules: [...c.rules] }])),
     sets: new Map(t.sets),
     maps: new Map([...t.maps].map(([n, m]) => [n, new Map(m)])),
+    mapDecls: new Map(t.mapDecls),
   };
 }
 
@@ -76,7 +83,8 @@ export class FakeNft {
     const key = `${fam} ${tableName}`;
     if (what === 'table') {
       if (verb === 'add') {
-        if (!work.has(key)) work.set(key, { chains: new Map(), sets: new Map(), maps: new Map() });
+        if (!work.has(key))
+          work.set(key, { chains: new Map(), sets: new Map(), maps: new Map(), mapDecls: new Map() });
       } else if (verb === 'delete') {
         if (!work.delete(key)) throw new Error('No such file or directory (table)');
       } else throw new Error('unsupported');
@@ -139,7 +147,16 @@ export class FakeNft {
         return;
       case 'add map':
         if (t.sets.has(name)) throw new Error('File exists (a set of that name)');
+        if (t.mapDecls.has(name) && t.mapDecls.get(name) !== body)
+          throw new Error('File exists (map with other properties)');
         if (!t.maps.has(name)) t.maps.set(name, new Map());
+        t.mapDecls.set(name, body);
+        return;
+      case 'delete map':
+        if (!t.mapDecls.has(name)) throw new Error(`No such file or directory (map ${name})`);
+        if (refsTo(name)) throw new Error('Device or resource busy (map in use)');
+        t.maps.delete(name);
+        t.mapDecls.delete(name);
         return;
       case 'flush map':
       case 'flush set':
@@ -151,10 +168,19 @@ export class FakeNft {
         const mp = t.maps.get(name);
         if (!mp) throw new Error(`No such file or directory (map ${name})`);
         const isSet = t.sets.has(name);
+        // A numgen-keyed map (typeof numgen ...): integer slots -> `address . port`.
+        const slotMap = t.mapDecls.get(name)?.includes('typeof numgen') ?? false;
+        // A shared spread map (typeof ... daddr . meta l4proto . th dport . numgen ...):
+        // `address . proto . port . index` -> `address . port`.
+        const spreadMap = t.mapDecls.get(name)?.includes('th dport . numgen') ?? false;
         for (const e of elementList(body)) {
           const [k, v = ''] = e.split(' : ') as [string, string | undefined];
           if (isSet !== (v === ''))
             throw new Error(`element does not fit ${isSet ? 'set' : 'map'} ${name}: ${e}`);
+          if (slotMap && !(/^\d+$/.test(k) && /^\S+ \. \d+$/.test(v)))
+            throw new Error(`element does not fit map ${name}: ${e}`);
+          if (spreadMap && !(/^\S+ \. (tcp|udp|sctp) \. \d+ \. \d+$/.test(k) && /^\S+ \. \d+$/.test(v)))
+            throw new Error(`element does not fit map ${name}: ${e}`);
           for (const c of chainRefs(v)) needChain(c);
           // As the kernel: adding an existing key is accepted and keeps the old verdict.
           if (!mp.has(k)) mp.set(k, v);
@@ -173,31 +199,62 @@ export class FakeNft {
     }
   }
 
-  /** `nft -j list chains|sets <family>`. */
-  listJson(kind: 'chains' | 'sets', family: string): string {
+  /** `nft -j list chains|sets|maps <family>`. */
+  listJson(kind: 'chains' | 'sets' | 'maps', family: string): string {
     const items: unknown[] = [{ metainfo: { version: 'fake' } }];
     for (const [key, t] of this.tables) {
       const [fam, table] = key.split(' ') as [string, string];
       if (fam !== family) continue;
       if (kind === 'chains')
         for (const name of t.chains.keys()) items.push({ chain: { family, table, name } });
-      else for (const name of t.sets.keys()) items.push({ set: { family, table, name } });
+      else if (kind === 'sets')
+        for (const name of t.sets.keys()) items.push({ set: { family, table, name } });
+      else for (const name of t.mapDecls.keys()) items.push({ map: { family, table, name } });
     }
     return JSON.stringify({ nftables: items });
   }
 
-  /** A table as comparable text: chains, sets and map elements, each sorted by name. */
+  /**
+   * A table as comparable text: chains, sets and map elements, each sorted by name. Slot numbers
+   * are where the proxier happened to place a chain's endpoints, not what the table does, so a
+   * `numgen random mod N offset O map @M` is printed as the N values it can pick (`?` for a missing
+   * slot); map elements no such rule covers are printed as elements, and a slot two rules cover as
+   * `overlap`. Two tables that program the same DNATs therefore dump the same.
+   */
   dump(family: string, table: string): string {
     const t = this.tables.get(`${family} ${table}`);
     if (!t) return '';
     const out: string[] = [];
+    const covered = new Map<string, Set<string>>();
+    const resolve = (rule: string) =>
+      rule.replace(new RegExp(NUMGEN_MAP, 'g'), (_all, n: string, off: string | undefined, map: string) => {
+        const mp = t.maps.get(map);
+        let c = covered.get(map);
+        if (!c) covered.set(map, (c = new Set()));
+        const values: string[] = [];
+        for (let i = 0; i < Number(n); i++) {
+          const slot = String(Number(off ?? 0) + i);
+          if (c.has(slot)) out.push(`overlap ${map} ${slot}`);
+          c.add(slot);
+          values.push(mp?.get(slot) ?? '?');
+        }
+        return `to numgen random mod ${n} map @${map} { ${values.join(', ')} }`;
+      });
     for (const n of [...t.chains.keys()].sort()) {
       const c = t.chains.get(n)!;
-      out.push(`chain ${n}${c.base ? ` { ${c.base} }` : ''}`, ...c.rules.map((r) => `  ${r}`));
+      out.push(`chain ${n}${c.base ? ` { ${c.base} }` : ''}`, ...c.rules.map((r) => `  ${resolve(r)}`));
     }
     for (const n of [...t.sets.keys()].sort()) out.push(`set ${n} ${t.sets.get(n)}`);
-    for (const n of [...t.maps.keys()].sort())
-      out.push(`map ${n}`, ...[...t.maps.get(n)!].map(([k, v]) => `  ${k} : ${v}`).sort());
+    for (const n of [...t.maps.keys()].sort()) {
+      const c = covered.get(n);
+      out.push(
+        `map ${n}`,
+        ...[...t.maps.get(n)!]
+          .filter(([k]) => !c?.has(k))
+          .map(([k, v]) => `  ${k} : ${v}`)
+          .sort(),
+      );
+    }
     return out.join('\n');
   }
 }
@@ -209,6 +266,10 @@ export class FakeNftRunner implements CommandRunner {
   readonly other: { cmd: string; args: string[] }[] = [];
   /** Make the next `nft -f` runs fail (exit 1) this many times. */
   failApplies = 0;
+  /** Make an `nft -f` run fail when this returns true (before applying anything). */
+  failIf: ((input: string) => boolean) | undefined;
+  /** Called after each `nft -f` run that applied. */
+  afterApply: (() => void) | undefined;
 
   async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
     if (cmd !== 'nft') {
@@ -216,13 +277,14 @@ export class FakeNftRunner implements CommandRunner {
       return { code: 0, stdout: '', stderr: '' };
     }
     if (args[0] === '-f') {
-      if (this.failApplies > 0) {
-        this.failApplies--;
+      if (this.failApplies > 0 || this.failIf?.(opts.stdin ?? '')) {
+        if (this.failApplies > 0) this.failApplies--;
         return { code: 1, stdout: '', stderr: 'Error: injected failure' };
       }
       try {
         this.nft.apply(opts.stdin ?? '');
         this.inputs.push(opts.stdin ?? '');
+        this.afterApply?.();
         return { code: 0, stdout: '', stderr: '' };
       } catch (e) {
         return { code: 1, stdout: '', stderr: (e as Error).message };
@@ -243,7 +305,7 @@ export class FakeNftRunner implements CommandRunner {
       }
     }
     const a = args.filter((x) => x !== '-t');
-    if (a[0] === '-j' && a[1] === 'list' && (a[2] === 'chains' || a[2] === 'sets'))
+    if (a[0] === '-j' && a[1] === 'list' && (a[2] === 'chains' || a[2] === 'sets' || a[2] === 'maps'))
       return { code: 0, stdout: this.nft.listJson(a[2], a[3] ?? 'ip'), stderr: '' };
     return { code: 1, stdout: '', stderr: `fake nft: unsupported ${args.join(' ')}` };
   }

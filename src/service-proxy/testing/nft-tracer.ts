@@ -4,7 +4,11 @@
  * -110, nat prerouting -100, routing, filter input or forward, nat postrouting; local: filter output
  * -110, nat output -100, filter output, nat postrouting) and returns every outcome with its
  * probability (each `numgen random mod K == 0` splits the walk into a matched and an unmatched
- * branch, as `-m statistic` does in packet-tracer.ts).
+ * branch, as `-m statistic` does in packet-tracer.ts; `dnat to numgen random mod N offset O map @M`
+ * into N branches of 1/N, one per slot O..O+N-1, where a slot missing from M makes that branch's
+ * lookup fail and the walk go on past the rule, as the kernel's lookup does; likewise
+ * `dnat to ip daddr . meta l4proto . th dport . numgen random mod N map @M`, keyed by destination,
+ * protocol, port and index).
  *
  * It reads exactly the statements the proxy writes; anything else throws, so a rule the tracer
  * cannot read fails the test instead of being skipped.
@@ -160,6 +164,51 @@ export function traceNft(table: FakeNftTable, pkt: Packet, ctx: TraceContext): O
         if (branches.length !== n)
           throw new Error(`nft tracer: numgen mod ${n} with ${branches.length} entries`);
         return branches.flatMap((v) => verdictOf(v, { ...s, prob: s.prob / n }, depth));
+      }
+      vm = /^dnat (?:ip6? )?to numgen random mod (\d+)(?: offset (\d+))? map @(\S+)$/.exec(rest);
+      if (vm) {
+        const n = Number(vm[1]);
+        const off = Number(vm[2] ?? 0);
+        const map = table.maps.get(vm[3]!);
+        if (!map) throw new Error(`nft tracer: no map ${vm[3]}`);
+        const branches: { st: State; term: Term | undefined }[] = [];
+        for (let k = 0; k < n; k++) {
+          const b = { ...s, prob: s.prob / n };
+          const v = map.get(String(off + k));
+          if (v === undefined) {
+            branches.push({ st: b, term: undefined });
+            continue;
+          }
+          const m = /^(\S+) \. (\d+)$/.exec(v);
+          if (!m) throw new Error(`nft tracer: bad endpoint map value ${v}`);
+          const to = m[1]!.includes(':') ? `[${m[1]}]:${m[2]}` : `${m[1]}:${m[2]}`;
+          branches.push({ st: { ...b, dst: m[1]!, dport: Number(m[2]), dnat: to }, term: 'accept' });
+        }
+        return branches;
+      }
+      vm =
+        /^dnat (?:ip6? )?to (ip6?) daddr \. meta l4proto \. th dport \. numgen random mod (\d+) map @(\S+)$/.exec(
+          rest,
+        );
+      if (vm) {
+        // Keyed by the (pre-DNAT) destination, the protocol, the port and the random index.
+        const n = Number(vm[2]);
+        const map = table.maps.get(vm[3]!);
+        if (!map) throw new Error(`nft tracer: no map ${vm[3]}`);
+        const branches: { st: State; term: Term | undefined }[] = [];
+        for (let k = 0; k < n; k++) {
+          const b = { ...s, prob: s.prob / n };
+          const v = map.get(`${s.dst} . ${proto} . ${s.dport} . ${k}`);
+          const m = v === undefined ? undefined : /^(\S+) \. (\d+)$/.exec(v);
+          if (v !== undefined && !m) throw new Error(`nft tracer: bad endpoint map value ${v}`);
+          if (!m) {
+            branches.push({ st: b, term: undefined });
+            continue;
+          }
+          const to = m[1]!.includes(':') ? `[${m[1]}]:${m[2]}` : `${m[1]}:${m[2]}`;
+          branches.push({ st: { ...b, dst: m[1]!, dport: Number(m[2]), dnat: to }, term: 'accept' });
+        }
+        return branches;
       }
       vm = /^dnat to (\S+)$/.exec(rest);
       if (vm) {
