@@ -62,25 +62,42 @@ export function slimSlice(slice: EndpointSlice): SlimSlice | undefined {
 
 /** Endpoints per servicePortKey of one service, merged from all its slices. */
 export function mergeSlices(slices: Iterable<SlimSlice>): Map<string, EndpointInfo[]> {
-  const byPort = new Map<string, Map<string, EndpointInfo>>();
+  // Per port: (id, endpoint) pairs, sorted by id, then adjacent duplicates dropped (a pod moving
+  // between slices appears twice: the ready copy wins). No map per port: a full sync merges every
+  // slice of every service, and this is most of the proxy's checkout time at 10,000 services.
+  const byPort = new Map<string, { id: string; ep: EndpointInfo }[]>();
   for (const s of slices) {
     for (const p of s.ports) {
       const key = servicePortKey(servicePortName(s.service, p.name), p.protocol);
-      let eps = byPort.get(key);
-      if (!eps) byPort.set(key, (eps = new Map()));
+      let list = byPort.get(key);
+      if (!list) byPort.set(key, (list = []));
       for (const e of s.endpoints) {
-        const ep: EndpointInfo = { ...e, port: p.port };
-        const id = endpointString(ep);
-        // A duplicate across slices (a pod moving between slices): prefer the ready copy.
-        const prev = eps.get(id);
-        if (!prev || (!prev.ready && ep.ready)) eps.set(id, ep);
+        const ep: EndpointInfo = {
+          ip: e.ip,
+          port: p.port,
+          ready: e.ready,
+          serving: e.serving,
+          terminating: e.terminating,
+          nodeName: e.nodeName,
+        };
+        list.push({ id: endpointString(ep), ep });
       }
     }
   }
   const out = new Map<string, EndpointInfo[]>();
-  for (const [k, eps] of byPort) {
-    const list = [...eps.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
-    out.set(k, list);
+  for (const [k, list] of byPort) {
+    list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const eps: EndpointInfo[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const cur = list[i]!;
+      if (i > 0 && list[i - 1]!.id === cur.id) {
+        const prev = eps[eps.length - 1]!;
+        if (!prev.ready && cur.ep.ready) eps[eps.length - 1] = cur.ep;
+        continue;
+      }
+      eps.push(cur.ep);
+    }
+    out.set(k, eps);
   }
   return out;
 }
