@@ -21,21 +21,65 @@ function now(): string {
   return `${new Date().toISOString().slice(0, 19)}Z`;
 }
 
+export interface EventRecorderOptions {
+  /** The reporting host (source.host), e.g. the kubelet's node name. */
+  host?: string | undefined;
+  /**
+   * Event writes in flight at most (default unbounded); the rest wait, in order, and beyond
+   * MAX_QUEUED_EVENTS they are dropped (as upstream's broadcaster drops when its queue is full).
+   * A component whose own writes matter more than its events (the kubelet's pod status) bounds
+   * them so a burst of events never takes the connection pool from those writes.
+   */
+  maxInFlight?: number | undefined;
+}
+
+/** Events waiting for a write slot at most; upstream's broadcaster queue is 1000 deep. */
+const MAX_QUEUED_EVENTS = 1000;
+
 export class EventRecorder {
   private readonly client: RestClient;
   private readonly component: string;
   private readonly host: string | undefined;
   private readonly series = new Map<string, Series>();
+  private readonly maxInFlight: number;
+  private readonly waiting: (() => Promise<void>)[] = [];
+  private inFlight = 0;
+  /** Events dropped because the queue was full. */
+  dropped = 0;
 
-  constructor(client: RestClient, component: string, opts: { host?: string } = {}) {
+  constructor(client: RestClient, component: string, opts: EventRecorderOptions = {}) {
     this.client = client;
     this.component = component;
     this.host = opts.host;
+    this.maxInFlight = opts.maxInFlight ?? Number.POSITIVE_INFINITY;
   }
 
   /** Record an event about `obj` (any kind with metadata). */
   event(obj: KObj, type: EventType, reason: string, message: string): void {
-    void this.write(obj, type, reason, message).catch(() => {});
+    if (this.waiting.length >= MAX_QUEUED_EVENTS) {
+      this.dropped++;
+      return;
+    }
+    this.waiting.push(() => this.write(obj, type, reason, message));
+    this.pump();
+  }
+
+  /** Events waiting or being written. */
+  pending(): number {
+    return this.waiting.length + this.inFlight;
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
+      const write = this.waiting.shift()!;
+      this.inFlight++;
+      void write()
+        .catch(() => {})
+        .finally(() => {
+          this.inFlight--;
+          this.pump();
+        });
+    }
   }
 
   private async write(obj: KObj, type: EventType, reason: string, message: string): Promise<void> {

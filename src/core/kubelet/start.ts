@@ -10,7 +10,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { issueClientCert, type Pki } from '../apiserver/pki/ensure-pki.js';
 import { RestClient } from '../client/rest-client.js';
-import { Kubelet, type KubeletOptions } from './kubelet.js';
+import { KUBELET_API_CONNECTIONS, Kubelet, type KubeletOptions } from './kubelet.js';
 import { BridgeNetwork } from './network/bridge-network.js';
 import { runCommand } from './network/exec-command.js';
 import { cleanupPodRoutes } from './network/pod-routes.js';
@@ -58,6 +58,7 @@ export async function startServerKubelet(
     certPem: cert.certPem,
     keyPem: cert.keyPem,
     userAgent: `kubelet/${nodeName}`,
+    maxSockets: KUBELET_API_CONNECTIONS,
   });
   const nodeIp = opts.nodeIp ?? defaultNodeIp();
   const serving = await issueKubeletServingCert(cp.pki, { nodeName, hosts: kubeletServingHosts(nodeIp) });
