@@ -30,6 +30,7 @@ import { PodWorker } from './pod-worker.js';
 import { CgroupManager } from './runtime/cgroups.js';
 import { ProcessRuntime } from './runtime/process-runtime.js';
 import type { ContainerRuntime } from './runtime/runtime.js';
+import { runtimeStateDir } from './runtime/state-dir.js';
 import { KubeletStreamingRuntime } from './streaming-runtime.js';
 
 export interface KubeletOptions {
@@ -114,7 +115,7 @@ export class Kubelet {
     this.runtime =
       opts.runtime ??
       new ProcessRuntime({
-        stateDir: join(opts.dataDir, 'runtime'),
+        stateDir: runtimeStateDir(opts.dataDir),
         log: this.log,
         cgroups: opts.rootless ? undefined : CgroupManager.detect({ nodeName: opts.nodeName }),
       });

@@ -5,7 +5,7 @@
  * remove the pod namespaces, bridge and rules (what tests and uninstall use; a plain kubelet stop
  * keeps pods running).
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { issueClientCert, type Pki } from '../apiserver/pki/ensure-pki.js';
@@ -142,6 +142,14 @@ export async function cleanupKubelet(opts: {
       // unreadable or already gone
     }
   }
+  // <data-dir>/runtime may be a symlink into a tmpfs (runtime/state-dir.ts): remove both.
+  let real: string | undefined;
+  try {
+    real = realpathSync(stateDir);
+  } catch {
+    real = undefined;
+  }
+  if (real && real !== stateDir) rmSync(real, { recursive: true, force: true });
   rmSync(stateDir, { recursive: true, force: true });
   if (!opts.rootless) {
     // The killed processes leave their cgroups a moment later.
