@@ -137,7 +137,12 @@ export class Kubelet {
       host: hostResolv(),
     };
     // Events trail the pod status writes, never take the connection pool from them.
-    this.recorder = new EventRecorder(client, 'kubelet', { host: opts.nodeName, maxInFlight: 1 });
+    // Held while pod syncs or status writes are pending (at most 2 s): see EventGate.
+    this.recorder = new EventRecorder(client, 'kubelet', {
+      host: opts.nodeName,
+      maxInFlight: 1,
+      gate: { busy: () => this.busy() },
+    });
     this.agent = new NodeAgent(client, {
       identity: {
         name: opts.nodeName,
@@ -370,6 +375,12 @@ export class Kubelet {
       if (e instanceof ApiStatusError && (e.httpStatus === 404 || e.httpStatus === 409)) return;
       throw e;
     }
+  }
+
+  /** Pod syncs or status writes queued or running (events wait for them). */
+  private busy(): boolean {
+    const q = (x: RateLimitedQueue) => x.len() + x.inFlight() > 0;
+    return q(this.syncQueue) || q(this.statusQueue);
   }
 
   /** The worker of a pod (streaming API, tests). */

@@ -3,7 +3,7 @@
  * the Scheduler; its writes go through the REST client (pods/binding, pods/status, events).
  */
 import { resourceForPlural } from '../api/resources.js';
-import { EventRecorder } from '../client/events.js';
+import { type EventGate, EventRecorder } from '../client/events.js';
 import type { KObj } from '../client/informer.js';
 import { podTrace } from '../client/pod-trace.js';
 import type { RestClient } from '../client/rest-client.js';
@@ -22,15 +22,25 @@ function now(): string {
   return `${new Date().toISOString().slice(0, 19)}Z`;
 }
 
+export interface RestSchedulerApiOptions {
+  /** The client of the Scheduled events (default: the bindings' client). */
+  eventClient?: RestClient | undefined;
+  /** Hold the Scheduled events while bindings are pending. */
+  eventGate?: EventGate | undefined;
+}
+
 /** The SchedulerApi over the REST client. */
 export function restSchedulerApi(
   client: RestClient,
   recorder: EventRecorder,
+  opts: RestSchedulerApiOptions = {},
 ): SchedulerApi & { sink: BoundedEventSink } {
+  const eventClient = opts.eventClient ?? client;
   const sink = new BoundedEventSink(
-    (ns, ev) => client.request('POST', `/api/v1/namespaces/${ns}/events`, { body: ev }),
+    (ns, ev) => eventClient.request('POST', `/api/v1/namespaces/${ns}/events`, { body: ev }),
     {
       component: DEFAULT_SCHEDULER_NAME,
+      gate: opts.eventGate,
     },
   );
   return {
@@ -81,22 +91,31 @@ export function restSchedulerApi(
 export class SchedulerController implements Controller {
   readonly scheduler: Scheduler;
   private readonly client: RestClient;
-  private readonly shared: RestClient;
+  private readonly eventClient: RestClient;
 
   constructor(ctx: ControllerContext) {
     const pods = resourceForPlural('', 'v1', 'pods');
     const nodes = resourceForPlural('', 'v1', 'nodes');
     if (!pods || !nodes) throw new Error('scheduler: pods or nodes resource is not registered');
-    this.shared = ctx.client;
     // Its own connection pool: bindings come in bursts of thousands. A small one: the bindings
     // queue here and reuse warm connections instead of each burst opening (and handshaking) dozens.
     this.client = ctx.client.derive({
       userAgent: DEFAULT_SCHEDULER_NAME,
       maxSockets: SCHEDULER_API_CONNECTIONS,
     });
-    // Events through the recorder of the shared client would queue behind its watches: own recorder.
-    const recorder = new EventRecorder(this.client, DEFAULT_SCHEDULER_NAME);
-    this.scheduler = new Scheduler({ api: restSchedulerApi(this.client, recorder) });
+    // Events have one connection of their own: on the bindings' pool each event would hold a
+    // connection that a queued binding waits for (the pool is a FIFO), and a pod counts as
+    // scheduled when it is bound, not when its event is written.
+    this.eventClient = ctx.client.derive({ userAgent: DEFAULT_SCHEDULER_NAME, maxSockets: 1 });
+    const recorder = new EventRecorder(this.eventClient, DEFAULT_SCHEDULER_NAME);
+    // The Scheduled events also wait until the bindings of a burst are done (at most 2 s).
+    let scheduler: Scheduler | undefined;
+    this.scheduler = scheduler = new Scheduler({
+      api: restSchedulerApi(this.client, recorder, {
+        eventClient: this.eventClient,
+        eventGate: { busy: () => scheduler?.busy() ?? false },
+      }),
+    });
     const s = this.scheduler;
     ctx.factory.informer(nodes).addHandlers({
       add: (o) => s.onNodeAdd(o),
@@ -116,6 +135,7 @@ export class SchedulerController implements Controller {
 
   stop(): void {
     this.scheduler.stop();
-    if (this.client !== this.shared) this.client.close();
+    this.client.close();
+    this.eventClient.close();
   }
 }

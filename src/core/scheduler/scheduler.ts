@@ -185,6 +185,11 @@ export class Scheduler {
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
+  /** Bindings in flight or pods waiting to be scheduled (events wait for this to end). */
+  busy(): boolean {
+    return !this.isIdle();
+  }
+
   private isIdle(): boolean {
     return this.inFlight === 0 && this.queue.stats().active === 0;
   }
