@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statfsSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -68,5 +68,36 @@ describe('runtimeStateDir', () => {
     const p = runtimeStateDir(d, { candidates: [SHM] });
     expect(lstatSync(p).isDirectory()).toBe(true);
     expect(lstatSync(join(p, 'abc')).isDirectory()).toBe(true);
+  });
+});
+
+describe('runtimeStateDir on a shared tmpfs', () => {
+  it.skipIf(!shmIsTmpfs)('skips a candidate whose k8ts directory others can write to', () => {
+    const base = mkdtempSync(join(SHM, 'k8ts-state-dir-test-'));
+    const d = mkdtempSync(join(tmpdir(), 'k8ts-state-dir-'));
+    try {
+      mkdirSync(join(base, 'k8ts'), { mode: 0o777 });
+      chmodSync(join(base, 'k8ts'), 0o777);
+      const p = runtimeStateDir(d, { candidates: [base] });
+      expect(lstatSync(p).isDirectory()).toBe(true);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('runtimeStateDir after a reboot', () => {
+  it.skipIf(!shmIsTmpfs)('refuses a linked target that someone else made writable', () => {
+    const d = mkdtempSync(join(tmpdir(), 'k8ts-state-dir-'));
+    try {
+      const p = runtimeStateDir(d, { candidates: [SHM] });
+      const target = readlinkSync(p);
+      chmodSync(target, 0o777);
+      expect(() => runtimeStateDir(d, { candidates: [SHM] })).toThrow(/not private/);
+      rmSync(target, { recursive: true, force: true });
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readlinkSync, realpathSync, statfsSync, symlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /** statfs f_type of tmpfs. */
 const TMPFS_MAGIC = 0x01021994;
@@ -28,6 +28,18 @@ function defaultCandidates(): string[] {
   if (xdg && process.getuid?.() !== 0) out.push(xdg);
   out.push('/run', '/dev/shm');
   return out;
+}
+
+/**
+ * A directory only we can write to: not a symlink, ours, not group/other-writable. /dev/shm is
+ * world-writable (sticky): another user could have made `k8ts` there first and would then read the
+ * state (container env) or swap files under us; checked after mkdir, since mkdir -p accepts an
+ * existing directory. (In a sticky directory nobody else can rename or remove ours afterwards.)
+ */
+function ownedPrivateDir(dir: string): boolean {
+  const st = lstatSync(dir);
+  const uid = process.getuid?.() ?? st.uid;
+  return st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0;
 }
 
 function isTmpfs(dir: string): boolean {
@@ -47,8 +59,14 @@ export function runtimeStateDir(dataDir: string, opts: RuntimeStateDirOptions = 
   const link = join(dataDir, 'runtime');
   try {
     const st = lstatSync(link);
-    if (st.isSymbolicLink())
-      mkdirSync(resolve(dataDir, readlinkSync(link)), { recursive: true, mode: 0o700 });
+    if (st.isSymbolicLink()) {
+      const target = resolve(dataDir, readlinkSync(link));
+      mkdirSync(target, { recursive: true, mode: 0o700 });
+      if (!ownedPrivateDir(dirname(target)) || !ownedPrivateDir(target))
+        throw new Error(
+          `runtime state directory ${target} (linked from ${link}) is not private to this user`,
+        );
+    }
     return link;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
@@ -61,6 +79,7 @@ export function runtimeStateDir(dataDir: string, opts: RuntimeStateDirOptions = 
     try {
       mkdirSync(join(base, 'k8ts'), { recursive: true, mode: 0o711 });
       mkdirSync(target, { recursive: true, mode: 0o700 });
+      if (!ownedPrivateDir(join(base, 'k8ts')) || !ownedPrivateDir(target)) continue;
       symlinkSync(target, link);
       return link;
     } catch {
