@@ -4,9 +4,10 @@
  * `<data-dir>/runtime` stays the one path every reader uses (adoption, `k8ts kubelet --cleanup`):
  * it becomes a symlink to `<tmpfs>/k8ts/runtime-<hash of the data dir>`.
  *
- * Why: creating an inode on this project's VMs' ext4 costs ~1 ms of kernel CPU (mkdir, a new
- * file, mkfifo), 70x a tmpfs; a container start created six of them in the state dir, ~0.5 CPU-s
- * for a burst of 100 pods on two cores shared with the API server. The state only describes
+ * Why: creating an inode on this project's VMs' ext4 costs 0.3-1 ms of kernel CPU (mkdir, a new
+ * file, mkfifo), 20-70x a tmpfs; a container start created four of them in the state dir (and
+ * the exit file at its end), 0.1-0.4 CPU-s for a burst of 100 pods on two cores shared with the
+ * API server. The state only describes
  * processes, which a reboot ends anyway; the container logs stay under the data dir. (After a
  * reboot the restart count of a container the kubelet cannot adopt is not incremented.)
  */
