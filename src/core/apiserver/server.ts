@@ -197,11 +197,6 @@ export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Serv
           podTrace(`${step}-start`, `${info.namespace}/${info.name}`, startMs);
           podTrace(`${step}-end`, `${info.namespace}/${info.name}`);
         }
-        podTrace(
-          `req ${method} ${info.type === 'resource' ? `${info.resource}/${info.subresource ?? ''}` : path} ${hdr(request, 'user-agent')?.split(' ')[0]}`,
-          `${(traceNow() - startMs).toFixed(1)}`,
-          startMs,
-        );
         if (opts.metrics) {
           const seconds = Number(process.hrtime.bigint() - start) / 1e9;
           const isRes = info.type === 'resource';
