@@ -7,7 +7,7 @@
 
 import type { ClientConfig } from '../core/client/rest-client.js';
 import { RestClient } from '../core/client/rest-client.js';
-import type { Kubelet } from '../core/kubelet/kubelet.js';
+import { KUBELET_API_CONNECTIONS, type Kubelet } from '../core/kubelet/kubelet.js';
 import type { PodNetworkBackend } from '../core/kubelet/network/pod-routes-plan.js';
 import { startNodeKubelet } from '../core/kubelet/start.js';
 import { startDns } from '../dns/dns.js';
@@ -47,7 +47,11 @@ export interface RunningAgent {
 /** Start the kubelet, then the proxy and DNS; resolves once the node is registered. */
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.log ?? ((l: string) => console.log(l));
-  const client = new RestClient({ ...opts.config, userAgent: `kubelet/${opts.nodeName}` });
+  const client = new RestClient({
+    ...opts.config,
+    userAgent: `kubelet/${opts.nodeName}`,
+    maxSockets: KUBELET_API_CONNECTIONS,
+  });
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const s of stops.reverse()) await s().catch(() => {});

@@ -9,6 +9,7 @@ import Hapi from '@hapi/hapi';
 import { isOpenApiV2ProtobufType, OPENAPI_V2_PROTOBUF_CONTENT_TYPE } from '../api/openapi/v2-protobuf.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { resourceForPlural } from '../api/resources.js';
+import { POD_TRACE, podTrace, traceNow } from '../client/pod-trace.js';
 import type { Authenticator, UserInfo } from './auth/authenticator.js';
 import type { Authorizer } from './auth/authorizer.js';
 import { forbiddenMessage } from './auth/status.js';
@@ -134,6 +135,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Serv
     },
     handler: async (request, h) => {
       const start = process.hrtime.bigint();
+      const startMs = POD_TRACE ? traceNow() : 0;
       const method = request.method.toUpperCase();
       const path = request.path;
       const query = request.query as Query;
@@ -190,6 +192,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Serv
         return respondError(h, err, hdr(request, 'accept'));
       } finally {
         opts.metrics?.inflight(mutating ? 'mutating' : 'readOnly', -1);
+        if (POD_TRACE && info.type === 'resource' && info.resource === 'pods' && info.name && mutating) {
+          const step = `api-${info.subresource ?? info.verb}`;
+          podTrace(`${step}-start`, `${info.namespace}/${info.name}`, startMs);
+          podTrace(`${step}-end`, `${info.namespace}/${info.name}`);
+        }
         if (opts.metrics) {
           const seconds = Number(process.hrtime.bigint() - start) / 1e9;
           const isRes = info.type === 'resource';

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadKubeconfig, RestClient } from '../client/rest-client.js';
+import { KUBELET_API_CONNECTIONS } from './kubelet.js';
 import { type PodNetworkBackend, podNetworkBackend } from './network/pod-network-backend-option.js';
 import { cleanupKubelet, defaultNodeName, startKubelet } from './start.js';
 
@@ -66,6 +67,7 @@ export function addKubeletCommand(program: Command): void {
         const client = new RestClient({
           ...loadKubeconfig(o.kubeconfig),
           userAgent: `kubelet/${o.nodeName}`,
+          maxSockets: KUBELET_API_CONNECTIONS,
         });
         const k = await startKubelet(client, {
           nodeName: o.nodeName,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { type Clock, realClock } from '../client/clock.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer, type KObj } from '../client/informer.js';
+import { podTrace } from '../client/pod-trace.js';
 import { ItemExponentialRateLimiter } from '../client/rate-limiter.js';
 import { ApiStatusError, type RestClient } from '../client/rest-client.js';
 import { RateLimitedQueue } from '../client/workqueue.js';
@@ -29,6 +30,7 @@ import { PodWorker } from './pod-worker.js';
 import { CgroupManager } from './runtime/cgroups.js';
 import { ProcessRuntime } from './runtime/process-runtime.js';
 import type { ContainerRuntime } from './runtime/runtime.js';
+import { runtimeStateDir } from './runtime/state-dir.js';
 import { KubeletStreamingRuntime } from './streaming-runtime.js';
 
 export interface KubeletOptions {
@@ -60,6 +62,13 @@ export interface KubeletOptions {
   podNetworkBackend?: PodNetworkBackend | undefined;
   log?: ((line: string) => void) | undefined;
 }
+
+/**
+ * Connections a kubelet's client should keep to the API server (ClientConfig.maxSockets): pod
+ * status writes, events, lease and node status queue on a few warm connections instead of opening
+ * a fresh TLS connection per concurrent write in a burst of pod starts.
+ */
+export const KUBELET_API_CONNECTIONS = 4;
 
 function hostResolv(): ReturnType<typeof parseResolvConf> {
   try {
@@ -106,7 +115,7 @@ export class Kubelet {
     this.runtime =
       opts.runtime ??
       new ProcessRuntime({
-        stateDir: join(opts.dataDir, 'runtime'),
+        stateDir: runtimeStateDir(opts.dataDir),
         log: this.log,
         cgroups: opts.rootless ? undefined : CgroupManager.detect({ nodeName: opts.nodeName }),
       });
@@ -127,7 +136,13 @@ export class Kubelet {
       clusterDomain: opts.clusterDomain ?? 'cluster.local',
       host: hostResolv(),
     };
-    this.recorder = new EventRecorder(client, 'kubelet', { host: opts.nodeName });
+    // Events trail the pod status writes, never take the connection pool from them.
+    // Held while pod syncs or status writes are pending (at most 2 s): see EventGate.
+    this.recorder = new EventRecorder(client, 'kubelet', {
+      host: opts.nodeName,
+      maxInFlight: 1,
+      gate: { busy: () => this.busy() },
+    });
     this.agent = new NodeAgent(client, {
       identity: {
         name: opts.nodeName,
@@ -244,6 +259,7 @@ export class Kubelet {
         if (!p.metadata.deletionTimestamp && !this.runtime.list().some((i) => i.podUid === p.metadata.uid))
           return;
       }
+      podTrace('kl-seen', `${p.metadata.namespace}/${p.metadata.name}`);
       w = new PodWorker(p, this.workerDeps());
       this.workers.set(w.uid, w);
     } else w.update(p);
@@ -298,7 +314,10 @@ export class Kubelet {
         if (delayMs && delayMs > 0) this.syncQueue.addAfter(uid, delayMs);
         else this.syncQueue.add(uid);
       },
-      requestStatus: (uid: string) => this.statusQueue.add(uid),
+      requestStatus: (uid: string) => {
+        podTrace('kl-status-queued', this.workers.get(uid)?.key ?? uid);
+        this.statusQueue.add(uid);
+      },
       finalizeDelete: async (pod: KObj) => {
         try {
           await this.client.request(
@@ -325,6 +344,7 @@ export class Kubelet {
   private async syncPod(uid: string): Promise<void> {
     const w = this.workers.get(uid);
     if (!w || this.stopped) return;
+    podTrace('kl-sync', `${w.pod.metadata.namespace}/${w.pod.metadata.name}`);
     await w.sync();
     if (w.finished) {
       w.stop();
@@ -340,18 +360,27 @@ export class Kubelet {
     const status = computePodStatus(w.view());
     const json = JSON.stringify(status);
     if (this.lastStatus.get(uid) === json) return;
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    podTrace('kl-patch-sent', key);
     try {
       const updated = await this.client.request(
         'PATCH',
         `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`,
         { body: { status }, contentType: 'application/merge-patch+json' },
       );
+      podTrace('kl-patch-acked', key);
       this.lastStatus.set(uid, json);
       if (updated?.metadata?.uid === uid) w.update(updated);
     } catch (e) {
       if (e instanceof ApiStatusError && (e.httpStatus === 404 || e.httpStatus === 409)) return;
       throw e;
     }
+  }
+
+  /** Pod syncs or status writes queued or running (events wait for them). */
+  private busy(): boolean {
+    const q = (x: RateLimitedQueue) => x.len() + x.inFlight() > 0;
+    return q(this.syncQueue) || q(this.statusQueue);
   }
 
   /** The worker of a pod (streaming API, tests). */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseQuantity } from '../api/validation/quantity.js';
 import type { Clock } from '../client/clock.js';
 import type { KObj } from '../client/informer.js';
+import { podTrace } from '../client/pod-trace.js';
 import type { CrashBackoff } from './crash-backoff.js';
 import { readCriLines, renderLogs } from './cri-log.js';
 import { containerArgv, resolveEnv } from './env.js';
@@ -131,7 +132,8 @@ export class PodWorker {
     this.startTimeMs = Number.isNaN(st) ? deps.clock.now() : st;
   }
 
-  private get key(): string {
+  /** `namespace/name`. */
+  get key(): string {
     return `${this.pod.metadata.namespace}/${this.pod.metadata.name}`;
   }
 
@@ -261,6 +263,7 @@ export class PodWorker {
     }
     if (!this.sandboxReady) {
       const ok = await this.setUpSandbox();
+      podTrace('kl-sandbox', this.key);
       // On success the status is written once the containers started (below): one write, not two.
       if (!ok) {
         this.d.requestStatus(this.uid);
@@ -475,6 +478,7 @@ export class PodWorker {
       this.d.requestSync(this.uid, 5000);
       return;
     }
+    podTrace('kl-spawned', this.key);
     if (attempt > 0 || c.last) c.restartCount = Math.max(c.restartCount, attempt);
     c.attempt = attempt + 1;
     c.running = { id: info.id, startedAtMs: info.startedAtMs, attempt };

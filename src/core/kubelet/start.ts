@@ -5,12 +5,12 @@
  * remove the pod namespaces, bridge and rules (what tests and uninstall use; a plain kubelet stop
  * keeps pods running).
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { issueClientCert, type Pki } from '../apiserver/pki/ensure-pki.js';
 import { RestClient } from '../client/rest-client.js';
-import { Kubelet, type KubeletOptions } from './kubelet.js';
+import { KUBELET_API_CONNECTIONS, Kubelet, type KubeletOptions } from './kubelet.js';
 import { BridgeNetwork } from './network/bridge-network.js';
 import { runCommand } from './network/exec-command.js';
 import { cleanupPodRoutes } from './network/pod-routes.js';
@@ -58,6 +58,7 @@ export async function startServerKubelet(
     certPem: cert.certPem,
     keyPem: cert.keyPem,
     userAgent: `kubelet/${nodeName}`,
+    maxSockets: KUBELET_API_CONNECTIONS,
   });
   const nodeIp = opts.nodeIp ?? defaultNodeIp();
   const serving = await issueKubeletServingCert(cp.pki, { nodeName, hosts: kubeletServingHosts(nodeIp) });
@@ -141,6 +142,14 @@ export async function cleanupKubelet(opts: {
       // unreadable or already gone
     }
   }
+  // <data-dir>/runtime may be a symlink into a tmpfs (runtime/state-dir.ts): remove both.
+  let real: string | undefined;
+  try {
+    real = realpathSync(stateDir);
+  } catch {
+    real = undefined;
+  }
+  if (real && real !== stateDir) rmSync(real, { recursive: true, force: true });
   rmSync(stateDir, { recursive: true, force: true });
   if (!opts.rootless) {
     // The killed processes leave their cgroups a moment later.

@@ -5,12 +5,15 @@
  * burst of bindings never waits on (or floods the API server with) its events.
  */
 import { randomBytes } from 'node:crypto';
+import { type EventGate, GateRecheck, heldByGate } from '../client/events.js';
 import type { KObj } from '../client/informer.js';
 
 export interface EventSinkOptions {
   component: string;
   concurrency?: number | undefined;
   maxQueued?: number | undefined;
+  /** Hold events while bindings are pending (client/events.ts EventGate). */
+  gate?: EventGate | undefined;
 }
 
 /** Writes one Event object (POST to its namespace's events). */
@@ -21,7 +24,9 @@ export class BoundedEventSink {
   private readonly component: string;
   private readonly concurrency: number;
   private readonly maxQueued: number;
-  private readonly waiting: { namespace: string; event: KObj }[] = [];
+  private readonly waiting: { namespace: string; event: KObj; at: number }[] = [];
+  private readonly gate: EventGate | undefined;
+  private readonly recheck = new GateRecheck();
   private inFlight = 0;
   /** Events dropped because the queue was full. */
   dropped = 0;
@@ -31,6 +36,7 @@ export class BoundedEventSink {
     this.component = opts.component;
     this.concurrency = opts.concurrency ?? 4;
     this.maxQueued = opts.maxQueued ?? 1000;
+    this.gate = opts.gate;
   }
 
   /** Queue an event about `obj`. */
@@ -65,12 +71,17 @@ export class BoundedEventSink {
         reportingComponent: this.component,
         reportingInstance: '',
       },
+      at: performance.now(),
     });
     this.pump();
   }
 
   private pump(): void {
     while (this.inFlight < this.concurrency && this.waiting.length > 0) {
+      if (heldByGate(this.gate, this.waiting[0]!.at)) {
+        this.recheck.schedule(() => this.pump());
+        return;
+      }
       const { namespace, event } = this.waiting.shift()!;
       this.inFlight++;
       this.post(namespace, event)

@@ -7,6 +7,7 @@
  * Every side effect goes through the injected SchedulerApi.
  */
 import type { KObj } from '../client/informer.js';
+import { podTrace } from '../client/pod-trace.js';
 import { type ScheduleResult, schedulePod } from './algorithm.js';
 import { type PodInfo, podInfo, podKey } from './pod-info.js';
 import { podHoldsResources, SchedulerCache } from './scheduler-cache.js';
@@ -117,12 +118,16 @@ export class Scheduler {
       this.cache.observePod(pod);
       return;
     }
-    if (needsScheduling(pod, this.schedulerName)) this.queue.add(podInfo(pod));
+    if (needsScheduling(pod, this.schedulerName)) {
+      podTrace('sched-seen', podKey(pod));
+      this.queue.add(podInfo(pod));
+    }
   }
 
   onPodUpdate(pod: KObj, old: KObj): void {
     const key = podKey(pod);
     if (pod.spec?.nodeName) {
+      if (!old.spec?.nodeName) podTrace('sched-saw-bound', key);
       this.cache.observePod(pod);
       this.queue.delete(key);
       // A pod that finished frees its node's resources.
@@ -180,6 +185,11 @@ export class Scheduler {
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
+  /** Bindings in flight or pods waiting to be scheduled (events wait for this to end). */
+  busy(): boolean {
+    return !this.isIdle();
+  }
+
   private isIdle(): boolean {
     return this.inFlight === 0 && this.queue.stats().active === 0;
   }
@@ -230,12 +240,14 @@ export class Scheduler {
       return result;
     }
     const nodeName = result.node.name;
+    podTrace('sched-decided', info.key);
     this.cache.assumePod(info, nodeName);
     this.inFlight++;
     this.api
       .bind(info.pod, nodeName)
       .then(
         () => {
+          podTrace('bind-acked', info.key);
           this.stats.scheduled++;
           this.queue.done(info.key);
           this.api.event(

@@ -19,6 +19,7 @@
  * - Signals go to the whole process group; an exec runs through nsenter into the wrapper's
  *   namespaces (root) or as a plain process with the container's environment (rootless).
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -36,6 +37,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
+import { podTrace } from '../../client/pod-trace.js';
 import { CriLogWriter, LineSplitter } from '../cri-log.js';
 import { KubeletError } from '../errors.js';
 import type { CgroupManager } from './cgroups.js';
@@ -181,7 +183,9 @@ export class ProcessRuntime implements ContainerRuntime {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await mkdir(dirname(cfg.logPath), { recursive: true });
     const fifos = ['stdout', 'stderr', ...(cfg.stdin ? ['stdin'] : [])].map((f) => join(dir, f));
+    podTrace('rt-dirs', `${cfg.namespace}/${cfg.podName}`);
     await this.helper.make(fifos);
+    podTrace('rt-fifos', `${cfg.namespace}/${cfg.podName}`);
     // Our read ends first (non-blocking opens): output of a process that ends at once is kept.
     const readOut = openSync(fifos[0]!, constants.O_RDONLY | constants.O_NONBLOCK);
     const readErr = openSync(fifos[1]!, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -239,6 +243,7 @@ export class ProcessRuntime implements ContainerRuntime {
       ...(cfg.tty ? { tty: true } : {}),
       ...(cgroup ? { cgroup } : {}),
     };
+    podTrace('rt-forked', `${cfg.namespace}/${cfg.podName}`);
     const inst = this.newInstance(info, dir, started.procStart);
     inst.child = started.child;
     this.instances.set(id, inst);
@@ -248,6 +253,7 @@ export class ProcessRuntime implements ContainerRuntime {
         this.finish(inst, this.exitFromFile(inst, code, signal));
       });
     } else this.ensurePoller();
+    podTrace('rt-pumps', `${cfg.namespace}/${cfg.podName}`);
     await writeFile(join(dir, 'state.json'), JSON.stringify({ info, procStart: started.procStart }), {
       mode: 0o600,
     });
