@@ -1,6 +1,6 @@
 /**
  * Cluster DNS benchmark, with its anchors in the same run:
- *   npm run bench:dns -- [--seconds 10] [--services 200] [--update-at 1000,5000] [--cli OTHER/main.js]
+ *   npm run bench:dns -- [--seconds 10] [--rounds 3] [--services 200] [--update-at 1000,5000] [--cli OTHER/main.js]
  *                        [--only throughput|update|hotpath] [--write]
  *
  * - Throughput and latency with dnsperf (Debian) on one core: the server pinned to CPU 1
@@ -42,10 +42,13 @@ const { values } = parseArgs({
     write: { type: 'boolean', default: false },
     /** Another build's dist/src/cli/main.js to run as the `k8ts dns` under test (an A/B). */
     cli: { type: 'string' },
+    /** Rounds of k8ts (batch I/O) then NSD, back to back; the table gives medians. */
+    rounds: { type: 'string', default: '3' },
   },
 });
 const SECONDS = Number(values.seconds);
 const SERVICES = Number(values.services);
+const ROUNDS = Math.max(1, Number(values.rounds));
 const UPDATE_AT = values['update-at'].split(',').map(Number);
 const run = (part: 'throughput' | 'update' | 'hotpath') => values.only === undefined || values.only === part;
 const EXTERNAL = 100;
@@ -92,6 +95,31 @@ async function stopProc(p: ChildProcess | undefined): Promise<void> {
   const t = setTimeout(() => p.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(t);
+}
+
+function medianOf(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Field-wise medians of several runs (loss text from the median-QPS run). */
+function medianResult(rs: PerfResult[]): PerfResult {
+  const byQps = [...rs].sort((a, b) => a.qps - b.qps);
+  const cpu = rs.map((r) => r.cpuUsPerQuery).filter((v): v is number => v !== undefined);
+  return {
+    qps: medianOf(rs.map((r) => r.qps)),
+    avgMs: medianOf(rs.map((r) => r.avgMs)),
+    lost: byQps[byQps.length >> 1]!.lost,
+    cpuUsPerQuery: cpu.length ? medianOf(cpu) : undefined,
+  };
+}
+
+function medianPair(ps: { cluster: PerfResult; external: PerfResult }[]) {
+  return {
+    cluster: medianResult(ps.map((p) => p.cluster)),
+    external: medianResult(ps.map((p) => p.external)),
+  };
 }
 
 interface PerfResult {
@@ -465,11 +493,8 @@ async function main(): Promise<void> {
         await stopProc(dns.proc);
         return { cluster, external };
       };
-      const modes: ('batch' | 'dgram')[] = batchAddon() ? ['batch', 'dgram'] : ['dgram'];
-      const k8ts = new Map<string, { cluster: PerfResult; external: PerfResult }>();
-      for (const mode of modes) k8ts.set(mode, await k8tsRun(mode));
-
-      // --- NSD pinned to CPU 1, the same names from generated zones
+      // --- NSD pinned to CPU 1, the same names from generated zones (started once, measured in
+      // every round right after k8ts: a noisy VM drifts, so each ratio compares neighbours)
       const nsdPort = await freePort();
       const zone = [
         '$ORIGIN cluster.local.',
@@ -507,10 +532,32 @@ async function main(): Promise<void> {
         if (r?.answers?.length) break;
         if (i > 50) throw new Error(`nsd did not answer:\n${nsd.out()}`);
       }
-      dnsperf(nsdPort, join(dir, 'cluster.txt'), 2);
-      const nsdCluster = dnsperf(nsdPort, join(dir, 'cluster.txt'), SECONDS, nsd.proc.pid);
-      const nsdExternal = dnsperf(nsdPort, join(dir, 'external.txt'), SECONDS, nsd.proc.pid);
+      const nsdRun = () => {
+        dnsperf(nsdPort, join(dir, 'cluster.txt'), 2);
+        return {
+          cluster: dnsperf(nsdPort, join(dir, 'cluster.txt'), SECONDS, nsd.proc.pid),
+          external: dnsperf(nsdPort, join(dir, 'external.txt'), SECONDS, nsd.proc.pid),
+        };
+      };
+      type Pair = { cluster: PerfResult; external: PerfResult };
+      const mainMode: 'batch' | 'dgram' = batchAddon() ? 'batch' : 'dgram';
+      const rounds: { k8ts: Pair; nsd: Pair }[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const k = await k8tsRun(mainMode);
+        rounds.push({ k8ts: k, nsd: nsdRun() });
+      }
       await stopProc(nsd.proc);
+      // The other I/O mode once, for comparison (dgram when the addon is there).
+      const k8ts = new Map<string, Pair>([[mainMode, medianPair(rounds.map((x) => x.k8ts))]]);
+      if (mainMode === 'batch') k8ts.set('dgram', await k8tsRun('dgram'));
+      const nsdMed = medianPair(rounds.map((x) => x.nsd));
+      const nsdCluster = nsdMed.cluster;
+      const nsdExternal = nsdMed.external;
+      /** Per-round QPS ratios k8ts / NSD (each round back to back), and their median. */
+      const roundRatios = (pick: (p: Pair) => PerfResult) => {
+        const rs = rounds.map((x) => pick(x.k8ts).qps / pick(x.nsd).qps);
+        return { median: medianOf(rs), all: rs.map((v) => `${(100 * v).toFixed(0)}%`).join(', ') };
+      };
 
       const ratio = (a: number, b: number) => `${((100 * a) / b).toFixed(0)}% of NSD`;
       const perf = (r: PerfResult) =>
@@ -518,21 +565,29 @@ async function main(): Promise<void> {
         (r.cpuUsPerQuery === undefined ? '' : `, server CPU ${r.cpuUsPerQuery.toFixed(1)} us/query`);
       const best = Math.max(...[...k8ts.values()].map((r) => r.cluster.qps));
       /** QPS against NSD's, and CPU efficiency (NSD's CPU per query over ours) in the same run. */
-      const vsNsd = (r: PerfResult, nsd: PerfResult) =>
-        `${ratio(r.qps, nsd.qps)}; NSD's CPU per query is ${((100 * nsd.cpuUsPerQuery!) / r.cpuUsPerQuery!).toFixed(0)}% of this`;
+      const vsNsd = (r: PerfResult, nsd: PerfResult, mode: string, pick: (p: Pair) => PerfResult) => {
+        const eff = `NSD's CPU per query is ${((100 * nsd.cpuUsPerQuery!) / r.cpuUsPerQuery!).toFixed(0)}% of this`;
+        if (mode !== mainMode) return `${ratio(r.qps, nsd.qps)} (one run); ${eff}`;
+        const rr = roundRatios(pick);
+        return `${(100 * rr.median).toFixed(0)}% of NSD (median of ${ROUNDS} back-to-back rounds: ${rr.all}); ${eff}`;
+      };
       rows.push(
         ...[...k8ts].map(([mode, r]) => [
-          `k8ts dns, cluster names (A, ${SERVICES} services), ${mode} UDP I/O`,
+          `k8ts dns, cluster names (A, ${SERVICES} services), ${mode} UDP I/O${mode === mainMode ? `, median of ${ROUNDS}` : ''}`,
           perf(r.cluster),
-          vsNsd(r.cluster, nsdCluster),
+          vsNsd(r.cluster, nsdCluster, mode, (p) => p.cluster),
         ]),
-        ['NSD (anchor), same names', perf(nsdCluster), 'rrl-ratelimit: 0, server-count: 1'],
+        [
+          `NSD (anchor), same names, median of ${ROUNDS}`,
+          perf(nsdCluster),
+          'rrl-ratelimit: 0, server-count: 1',
+        ],
         ...[...k8ts].map(([mode, r]) => [
-          `k8ts dns, cached external names (${EXTERNAL}), ${mode} UDP I/O`,
+          `k8ts dns, cached external names (${EXTERNAL}), ${mode} UDP I/O${mode === mainMode ? `, median of ${ROUNDS}` : ''}`,
           perf(r.external),
-          vsNsd(r.external, nsdExternal),
+          vsNsd(r.external, nsdExternal, mode, (p) => p.external),
         ]),
-        ['NSD (anchor), same names authoritative', perf(nsdExternal), ''],
+        [`NSD (anchor), same names authoritative, median of ${ROUNDS}`, perf(nsdExternal), ''],
         [
           'CoreDNS (published, not measured here)',
           `~${COREDNS_QPS_PER_VCPU} QPS per vCPU`,
@@ -574,7 +629,7 @@ async function main(): Promise<void> {
     try {
       text = readFileSync(path, 'utf8');
     } catch {}
-    const section = `<!-- dns:start -->\n## Cluster DNS (issue 6)\n\nCommand: \`npm run bench:dns -- --write\` (seconds=${SECONDS}, services=${SERVICES}, update-at=${UPDATE_AT.join(',')}; dnsperf -c 8 -q 500 -T 1 on CPU 0, the server under test on CPU 1 via taskset), run ${new Date().toISOString().slice(0, 16)}Z on this machine (2 vCPU, shared VM).\n\n${table}\n<!-- dns:end -->`;
+    const section = `<!-- dns:start -->\n## Cluster DNS (issue 6)\n\nCommand: \`npm run bench:dns -- --write\` (seconds=${SECONDS}, rounds=${ROUNDS}, services=${SERVICES}, update-at=${UPDATE_AT.join(',')}; dnsperf -c 8 -q 500 -T 1 on CPU 0, the server under test on CPU 1 via taskset), run ${new Date().toISOString().slice(0, 16)}Z on this machine (2 vCPU, shared VM).\n\n${table}\n<!-- dns:end -->`;
     if (text.includes('<!-- dns:start -->'))
       text = text.replace(/<!-- dns:start -->[\s\S]*<!-- dns:end -->/, section);
     else text = `${text || '# Benchmark results\n'}\n${section}\n`;
