@@ -49,11 +49,13 @@ describe('k8ts server startup', () => {
   it('k8ts service-proxy: a bad --nodeport-addresses is refused before anything starts', () => {
     const r = spawnSync(
       process.execPath,
-      [CLI, 'service-proxy', '--kubeconfig', '/nonexistent', '--nodeport-addresses', '10.0.0.0/8,primary'],
+      [CLI, 'service-proxy', '--kubeconfig', '/nonexistent', '--nodeport-addresses', '10.0.0.0/8,eth0'],
       { encoding: 'utf8', timeout: 20_000 },
     );
     expect(r.status).toBe(1);
-    expect(`${r.stdout}${r.stderr}`).toContain('the "primary" keyword is not supported; give CIDRs');
+    expect(`${r.stdout}${r.stderr}`).toContain(
+      'invalid CIDR "eth0" (CIDRs, or the keywords primary, localhost, all)',
+    );
   });
 
   it('a data dir that is a file: exit 1 naming it', () => {

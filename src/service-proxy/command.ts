@@ -61,7 +61,8 @@ export function addServiceProxyCommand(program: Command): void {
     )
     .option(
       '--nodeport-addresses <cidrs>',
-      'NodePorts only on local addresses in these CIDRs (comma separated; iptables and nftables modes)',
+      'NodePorts only on local addresses in these CIDRs (comma separated; iptables and nftables modes); ' +
+        "keywords: primary (this node's InternalIP, else ExternalIP, per family), localhost, all",
       cidrList,
     )
     .option(

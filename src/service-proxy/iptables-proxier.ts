@@ -18,6 +18,7 @@ import { CommandFailedError } from './errors.js';
 import {
   baseRules,
   JUMP_RULES,
+  localhostNodePortsOn,
   type RenderConfig,
   type RenderedServicePort,
   renderServicePort,
@@ -213,9 +214,7 @@ export class IptablesProxier implements ProxyBackend {
   async stop(): Promise<void> {}
 
   private localhostNodePorts(): boolean {
-    return (
-      this.opts.family === 'IPv4' && this.opts.localhostNodePorts !== false && !this.opts.nodePortAddresses
-    );
+    return localhostNodePortsOn(this.opts);
   }
 
   private commit(table: Table, write: Map<string, string[]>, del: Set<string>): void {

@@ -13,6 +13,7 @@
  * and hairpin (an endpoint reaching itself) get the masquerade mark.
  */
 import { extChain, fwChain, sepChain, svcChain, svlChain } from './chain-names.js';
+import { cidrContains } from './cidr.js';
 import {
   type EndpointInfo,
   endpointString,
@@ -311,7 +312,7 @@ export function baseRules(cfg: RenderConfig): {
   const nodePortsLast = comment(
     'kubernetes service nodeports; NOTE: this must be the last rule in this chain',
   );
-  const localhostOk = cfg.family === 'IPv4' && cfg.localhostNodePorts !== false && !cfg.nodePortAddresses;
+  const localhostOk = localhostNodePortsOn(cfg);
   const nodePortJumps = cfg.nodePortAddresses
     ? cfg.nodePortAddresses
         .filter((a) => ipFamilyOf(a) === cfg.family)
@@ -423,3 +424,16 @@ export const JUMP_RULES: readonly JumpRule[] = [
   },
   { table: 'filter', chain: 'OUTPUT', spec: '-j KUBE-FIREWALL' },
 ];
+
+/**
+ * NodePorts on 127.0.0.1 (IPv4 only, as upstream; needs route_localnet): unless turned off, when
+ * --nodeport-addresses is unset or includes a loopback CIDR (e.g. its `localhost` keyword).
+ */
+export function localhostNodePortsOn(cfg: {
+  family: IpFamily;
+  localhostNodePorts?: boolean | undefined;
+  nodePortAddresses?: readonly string[] | undefined;
+}): boolean {
+  if (cfg.family !== 'IPv4' || cfg.localhostNodePorts === false) return false;
+  return !cfg.nodePortAddresses || cfg.nodePortAddresses.some((c) => cidrContains(c, '127.0.0.1'));
+}

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { sepChain } from './chain-names.js';
+import { parseNodePortAddresses, resolveNodePortAddresses } from './start.js';
 import {
   CLUSTER_CIDR,
   Harness,
@@ -307,6 +308,28 @@ describe.each(['iptables', 'nftables'] as const)('%s mode semantics (packet trac
     // Not local, although inside the CIDRs.
     expect(h.reach({ src: OUTSIDE, dst: '192.168.1.99', dport: 30080, origin: 'remote' })).toEqual({
       ACCEPT: 1,
+    });
+  });
+
+  it('nodePortAddresses covering loopback (the `all` / `localhost` keywords): localhost NodePorts as upstream', async () => {
+    const cidrs = resolveNodePortAddresses(parseNodePortAddresses(['all']), []);
+    const h = harnessFor(mode, { nodePortAddresses: cidrs }).apply(svc(np), slice([EP[0]!]));
+    await h.sync();
+    expect(h.reach({ src: OUTSIDE, dst: NODE_IP, dport: 30080, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080 masq': 1,
+    });
+    // iptables mode serves NodePorts on 127.0.0.1 when the CIDRs cover it; nftables mode never does.
+    expect(h.reach({ src: '127.0.0.1', dst: '127.0.0.1', dport: 30080, origin: 'local' })).toEqual(
+      mode === 'iptables' ? { 'ACCEPT 10.42.0.11:8080 masq': 1 } : { ACCEPT: 1 },
+    );
+    // CIDRs without loopback: no localhost NodePorts in either mode.
+    const np2 = harnessFor(mode, { nodePortAddresses: [`${NODE_IP}/32`] }).apply(svc(np), slice([EP[0]!]));
+    await np2.sync();
+    expect(np2.reach({ src: '127.0.0.1', dst: '127.0.0.1', dport: 30080, origin: 'local' })).toEqual({
+      ACCEPT: 1,
+    });
+    expect(np2.reach({ src: OUTSIDE, dst: NODE_IP, dport: 30080, origin: 'remote' })).toEqual({
+      'ACCEPT 10.42.0.11:8080 masq': 1,
     });
   });
 

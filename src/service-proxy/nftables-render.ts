@@ -39,6 +39,7 @@
  *   this node (a pod reaches itself through a service only on its own node).
  */
 import { hash16 } from './chain-names.js';
+import { cidrContains } from './cidr.js';
 import { familyView } from './iptables-render.js';
 import {
   type EndpointInfo,
@@ -420,10 +421,14 @@ export function nftBaseRuleset(cfg: NftRenderConfig): {
   ];
   // NodePorts: on local addresses (not loopback, which nftables mode never accepts, as upstream),
   // or on local addresses inside the --nodeport-addresses CIDRs.
+  // (A CIDR list that covers loopback, e.g. from the `localhost` or `all` keywords, still never
+  // matches it.)
   const cidrs = cfg.nodePortAddresses?.filter((c) => ipFamilyOf(c.split('/')[0]!) === cfg.family);
+  const loopback = cfg.family === 'IPv4' ? '127.0.0.0/8' : '::1';
+  const coversLoopback = cidrs?.some((c) => cidrContains(c, cfg.family === 'IPv4' ? '127.0.0.1' : '::1'));
   const nodePortMatch = cfg.nodePortAddresses
-    ? `${ip} daddr { ${cidrs?.length ? cidrs.join(', ') : cfg.family === 'IPv4' ? '0.0.0.0/32' : '::/128'} } fib daddr type local`
-    : `fib daddr type local ${ip} daddr != ${cfg.family === 'IPv4' ? '127.0.0.0/8' : '::1'}`;
+    ? `${ip} daddr { ${cidrs?.length ? cidrs.join(', ') : cfg.family === 'IPv4' ? '0.0.0.0/32' : '::/128'} } fib daddr type local${coversLoopback ? ` ${ip} daddr != ${loopback}` : ''}`
+    : `fib daddr type local ${ip} daddr != ${loopback}`;
   const chains = new Map<string, string[]>([
     ['nat-prerouting', ['jump services']],
     ['nat-output', ['jump services']],

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { Node } from 'kubernetes-types/core/v1.js';
 import { InformerFactory } from '../core/client/informer-factory.js';
 import type { RestClient } from '../core/client/rest-client.js';
 import type { ProxyBackend } from './backend.js';
@@ -43,6 +44,8 @@ export interface StartServiceProxyOptions {
   runner?: CommandRunner | undefined;
   /** Address NodePorts listen on in userspace mode (default 0.0.0.0). */
   nodePortHost?: string | undefined;
+  /** How long `--nodeport-addresses primary` waits for the Node's addresses (default 30 s). */
+  nodeWaitMs?: number | undefined;
 }
 
 export interface RunningServiceProxy {
@@ -67,26 +70,92 @@ export function defaultMode(): ProxyMode {
   return hasCommand('iptables-restore') ? 'iptables' : 'userspace';
 }
 
+/** kube-proxy's --nodeport-addresses keywords, resolved to CIDRs when the proxy starts. */
+export const NODEPORT_KEYWORDS = ['primary', 'localhost', 'all'] as const;
+type NodePortKeyword = (typeof NODEPORT_KEYWORDS)[number];
+
 /**
- * Validate --nodeport-addresses: CIDRs (a bare address is a host prefix). Upstream's `primary`
- * keyword needs the node's primary IPs, which this proxy does not track: refused with a clear error.
+ * Validate --nodeport-addresses: CIDRs (a bare address is a host prefix) and upstream's keywords,
+ * which may be combined: `primary` (this node's primary IP of each family, from its Node
+ * object), `localhost` (the loopback CIDRs), `all` (the zero CIDRs). Keywords are kept as they
+ * are; resolveNodePortAddresses turns them into CIDRs.
  */
 export function parseNodePortAddresses(list: readonly string[]): string[] {
   const out: string[] = [];
   for (const raw of list) {
     const c = raw.trim();
     if (!c) continue;
-    if (c === 'primary')
-      throw new ProxyConfigError('--nodeport-addresses: the "primary" keyword is not supported; give CIDRs');
+    if ((NODEPORT_KEYWORDS as readonly string[]).includes(c)) {
+      if (!out.includes(c)) out.push(c);
+      continue;
+    }
     const [ip, len] = c.split('/') as [string, string | undefined];
     const p = parseIp(ip);
     const n = len === undefined ? p?.bits : Number(len);
     if (!p || n === undefined || (len !== undefined && !/^\d+$/.test(len)) || n < 0 || n > p.bits)
-      throw new ProxyConfigError(`--nodeport-addresses: invalid CIDR "${c}"`);
+      throw new ProxyConfigError(
+        `--nodeport-addresses: invalid CIDR "${c}" (CIDRs, or the keywords ${NODEPORT_KEYWORDS.join(', ')})`,
+      );
     out.push(`${ip}/${n}`);
   }
   if (out.length === 0) throw new ProxyConfigError('--nodeport-addresses: no CIDR given');
   return out;
+}
+
+/**
+ * The CIDRs of a parsed --nodeport-addresses list: keywords replaced (`primary` by host prefixes
+ * of `primaryIPs`, the node's primary IP per family), duplicates dropped.
+ */
+export function resolveNodePortAddresses(list: readonly string[], primaryIPs: readonly string[]): string[] {
+  const expand: Record<NodePortKeyword, () => string[]> = {
+    primary: () => primaryIPs.map((ip) => (ip.includes(':') ? `${ip}/128` : `${ip}/32`)),
+    localhost: () => ['127.0.0.0/8', '::1/128'],
+    all: () => ['0.0.0.0/0', '::/0'],
+  };
+  const out: string[] = [];
+  for (const c of list) {
+    const items = (NODEPORT_KEYWORDS as readonly string[]).includes(c) ? expand[c as NodePortKeyword]() : [c];
+    for (const i of items) if (!out.includes(i)) out.push(i);
+  }
+  return out;
+}
+
+/**
+ * A node's primary IPs as kube-proxy takes them: per family, the first InternalIP, else the
+ * first ExternalIP, of the Node's status.addresses.
+ */
+export function nodePrimaryIPs(node: Node | undefined): string[] {
+  const addrs = node?.status?.addresses ?? [];
+  const out: string[] = [];
+  for (const v6 of [false, true]) {
+    const fam = (a: { address?: string }) =>
+      (a.address ?? '').includes(':') === v6 && parseIp(a.address ?? '');
+    const pick =
+      addrs.find((a) => a.type === 'InternalIP' && fam(a)) ??
+      addrs.find((a) => a.type === 'ExternalIP' && fam(a));
+    if (pick?.address) out.push(pick.address);
+  }
+  return out;
+}
+
+/**
+ * Wait for this node's Node object to carry an address (the kubelet may register it just after
+ * the proxy starts), up to `timeoutMs`; its primary IPs, or a ProxyConfigError naming the node.
+ */
+async function waitForPrimaryIPs(client: RestClient, nodeName: string, timeoutMs: number): Promise<string[]> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const node = (await client
+      .request('GET', `/api/v1/nodes/${encodeURIComponent(nodeName)}`)
+      .catch(() => undefined)) as Node | undefined;
+    const ips = nodePrimaryIPs(node);
+    if (ips.length > 0) return ips;
+    if (Date.now() >= end)
+      throw new ProxyConfigError(
+        `--nodeport-addresses primary: node "${nodeName}" ${node ? 'has no InternalIP or ExternalIP' : 'does not exist'} after ${Math.round(timeoutMs / 1000)} s`,
+      );
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 function parseBind(addr: string): { host: string; port: number } {
@@ -114,7 +183,15 @@ export function defaultMinSyncPeriodMs(mode: ProxyMode): number {
 export async function startServiceProxy(opts: StartServiceProxyOptions): Promise<RunningServiceProxy> {
   const mode = opts.mode ?? defaultMode();
   const bind = parseBind(opts.healthzBindAddress ?? '0.0.0.0:10256');
-  const nodePortAddresses = opts.nodePortAddresses && parseNodePortAddresses(opts.nodePortAddresses);
+  const parsed = opts.nodePortAddresses && parseNodePortAddresses(opts.nodePortAddresses);
+  const nodePortAddresses =
+    parsed &&
+    resolveNodePortAddresses(
+      parsed,
+      parsed.includes('primary')
+        ? await waitForPrimaryIPs(opts.client, opts.nodeName, opts.nodeWaitMs ?? 30_000)
+        : [],
+    );
   const backends: ProxyBackend[] = [];
   if (mode === 'iptables') {
     const runner = opts.runner ?? new ExecRunner();
