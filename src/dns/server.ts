@@ -71,7 +71,7 @@ export class DnsServer {
   private readonly renderOpts = { qlen: 0, hasOpt: false, maxSize: 0, now: 0, serial: 0 };
   /**
    * While a UDP batch is being answered: when it was read. Its synchronous answers are sent together
-   * at the end of the batch, so each one's duration is the batch's (recorded by `batchEnd`).
+   * at the end of the batch, so each one's duration is the batch's (recorded when the batch ends).
    */
   private batchT0 = -1;
 
