@@ -124,10 +124,14 @@ describe('scheduler in k8ts server', () => {
     const p = await api.json('GET', `${ns}/pods/big2`);
     const cond = p.status.conditions.find((c: any) => c.type === 'PodScheduled');
     expect(cond.status).toBe('True');
-    const events = await api.json('GET', `${ns}/events?fieldSelector=involvedObject.name=big2`);
-    expect(events.items.map((e: any) => `${e.reason}: ${e.message}`)).toContain(
-      `Scheduled: Successfully assigned default/big2 to ${big2}`,
-    );
+    // Events are recorded after the binding, as upstream's recorder does: wait for it.
+    const want = `Scheduled: Successfully assigned default/big2 to ${big2}`;
+    const seen = await waitFor('the Scheduled event', async () => {
+      const events = await api.json('GET', `${ns}/events?fieldSelector=involvedObject.name=big2`);
+      const all: string[] = events.items.map((e: any) => `${e.reason}: ${e.message}`);
+      return all.includes(want) ? all : undefined;
+    });
+    expect(seen).toContain(want);
   });
 
   it.runIf(haveKubectl)(
