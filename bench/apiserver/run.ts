@@ -35,6 +35,7 @@ const OBJECTS = Number(values.objects);
 const WATCHERS = values.watchers.split(',').map(Number);
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
 const CLI = join(REPO, 'dist', 'src', 'cli', 'main.js');
+const ECHO = join(REPO, 'dist', 'bench', 'apiserver', 'echo-server.js');
 
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -232,7 +233,20 @@ function wrkMs(text: string, label: string): number {
  */
 function wrkCreates(dataDir: string, url: string, ns: string, seconds: number, concurrency: number) {
   const token = readFileSync(join(dataDir, 'pki', 'admin.token'), 'utf8').trim();
-  const script = join(dataDir, 'create.lua');
+  return wrkPosts({ dir: dataDir, url, ns, seconds, concurrency, token });
+}
+
+/** wrk POSTing ConfigMap creates (unique names) to `url`; one thread, `concurrency` connections. */
+function wrkPosts(o: {
+  dir: string;
+  url: string;
+  ns: string;
+  seconds: number;
+  concurrency: number;
+  token: string;
+}) {
+  const { url, ns, seconds, concurrency, token } = o;
+  const script = join(o.dir, 'create.lua');
   writeFileSync(
     script,
     `local n = 0
@@ -250,6 +264,43 @@ end
   const rps = Number(/Requests\/sec:\s+([0-9.]+)/.exec(out)?.[1] ?? Number.NaN);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   return { perSec: rps, p50: wrkMs(out, '50%'), p99: wrkMs(out, '99%'), errors: non2xx };
+}
+
+/**
+ * The HTTP framework floor, same run: a create-shaped echo (no storage) on node:https and on hapi,
+ * driven by wrk like the creates above. The API server left hapi for node:https on these figures.
+ */
+async function httpFloor(dir: string, dataDir: string): Promise<string[][]> {
+  const rows: string[][] = [];
+  const key = join(dataDir, 'pki', 'server.key');
+  const cert = join(dataDir, 'pki', 'server.crt');
+  for (const framework of ['node', 'hapi']) {
+    const proc = spawn(process.execPath, [ECHO, '--framework', framework, '--key', key, '--cert', cert], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const url = await new Promise<string>((res, rej) => {
+        let out = '';
+        proc.stdout!.on('data', (d) => {
+          out += d;
+          const m = /listening on (https:\/\/\S+)/.exec(out);
+          if (m) res(m[1]!);
+        });
+        proc.once('exit', (code) => rej(new Error(`echo server (${framework}) exited with ${code}`)));
+      });
+      const o = { dir, url, ns: 'floor', concurrency: CONCURRENCY, token: 'none' };
+      wrkPosts({ ...o, seconds: 1 }); // warm-up
+      const w = wrkPosts({ ...o, seconds: SECONDS });
+      rows.push([
+        `HTTP floor: create-shaped echo on ${framework === 'node' ? 'node:https (what the API server uses)' : 'hapi 21 (what it used before)'}, ${CONCURRENCY} connections, wrk`,
+        `${w.perSec.toFixed(0)} requests/s; p50 ${ms(w.p50)}, p99 ${ms(w.p99)}`,
+        'no storage, no validation: the framework alone',
+      ]);
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  }
+  return rows;
 }
 
 async function main() {
@@ -323,6 +374,7 @@ async function main() {
           '',
         ]);
       }
+      rows.push(...(await httpFloor(dir, dataDir)));
     } else {
       rows.push(['creates with wrk', 'skipped: wrk not installed (apt-get install wrk)', '']);
     }

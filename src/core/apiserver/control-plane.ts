@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import type Hapi from '@hapi/hapi';
 import { ensureServerJoinToken } from '../../join/server-token.js';
 import { RESOURCES, resourceForPlural } from '../api/resources.js';
 import { RestClient } from '../client/rest-client.js';
@@ -25,7 +24,7 @@ import { defaultServingHosts, ensurePki, issueClientCert, type Pki } from './pki
 import { writeKubeconfig } from './pki/kubeconfig.js';
 import { ensureKubeletClientCert } from './pki/kubelet-client.js';
 import { Registry } from './registry.js';
-import { createApiServer } from './server.js';
+import { type ApiServer, createApiServer } from './server.js';
 import { repairAllocators, serviceAllocationHooks } from './service-allocation.js';
 import { StartupError } from './startup-error.js';
 import {
@@ -57,7 +56,7 @@ export interface ControlPlaneOptions {
 }
 
 export interface ControlPlane {
-  server: Hapi.Server;
+  server: ApiServer;
   storage: Storage;
   registry: Registry;
   pki: Pki;
@@ -183,7 +182,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       );
     throw e;
   }
-  const port = (server.info.port as number) || opts.httpsPort;
+  const port = server.port || opts.httpsPort;
   const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   await ensureBootstrapObjects(registry, { advertiseAddress: advertise, port });
@@ -240,7 +239,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       namespaces.stop();
       bootstrapSecrets.stop();
       client.close();
-      await server.stop({ timeout: 2000 });
+      await server.stop({ timeoutMs: 2000 });
       stopCompaction?.();
       await storage.close();
     },

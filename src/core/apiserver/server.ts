@@ -1,11 +1,13 @@
 /**
- * The HTTPS front of the API server on hapi: authentication, routing of resource and non-resource
+ * The HTTPS front of the API server on node:https: authentication, routing of resource and non-resource
  * paths, authorization, metrics, and Status errors. Resource verbs live in handlers.ts; this file
  * only decides which one runs and encodes the answer.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { parse as parseQuerystring } from 'node:querystring';
 import type { Duplex } from 'node:stream';
-import Hapi from '@hapi/hapi';
+import { gzip } from 'node:zlib';
 import { isOpenApiV2ProtobufType, OPENAPI_V2_PROTOBUF_CONTENT_TYPE } from '../api/openapi/v2-protobuf.js';
 import type { ResourceInfo } from '../api/resources.js';
 import { resourceForPlural } from '../api/resources.js';
@@ -98,140 +100,311 @@ export interface VersionInfo {
 }
 
 const MAX_BODY = 3 * 1024 * 1024;
+/**
+ * Responses at least this large are gzipped for clients that accept it, as upstream's
+ * APIResponseCompression does (same threshold; level 1, its speed-over-size choice).
+ */
+const GZIP_MIN_BYTES = 128 * 1024;
 
-/** Build (not start) the hapi server. */
-export async function createApiServer(opts: ApiServerOptions): Promise<Hapi.Server> {
-  const server = Hapi.server({
-    host: opts.host,
-    port: opts.port,
-    tls: {
+/** The API server's HTTPS listener. Build with `createApiServer`, then `start()`. */
+export interface ApiServer {
+  /** The node:https server (upgrade requests are handled on it too). */
+  readonly listener: HttpsServer;
+  /** The bound port after start() (the real one when started on port 0). */
+  readonly port: number;
+  /** Listens; rejects with the listen error (EADDRINUSE, EACCES). */
+  start(): Promise<void>;
+  /**
+   * Stops accepting, ends idle keep-alive connections and watch streams at once, waits up to
+   * `timeoutMs` (default 2000) for requests in flight, then drops what is left.
+   */
+  stop(opts?: { timeoutMs?: number | undefined }): Promise<void>;
+}
+
+/** One request as the router sees it. */
+interface Req {
+  method: string;
+  path: string;
+  /** The raw query string (after '?', '' when none). */
+  rawQuery: string;
+  query: Query;
+  body: Buffer | undefined;
+  raw: IncomingMessage;
+  res: ServerResponse;
+}
+
+/**
+ * Build (not start) the API server: node:https with one request handler. hapi served this before;
+ * it was dropped because its per-request overhead alone was above the latency budget
+ * (docs/architecture.md, "HTTP server").
+ */
+export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const sockets = new Set<Duplex>();
+  /** Sockets that carry a watch (or another streamed response): ended at once on stop. */
+  const streaming = new Set<Duplex>();
+  const listener = createHttpsServer(
+    {
       key: opts.tls.key,
       cert: opts.tls.cert,
       ca: opts.tls.ca,
       requestCert: true,
       rejectUnauthorized: false,
+      // kubectl keeps connections alive across many calls; watches are long-lived.
+      keepAliveTimeout: 120_000,
+      headersTimeout: 125_000,
+      requestTimeout: 0,
     },
-    routes: { timeout: { server: false, socket: false }, payload: { timeout: false } },
-    router: { stripTrailingSlash: true },
-    // kubectl keeps connections alive across many calls; watches are long-lived.
-    load: { sampleInterval: 0 },
+    (req, res) => void serve(opts, req, res, streaming),
+  );
+  listener.on('connection', (socket: Duplex) => {
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      streaming.delete(socket);
+    });
   });
-  server.listener.keepAliveTimeout = 120_000;
-  server.listener.headersTimeout = 125_000;
-  server.listener.requestTimeout = 0;
-
-  server.route({
-    method: '*',
-    path: '/{path*}',
-    options: {
-      payload: {
-        output: 'data',
-        parse: false,
-        maxBytes: opts.maxBodyBytes ?? MAX_BODY,
-        failAction: async (_req, h, err) =>
-          respondError(h, new ApiError(413, 'RequestEntityTooLarge', (err as Error).message)),
-      },
-      // The default hapi 404/405 machinery never runs: every path lands here.
-    },
-    handler: async (request, h) => {
-      const start = process.hrtime.bigint();
-      const startMs = POD_TRACE ? traceNow() : 0;
-      const method = request.method.toUpperCase();
-      const path = request.path;
-      const query = request.query as Query;
-      const watchParam = typeof query.watch === 'string' ? query.watch : undefined;
-      const info = parseRequestInfo(method, path, { watchParam });
-      const mutating = method !== 'GET' && method !== 'HEAD';
-      opts.metrics?.inflight(mutating ? 'mutating' : 'readOnly', 1);
-      let code = 500;
-      let resource: ResourceInfo | undefined;
-      try {
-        if (path === '/cacerts' && opts.cacerts !== undefined && (method === 'GET' || method === 'HEAD')) {
-          code = 200;
-          return h.response(opts.cacerts).code(200).type('text/plain; charset=utf-8');
-        }
-        const user = opts.authn.authenticate({
-          headers: request.raw.req.headers,
-          socket: request.raw.req.socket,
-        });
-        if (!user) throw unauthorized();
-        const res = await route({ opts, request, info, query, user, setResource: (r) => (resource = r) });
-        code = res.code;
-        if (res.stream) {
-          // Watches bypass hapi's response pipeline so that headers go out at once and every event
-          // is flushed as it is written.
-          const raw = request.raw.res;
-          raw.writeHead(res.code, {
-            'content-type': res.contentType ?? 'application/json',
-            'cache-control': 'no-cache, private',
-            'transfer-encoding': 'chunked',
-          });
-          raw.flushHeaders();
-          res.stream.pipe(raw);
-          return h.abandon;
-        }
-        let resp: Hapi.ResponseObject;
-        if (typeof res.body === 'string' || Buffer.isBuffer(res.body)) {
-          resp = h
-            .response(res.body)
-            .code(res.code)
-            .type(res.contentType ?? 'text/plain');
-        } else {
-          const { payload, contentType } = encode(res.body, negotiateObject(hdr(request, 'accept')).format);
-          resp = h
-            .response(payload)
-            .code(res.code)
-            .type(res.contentType ?? contentType);
-        }
-        for (const [k, v] of Object.entries(res.headers ?? {})) resp.header(k, v);
-        return resp;
-      } catch (e) {
-        const err = toApiError(e);
-        code = err.httpCode;
-        if (err.httpCode === 500) console.error(`k8ts apiserver: ${method} ${path}:`, e);
-        return respondError(h, err, hdr(request, 'accept'));
-      } finally {
-        opts.metrics?.inflight(mutating ? 'mutating' : 'readOnly', -1);
-        if (POD_TRACE && info.type === 'resource' && info.resource === 'pods' && info.name && mutating) {
-          const step = `api-${info.subresource ?? info.verb}`;
-          podTrace(`${step}-start`, `${info.namespace}/${info.name}`, startMs);
-          podTrace(`${step}-end`, `${info.namespace}/${info.name}`);
-        }
-        if (opts.metrics) {
-          const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-          const isRes = info.type === 'resource';
-          opts.metrics.observeRequest({
-            verb: isRes
-              ? metricsVerb(info.verb, {
-                  apply: hdr(request, 'content-type')?.startsWith('application/apply-patch') ?? false,
-                })
-              : method,
-            group: isRes ? info.group : '',
-            version: isRes ? info.version : '',
-            resource: isRes ? info.resource : '',
-            subresource: isRes ? (info.subresource ?? '') : '',
-            scope: isRes
-              ? info.name || info.verb === 'create'
-                ? 'resource'
-                : info.namespace
-                  ? 'namespace'
-                  : 'cluster'
-              : '',
-            code,
-            dryRun: query.dryRun !== undefined,
-            seconds,
-          });
-        }
-        void resource;
-      }
-    },
-  });
-  // HTTP upgrades (SPDY/3.1 and WebSocket for exec, attach, port-forward, nodes/proxy) never reach
-  // hapi: they are authenticated and authorized here like any request, then spliced to the kubelet.
-  server.listener.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  // HTTP upgrades (SPDY/3.1 and WebSocket for exec, attach, port-forward, nodes/proxy) are
+  // authenticated and authorized like any request, then spliced to the kubelet.
+  listener.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void handleUpgrade(opts, req, socket, head);
   });
-  return server;
+  let port = 0;
+  let listening = false;
+  return {
+    listener,
+    get port() {
+      return port;
+    },
+    start: () =>
+      new Promise<void>((resolve, reject) => {
+        const onError = (e: Error) => reject(e);
+        listener.once('error', onError);
+        listener.listen(opts.port, opts.host, () => {
+          listener.off('error', onError);
+          listening = true;
+          const addr = listener.address();
+          port = typeof addr === 'object' && addr ? addr.port : opts.port;
+          resolve();
+        });
+      }),
+    stop: async (stopOpts = {}) => {
+      if (!listening) return;
+      listening = false;
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      listener.closeIdleConnections();
+      for (const s of streaming) s.destroy();
+      const timer = setTimeout(() => {
+        for (const s of sockets) s.destroy();
+      }, stopOpts.timeoutMs ?? 2000);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Handles one request; never throws (every failure becomes a Status response). */
+async function serve(
+  opts: ApiServerOptions,
+  raw: IncomingMessage,
+  res: ServerResponse,
+  streaming: Set<Duplex>,
+): Promise<void> {
+  const start = process.hrtime.bigint();
+  const startMs = POD_TRACE ? traceNow() : 0;
+  const method = (raw.method ?? 'GET').toUpperCase();
+  const { path, rawQuery } = splitUrl(raw.url ?? '/');
+  const query = (rawQuery === '' ? {} : parseQuerystring(rawQuery)) as Query;
+  const watchParam = typeof query.watch === 'string' ? query.watch : undefined;
+  const info = parseRequestInfo(method, path, { watchParam });
+  const mutating = method !== 'GET' && method !== 'HEAD';
+  opts.metrics?.inflight(mutating ? 'mutating' : 'readOnly', 1);
+  let code = 500;
+  try {
+    if (path === '/cacerts' && opts.cacerts !== undefined && (method === 'GET' || method === 'HEAD')) {
+      code = 200;
+      send(raw, res, { code: 200, body: opts.cacerts, contentType: 'text/plain; charset=utf-8' });
+      return;
+    }
+    const user = opts.authn.authenticate({ headers: raw.headers, socket: raw.socket });
+    if (!user) throw unauthorized();
+    const body = mutating ? await readBody(raw, opts.maxBodyBytes ?? MAX_BODY) : undefined;
+    const request: Req = { method, path, rawQuery, query, body, raw, res };
+    const out = await route({ opts, request, info, query, user });
+    code = out.code;
+    if (out.stream) {
+      // Headers go out at once and every event is flushed as it is written.
+      streaming.add(raw.socket);
+      res.writeHead(out.code, {
+        'content-type': out.contentType ?? 'application/json',
+        'cache-control': 'no-cache, private',
+        'transfer-encoding': 'chunked',
+      });
+      res.flushHeaders();
+      out.stream.pipe(res);
+      return;
+    }
+    if (typeof out.body === 'string' || Buffer.isBuffer(out.body)) {
+      send(raw, res, {
+        code: out.code,
+        body: out.body,
+        contentType: out.contentType ?? 'text/plain',
+        headers: out.headers,
+      });
+    } else {
+      const { payload, contentType } = encode(out.body, negotiateObject(header(raw, 'accept')).format);
+      send(raw, res, {
+        code: out.code,
+        body: payload ?? '',
+        contentType: out.contentType ?? contentType,
+        headers: out.headers,
+      });
+    }
+  } catch (e) {
+    const err = toApiError(e);
+    code = err.httpCode;
+    if (err.httpCode === 500) console.error(`k8ts apiserver: ${method} ${path}:`, e);
+    const { payload, contentType } = encode(err.toStatus(), negotiateObject(header(raw, 'accept')).format);
+    // A body that was cut off (too large) cannot be read further: close the connection after this.
+    send(raw, res, {
+      code: err.httpCode,
+      body: payload,
+      contentType,
+      headers: err.httpCode === 413 ? { connection: 'close' } : undefined,
+    });
+  } finally {
+    opts.metrics?.inflight(mutating ? 'mutating' : 'readOnly', -1);
+    if (POD_TRACE && info.type === 'resource' && info.resource === 'pods' && info.name && mutating) {
+      const step = `api-${info.subresource ?? info.verb}`;
+      podTrace(`${step}-start`, `${info.namespace}/${info.name}`, startMs);
+      podTrace(`${step}-end`, `${info.namespace}/${info.name}`);
+    }
+    if (opts.metrics) {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const isRes = info.type === 'resource';
+      opts.metrics.observeRequest({
+        verb: isRes
+          ? metricsVerb(info.verb, {
+              apply: header(raw, 'content-type')?.startsWith('application/apply-patch') ?? false,
+            })
+          : method,
+        group: isRes ? info.group : '',
+        version: isRes ? info.version : '',
+        resource: isRes ? info.resource : '',
+        subresource: isRes ? (info.subresource ?? '') : '',
+        scope: isRes
+          ? info.name || info.verb === 'create'
+            ? 'resource'
+            : info.namespace
+              ? 'namespace'
+              : 'cluster'
+          : '',
+        code,
+        dryRun: query.dryRun !== undefined,
+        seconds,
+      });
+    }
+  }
+}
+
+/**
+ * The path (percent-escapes of unreserved characters decoded, one trailing slash dropped) and the
+ * raw query of a request target. An absolute-form target (a proxy's) is reduced to its path.
+ */
+export function splitUrl(target: string): { path: string; rawQuery: string } {
+  let t = target;
+  if (t[0] !== '/') {
+    try {
+      const u = new URL(t);
+      t = u.pathname + u.search;
+    } catch {
+      t = '/';
+    }
+  }
+  const q = t.indexOf('?');
+  let path = q === -1 ? t : t.slice(0, q);
+  let rawQuery = q === -1 ? '' : t.slice(q + 1);
+  const hash = rawQuery.indexOf('#');
+  if (hash !== -1) rawQuery = rawQuery.slice(0, hash);
+  else if (q === -1 && path.includes('#')) path = path.slice(0, path.indexOf('#'));
+  if (path.includes('%')) path = path.replace(/%([0-9a-fA-F]{2})/g, normalizeEscape);
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  return { path, rawQuery };
+}
+
+function normalizeEscape(seq: string, hex: string): string {
+  const c = String.fromCharCode(Number.parseInt(hex, 16));
+  return /[A-Za-z0-9\-._~]/.test(c) ? c : seq.toUpperCase();
+}
+
+/** Reads the whole body; a 413 Status past `max` bytes (announced or sent). */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const announced = Number(req.headers['content-length']);
+  if (announced > max) return Promise.reject(tooLarge(max));
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.off('data', onData);
+        req.pause();
+        reject(tooLarge(max));
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
+}
+
+function tooLarge(max: number): ApiError {
+  return new ApiError(
+    413,
+    'RequestEntityTooLarge',
+    `Payload content length greater than maximum allowed: ${max}`,
+  );
+}
+
+interface Reply {
+  code: number;
+  body: string | Buffer;
+  contentType: string;
+  headers?: Record<string, string> | undefined;
+}
+
+/** Writes a whole response; gzipped when large and the client accepts gzip. */
+function send(req: IncomingMessage, res: ServerResponse, r: Reply): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers: Record<string, string | number> = {
+    'content-type': r.contentType,
+    'cache-control': 'no-cache, private',
+    ...r.headers,
+  };
+  const size = typeof r.body === 'string' ? Buffer.byteLength(r.body) : r.body.length;
+  if (size >= GZIP_MIN_BYTES && r.code !== 304 && acceptsGzip(req)) {
+    gzip(r.body, { level: 1 }, (err, zipped) => {
+      if (err || res.destroyed) {
+        res.destroy();
+        return;
+      }
+      headers['content-encoding'] = 'gzip';
+      headers.vary = 'Accept-Encoding';
+      headers['content-length'] = zipped.length;
+      res.writeHead(r.code, headers);
+      res.end(zipped);
+    });
+    return;
+  }
+  if (r.code !== 304) headers['content-length'] = size;
+  res.writeHead(r.code, headers);
+  res.end(r.code === 304 ? undefined : r.body);
+}
+
+function acceptsGzip(req: IncomingMessage): boolean {
+  const v = header(req, 'accept-encoding');
+  return v !== undefined && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[0-9.]+)?\s*(,|$)/i.test(v);
 }
 
 /** The verb a kubelet subresource is authorized as (exec/attach/portforward need create even on GET, as upstream since 1.31). */
@@ -321,23 +494,17 @@ async function handleUpgrade(
   }
 }
 
-function hdr(request: Hapi.Request, name: string): string | undefined {
-  const v = request.raw.req.headers[name];
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
   return Array.isArray(v) ? v.join(',') : v;
-}
-
-function respondError(h: Hapi.ResponseToolkit, err: ApiError, accept?: string) {
-  const { payload, contentType } = encode(err.toStatus(), negotiateObject(accept).format);
-  return h.response(payload).code(err.httpCode).type(contentType).takeover();
 }
 
 interface RouteInput {
   opts: ApiServerOptions;
-  request: Hapi.Request;
+  request: Req;
   info: RequestInfo;
   query: Query;
   user: UserInfo;
-  setResource(r: ResourceInfo): void;
 }
 
 async function route(r: RouteInput): Promise<HandlerResult> {
@@ -362,7 +529,6 @@ async function route(r: RouteInput): Promise<HandlerResult> {
   }
   const res = resourceForPlural(info.group, info.version, info.resource);
   if (!res) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
-  r.setResource(res);
   if (!res.namespaced && info.namespace !== undefined)
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
   if (info.subresource !== undefined && !res.subresources.includes(info.subresource))
@@ -399,25 +565,25 @@ async function route(r: RouteInput): Promise<HandlerResult> {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     return opts.kubelet.request({
       req: info,
-      method: request.method.toUpperCase(),
-      query: request.url.searchParams,
-      headers: request.raw.req.headers,
-      body: request.payload as Buffer | undefined,
-      onClose: (fn) => request.raw.res.once('close', fn),
+      method: request.method,
+      query: new URLSearchParams(request.rawQuery),
+      headers: request.raw.headers,
+      body: request.body,
+      onClose: (fn) => request.res.once('close', fn),
     });
   }
   const input: HandlerInput = {
     req: info,
     info: res,
     query,
-    body: request.payload as Buffer | undefined,
-    contentType: hdr(request, 'content-type'),
-    negotiated: negotiateObject(hdr(request, 'accept')),
-    userAgent: hdr(request, 'user-agent'),
+    body: request.body,
+    contentType: header(request.raw, 'content-type'),
+    negotiated: negotiateObject(header(request.raw, 'accept')),
+    userAgent: header(request.raw, 'user-agent'),
     user,
     onClose: (fn) => {
-      request.raw.req.once('close', fn);
-      request.raw.res.once('close', fn);
+      request.raw.once('close', fn);
+      request.res.once('close', fn);
     },
   };
   const deps = opts.handlers;
@@ -444,7 +610,7 @@ async function route(r: RouteInput): Promise<HandlerResult> {
 async function nonResource(r: RouteInput): Promise<HandlerResult> {
   const { opts, request, info } = r;
   const path = info.type === 'nonresource' ? info.path.replace(/\/+$/, '') || '/' : '/';
-  const accept = parseAccept(hdr(request, 'accept'));
+  const accept = parseAccept(header(request.raw, 'accept'));
   const wantsAggregated = (): 'v2' | 'v2beta1' | undefined => {
     for (const m of accept) {
       if (m.params.as === 'APIGroupDiscoveryList' && m.params.g === 'apidiscovery.k8s.io') {
@@ -539,11 +705,11 @@ async function nonResource(r: RouteInput): Promise<HandlerResult> {
     // As kube-openapi: the index links each document with ?hash=<etag>; a request with the current
     // hash may be cached forever (kubectl keeps them on disk), and a matching If-None-Match is a 304.
     const etag = `"${d.etag}"`;
-    const hash = (request.query as Record<string, unknown>).hash;
+    const hash = request.query.hash;
     const headers: Record<string, string> = { etag, vary: 'Accept' };
     if (hash === d.etag) headers['cache-control'] = 'public, immutable';
     else headers['cache-control'] = 'no-cache, private';
-    if (hdr(request, 'if-none-match') === etag)
+    if (header(request.raw, 'if-none-match') === etag)
       return { code: 304, body: '', contentType: 'application/json', headers };
     return { code: 200, body: d.json, contentType: 'application/json', headers };
   }
