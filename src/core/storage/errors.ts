@@ -74,6 +74,19 @@ export class StorageClosedError extends StorageError {
   }
 }
 
+/**
+ * Making committed writes durable failed (fdatasync of the WAL): what is on disk is unknown, so
+ * the storage accepts nothing more and the server must be restarted (it recovers from the file).
+ */
+export class StorageSyncError extends StorageError {
+  constructor(cause: unknown) {
+    super(
+      'STORAGE_SYNC_FAILED',
+      `could not make writes durable (fdatasync of the write-ahead log failed: ${cause instanceof Error ? cause.message : String(cause)}); restart the server`,
+    );
+  }
+}
+
 /** The database file is held by another process (another k8ts server on the same data dir). */
 export class DatabaseLockedError extends StorageError {
   constructor(path: string) {

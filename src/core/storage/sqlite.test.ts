@@ -15,6 +15,7 @@ import {
   KeyExistsError,
   NotFoundError,
   StorageClosedError,
+  StorageSyncError,
 } from './errors.js';
 import { SqliteStorage } from './sqlite.js';
 import type { KeyValue, WatchEvent } from './storage.js';
@@ -443,12 +444,64 @@ describe('SqliteStorage files', () => {
     expect((await t.get('/late'))?.value).toBe('x');
   });
 
-  it('runs in WAL mode with a full fsync per commit and an exclusive lock', () => {
+  it('runs in WAL mode with synchronous=NORMAL (the WAL is synced by the storage) and an exclusive lock', () => {
     expect(open().durabilitySettings()).toEqual({
       journalMode: 'wal',
-      synchronous: 2,
+      synchronous: 1,
       lockingMode: 'exclusive',
     });
+  });
+
+  it('acknowledges, shows and publishes a batch only once its WAL sync is done; the next batch waits', async () => {
+    const syncs: Array<() => void> = [];
+    const s = SqliteStorage.open(path.join(dir, 'sync.db'), {
+      syncWal: () => new Promise<void>((resolve) => syncs.push(resolve)),
+    });
+    opened.push(s);
+    const seen: string[] = [];
+    await s.watch('/', (b) => seen.push(...b.map((e) => e.kv.key)), { afterRevision: 0 });
+    const states: string[] = [];
+    const first = s.create('/a', '1').then((kv) => states.push(`a@${kv.modRevision}`));
+    await settle();
+    expect(syncs).toHaveLength(1);
+    // Committed to the file, not yet durable: not acknowledged, not readable, not watched.
+    const read = s.get('/a').then((kv) => states.push(`read ${kv?.value}`));
+    const second = s.create('/b', '2').then((kv) => states.push(`b@${kv.modRevision}`));
+    await settle();
+    expect(states).toEqual([]);
+    expect(seen).toEqual([]);
+    expect(syncs).toHaveLength(1); // '/b' waits for the sync in flight
+    syncs[0]!();
+    await Promise.all([first, read]);
+    expect(states).toEqual(['a@1', 'read 1']);
+    expect(seen).toEqual(['/a']);
+    await settle();
+    expect(syncs).toHaveLength(2);
+    expect(states).toEqual(['a@1', 'read 1']);
+    syncs[1]!();
+    await second;
+    expect(states).toEqual(['a@1', 'read 1', 'b@2']);
+    expect(seen).toEqual(['/a', '/b']);
+  });
+
+  it('after a failed WAL sync refuses the batch, ends watchers with the error and accepts nothing more', async () => {
+    let fail = false;
+    const s = SqliteStorage.open(path.join(dir, 'eio.db'), {
+      syncWal: () => (fail ? Promise.reject(new Error('EIO: i/o error, fdatasync')) : Promise.resolve()),
+    });
+    opened.push(s);
+    await s.create('/ok', 'x');
+    const ends: unknown[] = [];
+    await s.watch('/', () => {}, { afterRevision: 1, onClose: (err) => ends.push(err) });
+    fail = true;
+    const err = await s.create('/lost', 'y').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageSyncError);
+    expect((err as Error).message).toContain('EIO: i/o error, fdatasync');
+    expect(ends).toHaveLength(1);
+    expect(ends[0]).toBe(err);
+    await expect(s.get('/ok')).rejects.toBeInstanceOf(StorageSyncError);
+    fail = false;
+    await expect(s.create('/later', 'z')).rejects.toBeInstanceOf(StorageSyncError);
   });
 
   it('refuses a second open of the same file', () => {

@@ -117,11 +117,11 @@ export class WatchFanout {
     for (const sub of this.#subscriptions) sub.enqueue(events);
   }
 
-  /** Delivers what is queued, then ends every watcher (onClose without an error). */
-  closeAll(): void {
+  /** Delivers what is queued, then ends every watcher (onClose with `err`, if given). */
+  closeAll(err?: Error): void {
     for (const sub of [...this.#subscriptions]) {
       sub.drain();
-      sub.end();
+      sub.end(err);
     }
   }
 }
