@@ -381,7 +381,14 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
           'exec -it runs with a TTY and sends the terminal size',
           async () => {
             const before = runtime.resizes.length;
-            const cmd = `stty cols 101 rows 33; ${v.bin} exec -it web -c main -- sh -c 'echo in-tty; sleep 0.3'`;
+            const want = {
+              ref: { namespace: 'default', pod: 'web', container: 'main' },
+              width: 101,
+              height: 33,
+            };
+            // The process waits for a line on its terminal, sent once the resize has reached the
+            // runtime: kubectl sends the size on its own stream, so a short-lived process could end first.
+            const cmd = `stty cols 101 rows 33; ${v.bin} exec -it web -c main -- sh -c 'echo in-tty; read x; echo got-$x'`;
             const r = await new Promise<{ code: number; out: string }>((resolve) => {
               const p = spawn('script', ['-qec', cmd, '/dev/null'], {
                 env: { ...process.env, KUBECONFIG: server.kubeconfig },
@@ -391,14 +398,22 @@ describe.skipIf(!have)('kubelet streaming through the API server', () => {
               p.stdout!.on('data', (d) => (out += d));
               p.stderr!.on('data', (d) => (out += d));
               p.once('exit', (code) => resolve({ code: code ?? 1, out }));
+              const poll = setInterval(() => {
+                if (p.exitCode !== null) clearInterval(poll);
+                else if (
+                  runtime.resizes
+                    .slice(before)
+                    .some((e) => e.width === 101 && e.height === 33 && e.ref.pod === 'web')
+                ) {
+                  clearInterval(poll);
+                  p.stdin!.write('go\n');
+                }
+              }, 20);
             });
+            expect(r.out).toContain('got-go');
             expect(r.out).toContain('in-tty');
             expect(r.code, r.out).toBe(0);
-            expect(runtime.resizes.slice(before)).toContainEqual({
-              ref: { namespace: 'default', pod: 'web', container: 'main' },
-              width: 101,
-              height: 33,
-            });
+            expect(runtime.resizes.slice(before)).toContainEqual(want);
           },
         );
 

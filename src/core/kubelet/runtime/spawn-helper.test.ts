@@ -50,10 +50,12 @@ describe.skipIf(!SpawnHelper.supported())('SpawnHelper', () => {
       argv: [
         'sh',
         '-c',
-        'printf "%s|" "$1" "$ODD" "$(pwd)" "$(tr "\\0" , < /proc/$$/environ)" "$(ps -o pgid= -o sid= -p $$ | tr -s " ")"; grep -E "^Sig(Ign|Blk)" /proc/$$/status',
+        'printf "%s|" "$1" "$ODD" "$(pwd)" "$(tr "\\0" , < /proc/$$/environ)" "$(ps -o pgid= -o sid= -p $$ | tr -s " ")"; exec grep -E "^Sig(Ign|Blk)" /proc/self/status',
         'arg0',
         odd,
       ],
+      // The masks are read by the process itself (exec keeps them): a child reading its parent's
+      // status races with the shell, which blocks every signal while it forks and waits.
       env: { ODD: odd },
       cwd: dir,
       stdout: out,
