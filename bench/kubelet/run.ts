@@ -20,6 +20,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,6 +43,11 @@ const { values } = parseArgs({
      * the gap from the previous one at p50 / p90 / p99 (src/core/client/pod-trace.ts).
      */
     trace: { type: 'boolean', default: false },
+    /**
+     * The API requests the burst cost: apiserver_request_total before the burst and when all pods
+     * are Ready (and again after the held events), per verb and resource, per pod.
+     */
+    requests: { type: 'boolean', default: false },
   },
 });
 const PODS = Number(values.pods);
@@ -49,6 +55,48 @@ const REPO = resolve(import.meta.dirname, '..', '..', '..');
 const CLI = values.cli ? resolve(values.cli) : join(REPO, 'dist', 'src', 'cli', 'main.js');
 const CLK_TCK = 100;
 const PROF = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])] : [];
+
+/** apiserver_request_total by "VERB resource/subresource" (all codes), from the server's /metrics. */
+function requestCounts(kubeconfig: string): Promise<Map<string, number>> {
+  const kc = loadKubeconfig(kubeconfig);
+  const url = new URL('/metrics', kc.server);
+  return new Promise((resolveCounts, reject) => {
+    https
+      .get(url, { ca: kc.caPem, cert: kc.certPem, key: kc.keyPem, agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          const counts = new Map<string, number>();
+          for (const line of text.split('\n')) {
+            if (!line.startsWith('apiserver_request_total{')) continue;
+            const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(line)?.[1] ?? '';
+            const sub = label('subresource');
+            const key = `${label('verb')} ${label('resource') || '-'}${sub ? `/${sub}` : ''}`;
+            counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+          }
+          resolveCounts(counts);
+        });
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+/** The difference of two request counts as a table, per pod. */
+function requestTable(before: Map<string, number>, after: Map<string, number>, pods: number): string {
+  const rows = [...after]
+    .map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const)
+    .filter(([, d]) => d > 0)
+    .sort((a, b) => b[1] - a[1]);
+  const total = rows.reduce((a, [, d]) => a + d, 0);
+  return [
+    '| request | count | per pod |',
+    '|---|---|---|',
+    ...rows.map(([k, d]) => `| ${k} | ${d} | ${(d / pods).toFixed(2)} |`),
+    `| all | ${total} | ${(total / pods).toFixed(2)} |`,
+  ].join('\n');
+}
 
 function cpuSeconds(pid: number): number {
   const { user, system } = cpuSplit(pid);
@@ -238,6 +286,7 @@ async function main(): Promise<void> {
     const sys0 = cpuSplit(kpid).system;
     const spid = server.proc.pid!;
     const serverCpu0 = cpuSeconds(spid);
+    const requests0 = values.requests ? await requestCounts(kubeconfig) : undefined;
     const t0 = performance.now();
     const burstStartUs = process.hrtime.bigint() / 1000n;
     let next = 0;
@@ -271,9 +320,16 @@ async function main(): Promise<void> {
     const cpuStartup = cpuSeconds(kpid) - cpu0;
     const sysStartup = cpuSplit(kpid).system - sys0;
     const serverCpuStartup = cpuSeconds(spid) - serverCpu0;
+    const requests1 = requests0 ? await requestCounts(kubeconfig) : undefined;
     // The kubelet's and the scheduler's events wait until their pods are started (EventGate, at
     // most 2 s): they are startup work, written in the first seconds after the burst.
     await new Promise((r) => setTimeout(r, 3000));
+    if (requests0 && requests1) {
+      console.log(`\nAPI requests from the first create to all Ready (${PODS} pods):`);
+      console.log(requestTable(requests0, requests1, PODS));
+      console.log('\nAPI requests in the 3 s after (held events, late status):');
+      console.log(requestTable(requests1, await requestCounts(kubeconfig), PODS));
+    }
     const cpu1 = cpuSeconds(kpid);
     await new Promise((r) => setTimeout(r, 10_000));
     const cpuSteady = (cpuSeconds(kpid) - cpu1) / 10;
