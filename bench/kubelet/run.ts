@@ -48,9 +48,16 @@ const { values } = parseArgs({
      * are Ready (and again after the held events), per verb and resource, per pod.
      */
     requests: { type: 'boolean', default: false },
+    /**
+     * Create the pods at this many per second (each at its slot, whatever the earlier ones are
+     * doing) instead of all at once with 10 in flight: per-pod latency when pods do not queue
+     * behind each other.
+     */
+    rate: { type: 'string' },
   },
 });
 const PODS = Number(values.pods);
+const RATE = values.rate ? Number(values.rate) : 0;
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
 const CLI = values.cli ? resolve(values.cli) : join(REPO, 'dist', 'src', 'cli', 'main.js');
 const CLK_TCK = 100;
@@ -290,28 +297,39 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const burstStartUs = process.hrtime.bigint() / 1000n;
     let next = 0;
-    await Promise.all(
-      Array.from({ length: 10 }, async () => {
-        for (let i = next++; i < PODS; i = next++) {
-          const name = `p-${i}`;
-          sent.set(name, performance.now());
-          mark(name, 'create-sent');
-          await client.request('POST', '/api/v1/namespaces/bench/pods', {
-            body: {
-              apiVersion: 'v1',
-              kind: 'Pod',
-              metadata: { name },
-              spec: {
-                ...(values.bound ? { nodeName } : {}),
-                terminationGracePeriodSeconds: 1,
-                containers: [{ name: 'c', image: 'none', command: ['sleep', '3600'] }],
-              },
-            },
-          });
-          mark(name, 'create-acked');
-        }
-      }),
-    );
+    const createPod = async (i: number) => {
+      const name = `p-${i}`;
+      sent.set(name, performance.now());
+      mark(name, 'create-sent');
+      await client.request('POST', '/api/v1/namespaces/bench/pods', {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name },
+          spec: {
+            ...(values.bound ? { nodeName } : {}),
+            terminationGracePeriodSeconds: 1,
+            containers: [{ name: 'c', image: 'none', command: ['sleep', '3600'] }],
+          },
+        },
+      });
+      mark(name, 'create-acked');
+    };
+    if (RATE > 0) {
+      await Promise.all(
+        Array.from({ length: PODS }, async (_, i) => {
+          const wait = t0 + (i * 1000) / RATE - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          await createPod(i);
+        }),
+      );
+    } else {
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          for (let i = next++; i < PODS; i = next++) await createPod(i);
+        }),
+      );
+    }
     await Promise.race([all, new Promise((r) => setTimeout(r, 120_000).unref())]);
     const startupWall = (performance.now() - t0) / 1000;
     // V8 profiles time samples on the same monotonic clock: lets a reader keep only the burst.
@@ -390,13 +408,17 @@ async function main(): Promise<void> {
       console.log(`\n${traceTable(timeline)}`);
     }
     if (values.write) {
+      // The paced run has a section of its own beside the burst's.
+      const marker = RATE > 0 ? 'kubelet-paced' : 'kubelet';
       const section = [
-        '<!-- kubelet:start -->',
-        '## Kubelet (issue 4)',
+        `<!-- ${marker}:start -->`,
+        RATE > 0 ? `## Kubelet, pods created at ${RATE}/s (issue 4)` : '## Kubelet (issue 4)',
         '',
-        `Command: \`npm run bench:kubelet -- --write\` (= \`node dist/bench/kubelet/run.js --pods ${PODS}\`): a real`,
+        `Command: \`npm run bench:kubelet -- --write${RATE > 0 ? ` --rate ${RATE}` : ''}\` (= \`node dist/bench/kubelet/run.js --pods ${PODS}${RATE > 0 ? ` --rate ${RATE}` : ''}\`): a real`,
         '`k8ts server` (controllers + scheduler) and a standalone `k8ts kubelet --rootless` process;',
-        `${PODS} pods (one \`sleep\` container each, no probes) created at once over HTTPS (10 in flight);`,
+        RATE > 0
+          ? `${PODS} pods (one \`sleep\` container each, no probes) created over HTTPS at ${RATE} per second, each at its own time slot;`
+          : `${PODS} pods (one \`sleep\` container each, no probes) created at once over HTTPS (10 in flight);`,
         'latency from the create request to the Running / Ready status seen on a watch (scheduling',
         'included, like the upstream pod startup SLI; no image pulls here). Kubelet CPU from',
         `/proc/<pid>/stat. Run ${new Date().toISOString().slice(0, 16)}Z on this 2-vCPU VM (shared with other engineers' tests).`,
@@ -405,11 +427,11 @@ async function main(): Promise<void> {
         '',
         'Anchor: Kubernetes pod startup latency SLO, p99 <= 5 s for stateless pods excluding image pulls',
         '(https://github.com/kubernetes/community/blob/master/sig-scalability/slos/pod_startup_latency.md).',
-        '<!-- kubelet:end -->',
+        `<!-- ${marker}:end -->`,
       ].join('\n');
       const path = join(REPO, 'bench', 'RESULTS.md');
       const text = readFileSync(path, 'utf8');
-      const re = /<!-- kubelet:start -->[\s\S]*<!-- kubelet:end -->/;
+      const re = new RegExp(`<!-- ${marker}:start -->[\\s\\S]*<!-- ${marker}:end -->`);
       writeFileSync(path, re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}\n`);
       console.log(`wrote ${path}`);
     }
