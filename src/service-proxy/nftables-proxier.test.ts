@@ -106,7 +106,7 @@ describe('NftablesProxier syncs', () => {
     expect(h.runner.nft.tables.has(`ip6 ${NFT_TABLE}`)).toBe(true);
   });
 
-  it('into an empty kernel: declarations, then two independent halves, then the dispatch; no service half-built in between', async () => {
+  it('into an empty kernel: declarations, then two independent halves of the bulk, then the base chain rules; no service half-built in between', async () => {
     const eps = Array.from({ length: 7 }, (_, i) => `10.42.0.${11 + i}`);
     const h = new NftHarness();
     // Even: plain ClusterIP services (shared spread chain); odd: NodePort (a chain of their own).
@@ -144,8 +144,11 @@ describe('NftablesProxier syncs', () => {
     expect(middle).toMatch(/add rule \S+ \S+ spread-7 /);
     expect(middle).toMatch(/add element \S+ \S+ endpoints-\d{3} /);
     expect(middle).toMatch(/add element \S+ \S+ spread-endpoints-7 /);
-    expect(middle).not.toMatch(/service-ips|nat-prerouting/);
-    expect(v4[3]).toMatch(/add element ip k8ts-proxy service-ips/);
+    // The shared maps' elements too: nothing reaches them before the base chains have rules.
+    expect(middle).toMatch(/add element \S+ \S+ service-ips /);
+    expect(middle).not.toMatch(/nat-prerouting/);
+    expect(v4[3]).toMatch(/^add rule ip k8ts-proxy nat-prerouting jump services$/m);
+    expect(v4[3]).not.toMatch(/add element/);
     const spread = JSON.stringify(Object.fromEntries(eps.map((ip) => [`ACCEPT ${ip}:8080`, 0.1429])));
     // Untouched until the last step, then spread over all 7 endpoints at once.
     expect(seen.slice(0, 4)).toEqual([...Array(3).fill(['{"ACCEPT":1}', '{"ACCEPT":1}']), [spread, spread]]);

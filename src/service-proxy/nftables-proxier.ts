@@ -41,22 +41,43 @@ import {
   renderNftServicePort,
 } from './nftables-render.js';
 import { SlotAllocator, type SlotRange } from './nftables-slots.js';
-import type { CommandRunner } from './runner.js';
+import type { CommandResult, CommandRunner } from './runner.js';
 
 export interface NftablesProxierOptions extends NftRenderConfig {
   runner: CommandRunner;
   /** Clear UDP conntrack entries of removed endpoints (default true). */
   conntrack?: boolean | undefined;
   now?: (() => number) | undefined;
-  /** Called with each `nft -f` input (tests and the bench). */
+  /**
+   * Called once a sync's `nft -f` inputs all applied, with their text concatenated in order (tests
+   * and the bench; when set, the streamed chunks are kept until then).
+   */
   onApply?: ((input: string) => void) | undefined;
 }
 
 /** Past this slot number a sync is full (slots are allocated afresh). */
 const SLOT_LIMIT = 2 ** 31;
 
-/** Elements per `add element` / `delete element` command. */
+/** Elements per `add element` / `delete element` command (and lines per streamed chunk). */
 const ELEMENT_BATCH = 1000;
+
+/** `nft -f` run side by side for the bulk of a first sync: one per core of this 2-core target. */
+const FULL_SYNC_INPUTS = 2;
+
+/**
+ * nft's own cost of one input line or element, by kind, in thousands of instructions (callgrind, nft
+ * 1.0.6): about 10 per address, port or number of a concatenation, plus the command around it. Used
+ * to split a first sync's bulk into inputs of equal work (splitParts).
+ */
+const NFT_COST = {
+  /** `slot : address . port` (an endpoint map). */
+  slotElement: 32,
+  /** `clusterIP . proto . port . index : address . port` (a shared spread map). */
+  spreadElement: 61,
+  /** A shared map's element (`service-ips` and the like; the hairpin pairs are cheaper, no matter). */
+  dispatchElement: 39,
+  rule: 72,
+} as const;
 
 /** Chains, sets and maps of one table in a `nft -j list chains|sets|maps <family>` output. */
 export function parseNftList(
@@ -80,11 +101,23 @@ interface ChainSlots extends SlotRange {
 }
 
 /**
+ * One `nft -f` input (one transaction): its text in chunks, made afresh on each call (a failed input
+ * runs again) and only as nft reads them, so generation overlaps nft's parsing.
+ */
+type NftInput = () => Iterable<string>;
+
+/** A piece of a full sync's bulk (elements of one map, rules of some chains) and nft's cost of it. */
+interface Part {
+  cost: number;
+  chunks: NftInput;
+}
+
+/**
  * A sync's `nft -f` inputs: steps run one after the other, the inputs of one step side by side;
  * each input is one transaction. commit() records the new state once all have applied.
  */
 interface Plan {
-  steps: string[][];
+  steps: NftInput[][];
   commit: () => number;
 }
 
@@ -128,6 +161,8 @@ export class NftablesProxier implements ProxyBackend {
   private readonly owners = new Map<string, string | string[]>();
   private ruleCount = 0;
   private needFull = true;
+  /** Time spent making streamed chunks in the current sync (generation, reported as such). */
+  private chunkMs = 0;
   private readonly shards: number;
 
   constructor(opts: NftablesProxierOptions) {
@@ -166,20 +201,24 @@ export class NftablesProxier implements ProxyBackend {
     const plan = full ? this.planFull(kernel!) : this.planPartial(req);
     const t2 = this.now();
     let written = 0;
+    // Time spent making the chunks of streamed inputs: generation, though it runs while nft does.
+    this.chunkMs = 0;
     if (plan.steps.length) {
-      this.opts.onApply?.(plan.steps.flat().join(''));
+      const texts = this.opts.onApply ? plan.steps.map((step) => step.map(() => [] as string[])) : undefined;
       // Until every transaction is known to have applied, the kernel's state is unknown.
       this.needFull = true;
-      for (const step of plan.steps) await this.applyStep(step);
+      for (let i = 0; i < plan.steps.length; i++) await this.applyStep(plan.steps[i]!, texts?.[i]);
       written = plan.commit();
+      if (texts) this.opts.onApply!(texts.flat(2).join(''));
     }
     this.needFull = false;
     const t3 = this.now();
     if (this.opts.conntrack !== false) await clearStaleConntrack(this.opts.runner, this.opts.family, req);
+    const generateMs = t2 - t1 + renderMs + this.chunkMs;
     return {
       full,
-      generateMs: t2 - t1 + renderMs,
-      applyMs: t3 - t2 + (t1 - t0) - renderMs,
+      generateMs,
+      applyMs: t3 - t0 - generateMs,
       ruleCounts: { [NFT_TABLE]: this.ruleCount },
       rulesWritten: { [NFT_TABLE]: written },
     };
@@ -188,17 +227,37 @@ export class NftablesProxier implements ProxyBackend {
   async stop(): Promise<void> {}
 
   /**
-   * Run the inputs of one step side by side. Each is its own transaction and independent of the
-   * others, so one that failed (e.g. because another committed while it was being prepared) is
-   * run once more alone before the sync fails.
+   * Run the inputs of one step side by side, each streamed into its `nft -f -`. Each is its own
+   * transaction and independent of the others, so one that failed (e.g. because another committed
+   * while it was being prepared) is run once more alone before the sync fails. A failure to make an
+   * input fails the sync without retry (nft was killed before reading an end: nothing applied).
+   * `texts[i]` receives input i's chunks (of its last run) when given.
    */
-  private async applyStep(inputs: readonly string[]): Promise<void> {
-    const run = (stdin: string) => this.opts.runner.run('nft', ['-f', '-'], { stdin });
-    const results = await Promise.all(inputs.map(run));
+  private async applyStep(inputs: readonly NftInput[], texts?: string[][]): Promise<void> {
+    const run = (i: number) => {
+      const seen = texts?.[i];
+      if (seen) seen.length = 0;
+      return this.opts.runner.run('nft', ['-f', '-'], { stdin: this.timed(inputs[i]!(), seen) });
+    };
+    const results = await Promise.allSettled(inputs.map((_, i) => run(i)));
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
     for (let i = 0; i < inputs.length; i++) {
-      let r = results[i]!;
-      if (r.code !== 0 && inputs.length > 1) r = await run(inputs[i]!);
+      let r = (results[i] as PromiseFulfilledResult<CommandResult>).value;
+      if (r.code !== 0 && inputs.length > 1) r = await run(i);
       if (r.code !== 0) throw new CommandFailedError('nft -f', r.code, r.stderr);
+    }
+  }
+
+  /** The chunks of `chunks`, the time spent making each added to chunkMs, each kept in `seen` if given. */
+  private *timed(chunks: Iterable<string>, seen: string[] | undefined): Generator<string> {
+    const it = chunks[Symbol.iterator]();
+    for (;;) {
+      const t = this.now();
+      const r = it.next();
+      this.chunkMs += this.now() - t;
+      if (r.done) return;
+      seen?.push(r.value);
+      yield r.value;
     }
   }
 
@@ -291,7 +350,7 @@ export class NftablesProxier implements ProxyBackend {
     // Slots are allocated afresh: the transaction flushes every endpoint map.
     const allocator = new SlotAllocator(this.shards);
     const ranges = new Map<string, ChainSlots>();
-    const slotElements = Array.from({ length: this.shards }, (): string[] => []);
+    const shardRanges = Array.from({ length: this.shards }, (): ChainSlots[] => []);
     const wantNs = new Set<number>();
     const wantGroups = new Map<string, NftSpreadGroup>();
     for (const [k, r] of this.rendered) {
@@ -303,10 +362,10 @@ export class NftablesProxier implements ProxyBackend {
         }
         const { targets } = spread;
         const range = allocator.alloc(spread.shard, targets.length);
-        ranges.set(c, { shard: range.shard, offset: range.offset, cap: range.cap, targets });
+        const slots = { shard: range.shard, offset: range.offset, cap: range.cap, targets };
+        ranges.set(c, slots);
+        shardRanges[spread.shard]!.push(slots);
         wantChains.set(c, this.spreadRules(rules, spread, range.offset));
-        const list = slotElements[spread.shard]!;
-        for (let i = 0; i < targets.length; i++) list.push(`${range.offset + i} : ${targets[i]}`);
       }
       if (r.sharedSpread > 0) wantNs.add(r.sharedSpread);
       const g = r.spreadGroup;
@@ -344,35 +403,54 @@ export class NftablesProxier implements ProxyBackend {
     for (const m of spreadMaps) if (kernel.maps.has(m)) flushes.push(`flush map ${p} ${m}`);
     for (const c of [...base.chains.keys(), ...wantChains.keys()])
       if (kernel.chains.has(c)) flushes.push(`flush chain ${p} ${c}`);
-    // Per-service rules and endpoint elements in two halves (by shard parity) that do not depend on
-    // each other; the dispatch (base chain rules, service-ips and the other shared maps) separately.
-    const halves: string[][] = [[], []];
-    for (let shard = 0; shard < this.shards; shard++)
-      this.addSlotElements(halves[shard % 2]!, shard, slotElements[shard]!);
+    // The bulk: rules of the per-service and shared spread chains, the elements of every map. Its
+    // parts do not depend on each other (everything they name is declared above).
+    const parts: Part[] = [];
     let written = 0;
-    let alt = 0;
-    for (const [c, rules] of wantChains) {
-      const shard = ranges.get(c)?.shard;
-      const half = halves[shard === undefined ? alt++ % 2 : shard % 2]!;
-      for (const r of rules) half.push(`add rule ${p} ${c} ${r}`);
-      written += rules.length;
+    let chunk: [string, readonly string[]][] = [];
+    let lines = 0;
+    const flushRules = () => {
+      const chains = chunk;
+      parts.push({ cost: lines * NFT_COST.rule, chunks: () => [ruleLines(p, chains)] });
+      chunk = [];
+      lines = 0;
+    };
+    for (const entry of wantChains) {
+      chunk.push(entry);
+      lines += entry[1].length;
+      written += entry[1].length;
+      if (lines >= ELEMENT_BATCH) flushRules();
     }
-    // The shared spread maps' elements (one per endpoint of a plain service) in the halves too,
-    // a command each in turn; the dispatch maps' elements last.
-    const byN = new Map<number, string[]>();
+    if (lines) flushRules();
+    for (let shard = 0; shard < this.shards; shard++) {
+      const list = shardRanges[shard]!;
+      const n = list.reduce((a, r) => a + r.targets.length, 0);
+      if (n) parts.push({ cost: n * NFT_COST.slotElement, chunks: () => this.slotChunks(shard, list) });
+    }
+    // A plain service's endpoints in its spread-N map, ELEMENT_BATCH or so elements a part.
+    const open = new Map<number, NftSpreadGroup[]>();
+    const spreadPart = (n: number, groups: readonly NftSpreadGroup[]) =>
+      parts.push({
+        cost: groups.length * n * NFT_COST.spreadElement,
+        chunks: () => [spreadLine(p, n, groups)],
+      });
     for (const g of wantGroups.values()) {
-      let list = byN.get(g.targets.length);
-      if (!list) byN.set(g.targets.length, (list = []));
-      for (let i = 0; i < g.targets.length; i++) list.push(`${g.key} . ${i} : ${g.targets[i]}`);
+      const n = g.targets.length;
+      let list = open.get(n);
+      if (!list) open.set(n, (list = []));
+      list.push(g);
+      if (list.length * n >= ELEMENT_BATCH) {
+        spreadPart(n, list);
+        open.delete(n);
+      }
     }
-    const spreadLines: string[] = [];
-    for (const [n, list] of byN) this.addMapElements(spreadLines, nftSharedSpreadMap(n), list);
-    halves[0] = [...spreadLines.filter((_, i) => i % 2 === 0), ...halves[0]!];
-    halves[1] = [...spreadLines.filter((_, i) => i % 2 === 1), ...halves[1]!];
-    const dispatch: string[] = [];
-    this.addElements(dispatch, 'add', [...wantElements.values()]);
+    for (const [n, list] of open) spreadPart(n, list);
+    const dispatch = this.elementParts([...wantElements.values()]);
+    parts.push(...dispatch);
+    // The base chains' rules (and the other fixed chains'): the dispatch into everything above.
+    const baseRules: string[] = [];
     for (const [c, rules] of base.chains) {
-      for (const r of rules) dispatch.push(`add rule ${p} ${c} ${r}`);
+      for (const r of rules) baseRules.push(`add rule ${p} ${c} ${r}`);
       written += rules.length;
     }
     const deletes: string[] = [];
@@ -384,19 +462,31 @@ export class NftablesProxier implements ProxyBackend {
     for (const m of kernel.maps)
       if (!base.endpointMaps.has(m) && !spreadMaps.has(m) && !base.maps.has(m as NftMapName))
         deletes.push(`delete map ${p} ${m}`);
-    const text = (...sections: string[][]) => {
-      const lines = sections.flat();
-      return lines.length ? `${lines.join('\n')}\n` : '';
-    };
+    const text = (lines: readonly string[]) => (lines.length ? `${lines.join('\n')}\n` : '');
     // Into an empty kernel (the first sync of a node): three steps, each one transaction, and the
-    // middle one as two `nft -f` run side by side (parsing is most of nft's time, and there are
-    // two cores). Nothing is reachable before the last step: until then the base chains have no
-    // rules and the dispatch maps no elements, so no service is ever seen half-built. Otherwise
+    // middle one, the bulk, as FULL_SYNC_INPUTS `nft -f` of equal work run side by side (parsing
+    // is most of nft's time, and there are two cores). Nothing is reachable before the last step:
+    // until then the base chains have no rules, so no service is ever seen half-built. Otherwise
     // (chains of ours exist) one transaction, which flushes what it rewrites.
     const fresh = kernel.chains.size === 0 && kernel.sets.size === 0 && kernel.maps.size === 0;
-    const steps = fresh
-      ? [[text(decl)], [text(halves[0]!), text(halves[1]!)].filter(Boolean), [text(dispatch)]]
-      : [[text(decl, flushes, halves[0]!, halves[1]!, dispatch, deletes)]];
+    const head = text(decl);
+    const steps: NftInput[][] = fresh
+      ? [
+          [() => [head]],
+          splitParts(parts, FULL_SYNC_INPUTS).map((group) => () => partChunks(group)),
+          [() => [text(baseRules)]],
+        ]
+      : [
+          [
+            () =>
+              partChunks([
+                fixed(text([...decl, ...flushes])),
+                ...parts,
+                fixed(text(baseRules)),
+                fixed(text(deletes)),
+              ]),
+          ],
+        ];
     return {
       steps,
       commit: () => {
@@ -569,8 +659,9 @@ export class NftablesProxier implements ProxyBackend {
         `delete chain ${p} ${nftSharedSpreadChain(n)}`,
         `delete map ${p} ${nftSharedSpreadMap(n)}`,
       );
+    const text = `${out.join('\n')}\n`;
     return {
-      steps: out.length ? [[`${out.join('\n')}\n`]] : [],
+      steps: out.length ? [[() => [text]]] : [],
       commit: () => {
         for (const id of delElements) this.elements.delete(id);
         for (const e of addElements) this.elements.set(e.id, e);
@@ -604,6 +695,46 @@ export class NftablesProxier implements ProxyBackend {
     };
   }
 
+  /** The `add element` commands of endpoint map `shard`, for these ranges' targets. */
+  private *slotChunks(shard: number, ranges: readonly ChainSlots[]): Generator<string> {
+    const head = `add element ${this.prefix} ${nftEndpointMap(shard)} { `;
+    let line = '';
+    let n = 0;
+    for (const r of ranges)
+      for (let i = 0; i < r.targets.length; i++) {
+        line += `${n ? ', ' : head}${r.offset + i} : ${r.targets[i]}`;
+        if (++n === ELEMENT_BATCH) {
+          yield `${line} }\n`;
+          line = '';
+          n = 0;
+        }
+      }
+    if (n) yield `${line} }\n`;
+  }
+
+  /** The shared maps' elements as parts of ELEMENT_BATCH elements. */
+  private elementParts(elements: readonly NftElement[]): Part[] {
+    const byMap = new Map<NftMapName, NftElement[]>();
+    for (const e of elements) {
+      let list = byMap.get(e.map);
+      if (!list) byMap.set(e.map, (list = []));
+      list.push(e);
+    }
+    const parts: Part[] = [];
+    for (const [m, list] of byMap)
+      for (let i = 0; i < list.length; i += ELEMENT_BATCH) {
+        const batch = list.slice(i, i + ELEMENT_BATCH);
+        const head = `add element ${this.prefix} ${m} { `;
+        parts.push({
+          cost: batch.length * NFT_COST.dispatchElement,
+          chunks: () => [
+            `${head}${batch.map((e) => (e.verdict ? `${e.key} : ${e.verdict}` : e.key)).join(', ')} }\n`,
+          ],
+        });
+      }
+    return parts;
+  }
+
   private addSet(name: string, timeoutSeconds: number): string {
     const type = this.opts.family === 'IPv4' ? 'ipv4_addr' : 'ipv6_addr';
     return `add set ${this.prefix} ${name} { type ${type} ; flags dynamic,timeout ; timeout ${timeoutSeconds}s ; }`;
@@ -633,6 +764,51 @@ export class NftablesProxier implements ProxyBackend {
     for (let i = 0; i < elements.length; i += ELEMENT_BATCH)
       out.push(`${head}${elements.slice(i, i + ELEMENT_BATCH).join(', ')} }`);
   }
+}
+
+/** A part made of one fixed text. */
+function fixed(text: string): Part {
+  return { cost: 0, chunks: () => [text] };
+}
+
+/** The chunks of the parts, in order (empty ones left out). */
+function* partChunks(parts: readonly Part[]): Generator<string> {
+  for (const part of parts) for (const c of part.chunks()) if (c) yield c;
+}
+
+/** `add rule` lines of these chains. */
+function ruleLines(prefix: string, chains: readonly (readonly [string, readonly string[]])[]): string {
+  let out = '';
+  for (const [c, rules] of chains) for (const r of rules) out += `add rule ${prefix} ${c} ${r}\n`;
+  return out;
+}
+
+/** One `add element` command of shared spread map spread-endpoints-N: these plain services' endpoints. */
+function spreadLine(prefix: string, n: number, groups: readonly NftSpreadGroup[]): string {
+  let out = `add element ${prefix} ${nftSharedSpreadMap(n)} { `;
+  let first = true;
+  for (const g of groups)
+    for (let i = 0; i < n; i++) {
+      out += `${first ? '' : ', '}${g.key} . ${i} : ${g.targets[i]}`;
+      first = false;
+    }
+  return `${out} }\n`;
+}
+
+/**
+ * Parts into `k` groups of about equal cost (greedy: each to the cheapest group so far; every part
+ * is small against the whole), leaving out empty groups.
+ */
+export function splitParts<T extends { cost: number }>(parts: readonly T[], k: number): T[][] {
+  const groups = Array.from({ length: k }, (): T[] => []);
+  const costs = new Array<number>(k).fill(0);
+  for (const part of parts) {
+    let best = 0;
+    for (let i = 1; i < k; i++) if (costs[i]! < costs[best]!) best = i;
+    groups[best]!.push(part);
+    costs[best]! += part.cost;
+  }
+  return groups.filter((g) => g.length > 0);
 }
 
 function sameRules(a: readonly string[] | undefined, b: readonly string[]): boolean {

@@ -7,7 +7,7 @@
  * missing set or map) and answers `nft -j list chains|sets|maps`. Tests run the proxier against it
  * through a runner, then trace packets through what it holds (nft-tracer.ts).
  */
-import type { CommandResult, CommandRunner, RunOptions } from '../runner.js';
+import { type CommandResult, type CommandRunner, type RunOptions, stdinText } from '../runner.js';
 
 export interface FakeNftChain {
   /** `type nat hook prerouting priority -100 ;` for a base chain. */
@@ -277,13 +277,15 @@ export class FakeNftRunner implements CommandRunner {
       return { code: 0, stdout: '', stderr: '' };
     }
     if (args[0] === '-f') {
-      if (this.failApplies > 0 || this.failIf?.(opts.stdin ?? '')) {
+      // As nft: the whole input is read (a source that throws fails the run) before anything applies.
+      const input = await stdinText(opts.stdin);
+      if (this.failApplies > 0 || this.failIf?.(input)) {
         if (this.failApplies > 0) this.failApplies--;
         return { code: 1, stdout: '', stderr: 'Error: injected failure' };
       }
       try {
-        this.nft.apply(opts.stdin ?? '');
-        this.inputs.push(opts.stdin ?? '');
+        this.nft.apply(input);
+        this.inputs.push(input);
         this.afterApply?.();
         return { code: 0, stdout: '', stderr: '' };
       } catch (e) {
