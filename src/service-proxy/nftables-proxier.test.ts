@@ -8,9 +8,10 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { describe, expect, it } from 'vitest';
-import { cleanupNftablesRules, NftablesProxier, parseNftList } from './nftables-proxier.js';
+import { cleanupNftablesRules, NftablesProxier, parseNftList, splitParts } from './nftables-proxier.js';
 import { NFT_ENDPOINT_SHARDS, NFT_TABLE, nftServiceBase } from './nftables-render.js';
 import { slotCapacity } from './nftables-slots.js';
+import { type CommandRunner, stdinText } from './runner.js';
 import { FakeNftRunner } from './testing/fake-nft.js';
 import { CLUSTER_CIDR, NftHarness, NODE, type SvcSpec, slice, svc } from './testing/fixtures.js';
 import { traceNft } from './testing/nft-tracer.js';
@@ -177,9 +178,16 @@ describe('NftablesProxier syncs', () => {
     };
     const h = many(new NftHarness());
     let fails = 1;
-    h.runner.failIf = (input) => /^add element \S+ \S+ (spread-)?endpoints-/m.test(input) && fails-- > 0;
+    const failed: string[] = [];
+    h.runner.failIf = (input) => {
+      const fail = /^add element \S+ \S+ (spread-)?endpoints-/m.test(input) && fails-- > 0;
+      if (fail) failed.push(input);
+      return fail;
+    };
     await h.sync();
     expect(dump(h)).toBe(await freshDump(h));
+    // The rerun is made afresh from the same plan: the very same input.
+    expect(h.runner.inputs).toContain(failed[0]);
     const g = many(new NftHarness());
     g.runner.failIf = (input) => /^add element \S+ \S+ (spread-)?endpoints-/m.test(input);
     await expect(g.sync()).rejects.toThrow(/nft -f exited with 1/);
@@ -187,6 +195,37 @@ describe('NftablesProxier syncs', () => {
     const [r] = await g.sync();
     expect(r!.full).toBe(true);
     expect(dump(g)).toBe(await freshDump(g));
+  });
+
+  it('a bulk input whose stream breaks fails the sync, nothing of it applies, and the next (full) sync repairs', async () => {
+    // As ExecRunner when the chunks cannot be made: the run rejects and nft never sees an end of
+    // input. Here the first bulk input with spread elements breaks once made.
+    let broken = 0;
+    const runner: CommandRunner = {
+      run: async (cmd, args, opts = {}) => {
+        const src = opts.stdin;
+        if (cmd !== 'nft' || args[0] !== '-f' || typeof src === 'string' || broken > 0)
+          return h.runner.run(cmd, args, opts);
+        const text = await stdinText(src);
+        if (/add element \S+ \S+ spread-endpoints-3 /.test(text)) {
+          broken++;
+          throw new Error('stream broke');
+        }
+        return h.runner.run(cmd, args, { stdin: text });
+      },
+    };
+    const h = new NftHarness({ runner });
+    for (let i = 0; i < 30; i++)
+      h.apply(svc({ name: `s${i}`, clusterIP: `10.43.0.${20 + i}` }), slice(EP, { service: `s${i}` }));
+    await expect(h.sync()).rejects.toThrow('stream broke');
+    expect(broken).toBe(1);
+    // The base chains never got their rules: nothing is reachable, no service half-built.
+    const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!;
+    expect(t.chains.get('nat-prerouting')!.rules).toEqual([]);
+    expect(t.maps.get('spread-endpoints-3')!.size).toBeLessThan(90);
+    const [r] = await h.sync();
+    expect(r!.full).toBe(true);
+    expect(dump(h)).toBe(await freshDump(h));
   });
 
   it('a sync with nothing changed runs no nft at all', async () => {
@@ -528,6 +567,32 @@ function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe('splitParts', () => {
+  const costs = (groups: { cost: number }[][]) => groups.map((g) => g.reduce((a, x) => a + x.cost, 0));
+  it.each([
+    { parts: [5, 5, 5, 5], k: 2, want: [10, 10] },
+    { parts: [9, 1, 1, 1, 1, 1, 1, 1, 1, 1], k: 2, want: [9, 9] },
+    { parts: [3, 3, 3], k: 2, want: [6, 3] },
+    { parts: [7], k: 2, want: [7] },
+    { parts: [], k: 2, want: [] },
+    { parts: [4, 4, 4], k: 3, want: [4, 4, 4] },
+  ])('$parts into $k -> $want', ({ parts, k, want }) => {
+    const groups = splitParts(
+      parts.map((cost, i) => ({ cost, i })),
+      k,
+    );
+    expect(costs(groups)).toEqual(want);
+    // Each part exactly once, in its order within its group.
+    expect(
+      groups
+        .flat()
+        .map((x) => x.i)
+        .sort((a, b) => a - b),
+    ).toEqual(parts.map((_, i) => i));
+    for (const g of groups) expect(g.map((x) => x.i)).toEqual([...g.map((x) => x.i)].sort((a, b) => a - b));
+  });
+});
 
 describe('NftablesProxier: partial syncs converge to the full-sync table', () => {
   const shapes: SvcSpec[] = [

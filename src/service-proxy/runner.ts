@@ -45,26 +45,30 @@ export class ExecRunner implements CommandRunner {
       const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
-      let failure: { error: unknown } | undefined;
       child.stdout.on('data', (d: Buffer) => out.push(d));
       child.stderr.on('data', (d: Buffer) => err.push(d));
-      child.on('error', (e) => resolve({ code: 127, stdout: '', stderr: e.message }));
-      child.on('close', (code) => {
-        if (failure) reject(failure.error);
-        else
-          resolve({
-            code: code ?? 1,
-            stdout: Buffer.concat(out).toString('utf8'),
-            stderr: Buffer.concat(err).toString('utf8'),
-          });
-      });
       child.stdin.on('error', () => {});
       const src = opts.stdin ?? '';
+      // Settles once the source is done with (its end written, or abandoned): only then the run.
+      let fed = Promise.resolve();
       if (typeof src === 'string') child.stdin.end(src);
-      else
-        void pump(child, src).catch((e: unknown) => {
-          failure = { error: e };
-        });
+      else fed = pump(child, src);
+      fed.catch(() => {}); // handled once the child is gone (below): not an unhandled rejection before
+      child.on('error', (e) => {
+        const failed = () => resolve({ code: 127, stdout: '', stderr: e.message });
+        fed.then(failed, failed);
+      });
+      child.on('close', (code) => {
+        fed.then(
+          () =>
+            resolve({
+              code: code ?? 1,
+              stdout: Buffer.concat(out).toString('utf8'),
+              stderr: Buffer.concat(err).toString('utf8'),
+            }),
+          reject,
+        );
+      });
     });
   }
 }
@@ -86,10 +90,17 @@ async function pump(child: ChildProcess, src: Iterable<string> | AsyncIterable<s
     child.once('exit', done);
     child.once('error', done);
   });
+  const it = Symbol.asyncIterator in src ? src[Symbol.asyncIterator]() : src[Symbol.iterator]();
   try {
-    for await (const chunk of src) {
-      if (gone) return; // the child stopped reading (it failed): its exit code tells why
-      if (stdin.write(chunk)) await nextTurn();
+    for (;;) {
+      // A child that stopped reading (it failed: its exit code tells why) ends the source.
+      if (gone) {
+        await it.return?.();
+        return;
+      }
+      const r = await it.next();
+      if (r.done) break;
+      if (stdin.write(r.value)) await nextTurn();
       else await Promise.race([once(stdin, 'drain').catch(() => {}), exited]);
     }
   } catch (e) {
