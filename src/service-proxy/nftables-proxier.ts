@@ -101,15 +101,17 @@ interface ChainSlots extends SlotRange {
 }
 
 /**
- * One `nft -f` input (one transaction): its text in chunks, made afresh on each call (a failed input
- * runs again) and only as nft reads them, so generation overlaps nft's parsing.
+ * One `nft -f` input (one transaction): its text (a small one), or its text in chunks, made afresh
+ * on each call (a failed input runs again) and only as nft reads them, so generation overlaps nft's
+ * parsing (a full sync's).
  */
-type NftInput = () => Iterable<string>;
+type NftInput = string | Chunks;
+type Chunks = () => Iterable<string>;
 
 /** A piece of a full sync's bulk (elements of one map, rules of some chains) and nft's cost of it. */
 interface Part {
   cost: number;
-  chunks: NftInput;
+  chunks: Chunks;
 }
 
 /**
@@ -235,9 +237,12 @@ export class NftablesProxier implements ProxyBackend {
    */
   private async applyStep(inputs: readonly NftInput[], texts?: string[][]): Promise<void> {
     const run = (i: number) => {
+      const input = inputs[i]!;
       const seen = texts?.[i];
       if (seen) seen.length = 0;
-      return this.opts.runner.run('nft', ['-f', '-'], { stdin: this.timed(inputs[i]!(), seen) });
+      if (typeof input === 'string') seen?.push(input);
+      const stdin = typeof input === 'string' ? input : this.timed(input(), seen);
+      return this.opts.runner.run('nft', ['-f', '-'], { stdin });
     };
     const results = await Promise.allSettled(inputs.map((_, i) => run(i)));
     for (const r of results) if (r.status === 'rejected') throw r.reason;
@@ -472,9 +477,9 @@ export class NftablesProxier implements ProxyBackend {
     const head = text(decl);
     const steps: NftInput[][] = fresh
       ? [
-          [() => [head]],
+          [head],
           splitParts(parts, FULL_SYNC_INPUTS).map((group) => () => partChunks(group)),
-          [() => [text(baseRules)]],
+          [text(baseRules)],
         ]
       : [
           [
@@ -661,7 +666,7 @@ export class NftablesProxier implements ProxyBackend {
       );
     const text = `${out.join('\n')}\n`;
     return {
-      steps: out.length ? [[() => [text]]] : [],
+      steps: out.length ? [[text]] : [],
       commit: () => {
         for (const id of delElements) this.elements.delete(id);
         for (const e of addElements) this.elements.set(e.id, e);
