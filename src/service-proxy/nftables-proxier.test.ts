@@ -144,7 +144,7 @@ describe('NftablesProxier syncs', () => {
     expect(middle).toMatch(/add rule \S+ \S+ service-/);
     expect(middle).toMatch(/add rule \S+ \S+ spread-7 /);
     expect(middle).toMatch(/add element \S+ \S+ endpoints-\d{3} /);
-    expect(middle).toMatch(/add element \S+ \S+ spread-endpoints-7 /);
+    expect(middle).toMatch(/add element \S+ \S+ spread-endpoints-7-tcp /);
     // The shared maps' elements too: nothing reaches them before the base chains have rules.
     expect(middle).toMatch(/add element \S+ \S+ service-ips /);
     expect(middle).not.toMatch(/nat-prerouting/);
@@ -207,7 +207,7 @@ describe('NftablesProxier syncs', () => {
         if (cmd !== 'nft' || args[0] !== '-f' || typeof src === 'string' || broken > 0)
           return h.runner.run(cmd, args, opts);
         const text = await stdinText(src);
-        if (/add element \S+ \S+ spread-endpoints-3 /.test(text)) {
+        if (/add element \S+ \S+ spread-endpoints-3-tcp /.test(text)) {
           broken++;
           throw new Error('stream broke');
         }
@@ -222,7 +222,7 @@ describe('NftablesProxier syncs', () => {
     // The base chains never got their rules: nothing is reachable, no service half-built.
     const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!;
     expect(t.chains.get('nat-prerouting')!.rules).toEqual([]);
-    expect(t.maps.get('spread-endpoints-3')!.size).toBeLessThan(90);
+    expect(t.maps.get('spread-endpoints-3-tcp')!.size).toBeLessThan(90);
     const [r] = await h.sync();
     expect(r!.full).toBe(true);
     expect(dump(h)).toBe(await freshDump(h));
@@ -307,12 +307,47 @@ describe('NftablesProxier syncs', () => {
       'ip saddr != 10.42.0.0/16 jump mark-for-masquerade',
       ...['tcp', 'udp', 'sctp'].map(
         (p) =>
-          `meta l4proto ${p} dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @spread-endpoints-3`,
+          `meta l4proto ${p} dnat ip to ip daddr . th dport . numgen random mod 3 map @spread-endpoints-3-${p}`,
       ),
     ]);
-    expect([...t.maps.get('spread-endpoints-3')!]).toEqual(
-      EP.map((ip, i) => [`10.43.0.10 . tcp . 80 . ${i}`, `${ip} . 8080`]),
+    // A map per protocol: the key is the ClusterIP, the port and the index.
+    expect([...t.maps.get('spread-endpoints-3-tcp')!]).toEqual(
+      EP.map((ip, i) => [`10.43.0.10 . 80 . ${i}`, `${ip} . 8080`]),
     );
+    expect(t.maps.get('spread-endpoints-3-udp')!.size).toBe(0);
+  });
+
+  it('a plain ClusterIP service with TCP and UDP on one port (DNS): each protocol its own map and endpoints', async () => {
+    const ports = [
+      { name: 'dns', port: 53, protocol: 'UDP' as const, targetPort: 5353 },
+      { name: 'dns-tcp', port: 53, protocol: 'TCP' as const, targetPort: 5354 },
+    ];
+    const h = new NftHarness().apply(
+      svc({ ports }),
+      slice(EP, {
+        ports: [
+          { name: 'dns', port: 5353, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 5354, protocol: 'TCP' },
+        ],
+      }),
+    );
+    await h.sync();
+    const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!;
+    expect([...t.maps.get('spread-endpoints-3-udp')!.keys()]).toEqual(
+      [0, 1, 2].map((i) => `10.43.0.10 . 53 . ${i}`),
+    );
+    expect([...t.maps.get('spread-endpoints-3-tcp')!.keys()]).toEqual(
+      [0, 1, 2].map((i) => `10.43.0.10 . 53 . ${i}`),
+    );
+    const to = (port: number) => Object.fromEntries(EP.map((ip) => [`ACCEPT ${ip}:${port}`, 0.3333]));
+    for (const [protocol, port] of [
+      ['udp', 5353],
+      ['tcp', 5354],
+    ] as const)
+      expect(
+        h.reach({ src: '10.42.0.50', dst: '10.43.0.10', dport: 53, protocol, origin: 'remote' }),
+      ).toEqual(to(port));
+    expect(dump(h)).toBe(await freshDump(h));
   });
 
   it('a plain ClusterIP service: a same-count swap and a count change are element-only', async () => {
@@ -323,8 +358,8 @@ describe('NftablesProxier syncs', () => {
     h.apply(slice([EP[0]!, EP[1]!, '10.42.0.14']));
     await h.sync();
     expect(h.inputs[0]!.trim().split('\n')).toEqual([
-      'delete element ip k8ts-proxy spread-endpoints-3 { 10.43.0.10 . tcp . 80 . 2 }',
-      'add element ip k8ts-proxy spread-endpoints-3 { 10.43.0.10 . tcp . 80 . 2 : 10.42.0.14 . 8080 }',
+      'delete element ip k8ts-proxy spread-endpoints-3-tcp { 10.43.0.10 . 80 . 2 }',
+      'add element ip k8ts-proxy spread-endpoints-3-tcp { 10.43.0.10 . 80 . 2 : 10.42.0.14 . 8080 }',
       // 10.42.0.13 is still an endpoint of default/other: its hairpin pair stays.
       'add element ip k8ts-proxy hairpin { 10.42.0.14 . 10.42.0.14 }',
     ]);
@@ -354,10 +389,12 @@ describe('NftablesProxier syncs', () => {
     await h.sync();
     const more = h.inputs[0]!.trim().split('\n');
     expect(more.filter((l) => /^add (chain|rule)/.test(l))).toEqual([]);
-    expect(more.slice(-3)).toEqual([
+    expect(more.slice(-5)).toEqual([
       'flush chain ip k8ts-proxy spread-3',
       'delete chain ip k8ts-proxy spread-3',
-      'delete map ip k8ts-proxy spread-endpoints-3',
+      'delete map ip k8ts-proxy spread-endpoints-3-tcp',
+      'delete map ip k8ts-proxy spread-endpoints-3-udp',
+      'delete map ip k8ts-proxy spread-endpoints-3-sctp',
     ]);
     expect(dump(h)).toBe(await freshDump(h));
   });
@@ -469,6 +506,28 @@ describe('NftablesProxier syncs', () => {
     expect(after).toHaveLength(3);
     expect(after.filter((s) => before.includes(s))).toEqual([]);
     expect(h.inputs.at(-1)).toContain('timeout 60s');
+    expect(dump(h)).toBe(await freshDump(h));
+  });
+
+  it('an upgrade from one spread map per N (protocol in the key): the first full sync replaces it', async () => {
+    const h = new NftHarness().apply(svc(), slice(EP));
+    const old = `ip ${NFT_TABLE}`;
+    h.runner.nft.apply(
+      [
+        `add table ${old}`,
+        `add chain ${old} nat-prerouting { type nat hook prerouting priority -100 ; }`,
+        `add map ${old} service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; }`,
+        `add map ${old} spread-endpoints-3 { typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . tcp dport ; }`,
+        `add chain ${old} spread-3`,
+        `add rule ${old} spread-3 meta l4proto tcp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @spread-endpoints-3`,
+        `add element ${old} spread-endpoints-3 { 10.43.0.10 . tcp . 80 . 0 : 10.42.0.11 . 8080 }`,
+        `add element ${old} service-ips { 10.43.0.10 . tcp . 80 : goto spread-3 }`,
+      ].join('\n'),
+    );
+    const [r] = await h.sync();
+    expect(r!.full).toBe(true);
+    const t = h.runner.nft.tables.get(old)!;
+    expect(t.maps.has('spread-endpoints-3')).toBe(false);
     expect(dump(h)).toBe(await freshDump(h));
   });
 

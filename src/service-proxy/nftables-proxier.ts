@@ -23,6 +23,7 @@ import { CommandFailedError } from './errors.js';
 import type { IpFamily } from './model.js';
 import {
   NFT_ENDPOINT_SHARDS,
+  NFT_SPREAD_PROTOCOLS,
   NFT_TABLE,
   type NftElement,
   type NftMapName,
@@ -72,8 +73,8 @@ const FULL_SYNC_INPUTS = 2;
 const NFT_COST = {
   /** `slot : address . port` (an endpoint map). */
   slotElement: 32,
-  /** `clusterIP . proto . port . index : address . port` (a shared spread map). */
-  spreadElement: 61,
+  /** `clusterIP . port . index : address . port` (a shared spread map). */
+  spreadElement: 53,
   /** A shared map's element (`service-ips` and the like; the hairpin pairs are cheaper, no matter). */
   dispatchElement: 39,
   rule: 72,
@@ -149,7 +150,7 @@ export class NftablesProxier implements ProxyBackend {
    */
   private ranges = new Map<string, ChainSlots>();
   private allocator: SlotAllocator;
-  /** N of the shared spread chains spread-N (and maps spread-endpoints-N) in the kernel. */
+  /** N of the shared spread chains spread-N (and maps spread-endpoints-N-<proto>) in the kernel. */
   private spreadNs = new Set<number>();
   /** N -> how many rendered service ports use spread-N. */
   private readonly spreadUsers = new Map<number, number>();
@@ -386,17 +387,18 @@ export class NftablesProxier implements ProxyBackend {
         else if (Array.isArray(o) && !wantElements.has(id)) wantElements.set(id, this.wantedElement(id)!);
       }
     }
-    const spreadMaps = new Set<string>();
+    // Shared spread map -> its protocol.
+    const spreadMaps = new Map<string, string>();
     for (const n of [...wantNs].sort((a, b) => a - b)) {
       wantChains.set(nftSharedSpreadChain(n), nftSharedSpreadRules(this.opts, n));
-      spreadMaps.add(nftSharedSpreadMap(n));
+      for (const proto of NFT_SPREAD_PROTOCOLS) spreadMaps.set(nftSharedSpreadMap(n, proto), proto);
     }
     // Sections of the input, in transaction order.
     const decl: string[] = [`add table ${p}`];
     for (const [m, { kind, type }] of base.maps) decl.push(`add ${kind} ${p} ${m} { type ${type} ; }`);
     for (const [m, spec] of base.endpointMaps) decl.push(`add map ${p} ${m} { ${spec} }`);
-    const spreadSpec = nftSharedSpreadMapSpec(this.opts.family);
-    for (const m of spreadMaps) decl.push(`add map ${p} ${m} { ${spreadSpec} }`);
+    for (const [m, proto] of spreadMaps)
+      decl.push(`add map ${p} ${m} { ${nftSharedSpreadMapSpec(this.opts.family, proto)} }`);
     for (const c of base.baseChains) decl.push(`add chain ${p} ${c.name} { ${c.spec} }`);
     const hooked = new Set(base.baseChains.map((c) => c.name));
     for (const c of base.chains.keys()) if (!hooked.has(c)) decl.push(`add chain ${p} ${c}`);
@@ -405,7 +407,7 @@ export class NftablesProxier implements ProxyBackend {
     const flushes: string[] = [];
     for (const [m, { kind }] of base.maps) flushes.push(`flush ${kind} ${p} ${m}`);
     for (const m of base.endpointMaps.keys()) flushes.push(`flush map ${p} ${m}`);
-    for (const m of spreadMaps) if (kernel.maps.has(m)) flushes.push(`flush map ${p} ${m}`);
+    for (const m of spreadMaps.keys()) if (kernel.maps.has(m)) flushes.push(`flush map ${p} ${m}`);
     for (const c of [...base.chains.keys(), ...wantChains.keys()])
       if (kernel.chains.has(c)) flushes.push(`flush chain ${p} ${c}`);
     // The bulk: rules of the per-service and shared spread chains, the elements of every map. Its
@@ -432,24 +434,23 @@ export class NftablesProxier implements ProxyBackend {
       const n = list.reduce((a, r) => a + r.targets.length, 0);
       if (n) parts.push({ cost: n * NFT_COST.slotElement, chunks: () => this.slotChunks(shard, list) });
     }
-    // A plain service's endpoints in its spread-N map, ELEMENT_BATCH or so elements a part.
-    const open = new Map<number, NftSpreadGroup[]>();
-    const spreadPart = (n: number, groups: readonly NftSpreadGroup[]) =>
+    // A plain service's endpoints in its spread map, ELEMENT_BATCH or so elements a part.
+    const open = new Map<string, NftSpreadGroup[]>();
+    const spreadPart = (groups: readonly NftSpreadGroup[]) =>
       parts.push({
-        cost: groups.length * n * NFT_COST.spreadElement,
-        chunks: () => [spreadLine(p, n, groups)],
+        cost: groups.length * groups[0]!.targets.length * NFT_COST.spreadElement,
+        chunks: () => [spreadLine(p, groups)],
       });
     for (const g of wantGroups.values()) {
-      const n = g.targets.length;
-      let list = open.get(n);
-      if (!list) open.set(n, (list = []));
+      let list = open.get(g.map);
+      if (!list) open.set(g.map, (list = []));
       list.push(g);
-      if (list.length * n >= ELEMENT_BATCH) {
-        spreadPart(n, list);
-        open.delete(n);
+      if (list.length * g.targets.length >= ELEMENT_BATCH) {
+        spreadPart(list);
+        open.delete(g.map);
       }
     }
-    for (const [n, list] of open) spreadPart(n, list);
+    for (const list of open.values()) spreadPart(list);
     const dispatch = this.elementParts([...wantElements.values()]);
     parts.push(...dispatch);
     // The base chains' rules (and the other fixed chains'): the dispatch into everything above.
@@ -593,12 +594,12 @@ export class NftablesProxier implements ProxyBackend {
       if (want && have?.verdict !== want.verdict) addElements.push(want);
     }
     // Plain service ports' endpoint elements go with their `service-ips` element.
-    const delGroup = new Map<number, string[]>();
-    const addGroup = new Map<number, string[]>();
+    const delGroup = new Map<string, string[]>();
+    const addGroup = new Map<string, string[]>();
     const groupChanges = new Map<string, NftSpreadGroup | undefined>();
-    const push = (m: Map<number, string[]>, n: number, x: string) => {
-      let list = m.get(n);
-      if (!list) m.set(n, (list = []));
+    const push = (m: Map<string, string[]>, map: string, x: string) => {
+      let list = m.get(map);
+      if (!list) m.set(map, (list = []));
       list.push(x);
     };
     for (const id of touched) {
@@ -610,12 +611,12 @@ export class NftablesProxier implements ProxyBackend {
       const hn = have?.targets.length ?? 0;
       const wn = want?.targets.length ?? 0;
       // Same map and keys: only the changed indexes; else every element out, every element in.
-      const same = hn === wn && have?.key === want?.key;
+      const same = hn === wn && have?.map === want?.map && have?.key === want?.key;
       for (let i = 0; i < hn; i++)
-        if (!same || have!.targets[i] !== want!.targets[i]) push(delGroup, hn, `${have!.key} . ${i}`);
+        if (!same || have!.targets[i] !== want!.targets[i]) push(delGroup, have!.map, `${have!.key} . ${i}`);
       for (let i = 0; i < wn; i++)
         if (!same || have!.targets[i] !== want!.targets[i])
-          push(addGroup, wn, `${want!.key} . ${i} : ${want!.targets[i]}`);
+          push(addGroup, want!.map, `${want!.key} . ${i} : ${want!.targets[i]}`);
     }
     const addChains = [...newChains.keys()].filter((c) => !this.chains.has(c));
     const writeChains = [...newChains].filter(([c, rules]) => !sameRules(this.chains.get(c), rules));
@@ -631,13 +632,15 @@ export class NftablesProxier implements ProxyBackend {
     );
     for (const [shard, list] of delSlots)
       out.push(`delete element ${p} ${nftEndpointMap(shard)} { ${list.join(', ')} }`);
-    for (const [n, list] of delGroup)
-      out.push(`delete element ${p} ${nftSharedSpreadMap(n)} { ${list.join(', ')} }`);
-    const spreadSpec = nftSharedSpreadMapSpec(this.opts.family);
+    for (const [m, list] of delGroup) out.push(`delete element ${p} ${m} { ${list.join(', ')} }`);
     const addSpread = [...addNs].map(
       (n) => [nftSharedSpreadChain(n), nftSharedSpreadRules(this.opts, n)] as const,
     );
-    for (const n of addNs) out.push(`add map ${p} ${nftSharedSpreadMap(n)} { ${spreadSpec} }`);
+    for (const n of addNs)
+      for (const proto of NFT_SPREAD_PROTOCOLS)
+        out.push(
+          `add map ${p} ${nftSharedSpreadMap(n, proto)} { ${nftSharedSpreadMapSpec(this.opts.family, proto)} }`,
+        );
     for (const [c, rules] of addSpread) {
       out.push(`add chain ${p} ${c}`);
       for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
@@ -652,18 +655,16 @@ export class NftablesProxier implements ProxyBackend {
       for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
       written += rules.length;
     }
-    for (const [n, list] of addGroup) this.addMapElements(out, nftSharedSpreadMap(n), list);
+    for (const [m, list] of addGroup) this.addMapElements(out, m, list);
     this.addElements(out, 'add', addElements);
     for (const c of delChains) out.push(`delete chain ${p} ${c}`);
     for (const s of delSets) out.push(`delete set ${p} ${s}`);
     // Shared spread chains no service port uses any more (their elements went above).
     const delNs = [...this.spreadNs].filter((n) => !this.spreadUsers.get(n));
-    for (const n of delNs)
-      out.push(
-        `flush chain ${p} ${nftSharedSpreadChain(n)}`,
-        `delete chain ${p} ${nftSharedSpreadChain(n)}`,
-        `delete map ${p} ${nftSharedSpreadMap(n)}`,
-      );
+    for (const n of delNs) {
+      out.push(`flush chain ${p} ${nftSharedSpreadChain(n)}`, `delete chain ${p} ${nftSharedSpreadChain(n)}`);
+      for (const proto of NFT_SPREAD_PROTOCOLS) out.push(`delete map ${p} ${nftSharedSpreadMap(n, proto)}`);
+    }
     const text = `${out.join('\n')}\n`;
     return {
       steps: out.length ? [[text]] : [],
@@ -788,12 +789,12 @@ function ruleLines(prefix: string, chains: readonly (readonly [string, readonly 
   return out;
 }
 
-/** One `add element` command of shared spread map spread-endpoints-N: these plain services' endpoints. */
-function spreadLine(prefix: string, n: number, groups: readonly NftSpreadGroup[]): string {
-  let out = `add element ${prefix} ${nftSharedSpreadMap(n)} { `;
+/** One `add element` command of a shared spread map: these plain services' endpoints (all in that map). */
+function spreadLine(prefix: string, groups: readonly NftSpreadGroup[]): string {
+  let out = `add element ${prefix} ${groups[0]!.map} { `;
   let first = true;
   for (const g of groups)
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < g.targets.length; i++) {
       out += `${first ? '' : ', '}${g.key} . ${i} : ${g.targets[i]}`;
       first = false;
     }
