@@ -630,16 +630,18 @@ function prng(seed: number): () => number {
 describe('splitParts', () => {
   const costs = (groups: { cost: number }[][]) => groups.map((g) => g.reduce((a, x) => a + x.cost, 0));
   it.each([
-    { parts: [5, 5, 5, 5], k: 2, want: [10, 10] },
-    { parts: [9, 1, 1, 1, 1, 1, 1, 1, 1, 1], k: 2, want: [9, 9] },
-    { parts: [3, 3, 3], k: 2, want: [6, 3] },
-    { parts: [7], k: 2, want: [7] },
-    { parts: [], k: 2, want: [] },
-    { parts: [4, 4, 4], k: 3, want: [4, 4, 4] },
-  ])('$parts into $k -> $want', ({ parts, k, want }) => {
+    { parts: [5, 5, 5, 5], shares: [1, 1], want: [10, 10] },
+    { parts: [9, 1, 1, 1, 1, 1, 1, 1, 1, 1], shares: [1, 1], want: [9, 9] },
+    { parts: [3, 3, 3], shares: [1, 1], want: [6, 3] },
+    { parts: [7], shares: [1, 1], want: [7] },
+    { parts: [], shares: [1, 1], want: [] },
+    { parts: [4, 4, 4], shares: [1, 1, 1], want: [4, 4, 4] },
+    { parts: [1, 1, 1, 1, 1, 1, 1, 1, 1], shares: [4, 5], want: [4, 5] },
+    { parts: Array(90).fill(1), shares: [4, 5], want: [40, 50] },
+  ])('$parts into shares $shares -> $want', ({ parts, shares, want }) => {
     const groups = splitParts(
       parts.map((cost, i) => ({ cost, i })),
-      k,
+      shares,
     );
     expect(costs(groups)).toEqual(want);
     // Each part exactly once, in its order within its group.
