@@ -8,9 +8,10 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { describe, expect, it } from 'vitest';
-import { cleanupNftablesRules, NftablesProxier, parseNftList } from './nftables-proxier.js';
+import { cleanupNftablesRules, NftablesProxier, parseNftList, splitParts } from './nftables-proxier.js';
 import { NFT_ENDPOINT_SHARDS, NFT_TABLE, nftServiceBase } from './nftables-render.js';
 import { slotCapacity } from './nftables-slots.js';
+import { type CommandRunner, stdinText } from './runner.js';
 import { FakeNftRunner } from './testing/fake-nft.js';
 import { CLUSTER_CIDR, NftHarness, NODE, type SvcSpec, slice, svc } from './testing/fixtures.js';
 import { traceNft } from './testing/nft-tracer.js';
@@ -106,7 +107,7 @@ describe('NftablesProxier syncs', () => {
     expect(h.runner.nft.tables.has(`ip6 ${NFT_TABLE}`)).toBe(true);
   });
 
-  it('into an empty kernel: declarations, then two independent halves, then the dispatch; no service half-built in between', async () => {
+  it('into an empty kernel: declarations, then two independent halves of the bulk, then the base chain rules; no service half-built in between', async () => {
     const eps = Array.from({ length: 7 }, (_, i) => `10.42.0.${11 + i}`);
     const h = new NftHarness();
     // Even: plain ClusterIP services (shared spread chain); odd: NodePort (a chain of their own).
@@ -143,9 +144,12 @@ describe('NftablesProxier syncs', () => {
     expect(middle).toMatch(/add rule \S+ \S+ service-/);
     expect(middle).toMatch(/add rule \S+ \S+ spread-7 /);
     expect(middle).toMatch(/add element \S+ \S+ endpoints-\d{3} /);
-    expect(middle).toMatch(/add element \S+ \S+ spread-endpoints-7 /);
-    expect(middle).not.toMatch(/service-ips|nat-prerouting/);
-    expect(v4[3]).toMatch(/add element ip k8ts-proxy service-ips/);
+    expect(middle).toMatch(/add element \S+ \S+ spread-endpoints-7-tcp /);
+    // The shared maps' elements too: nothing reaches them before the base chains have rules.
+    expect(middle).toMatch(/add element \S+ \S+ service-ips /);
+    expect(middle).not.toMatch(/nat-prerouting/);
+    expect(v4[3]).toMatch(/^add rule ip k8ts-proxy nat-prerouting jump services$/m);
+    expect(v4[3]).not.toMatch(/add element/);
     const spread = JSON.stringify(Object.fromEntries(eps.map((ip) => [`ACCEPT ${ip}:8080`, 0.1429])));
     // Untouched until the last step, then spread over all 7 endpoints at once.
     expect(seen.slice(0, 4)).toEqual([...Array(3).fill(['{"ACCEPT":1}', '{"ACCEPT":1}']), [spread, spread]]);
@@ -174,9 +178,16 @@ describe('NftablesProxier syncs', () => {
     };
     const h = many(new NftHarness());
     let fails = 1;
-    h.runner.failIf = (input) => /^add element \S+ \S+ (spread-)?endpoints-/m.test(input) && fails-- > 0;
+    const failed: string[] = [];
+    h.runner.failIf = (input) => {
+      const fail = /^add element \S+ \S+ (spread-)?endpoints-/m.test(input) && fails-- > 0;
+      if (fail) failed.push(input);
+      return fail;
+    };
     await h.sync();
     expect(dump(h)).toBe(await freshDump(h));
+    // The rerun is made afresh from the same plan: the very same input.
+    expect(h.runner.inputs).toContain(failed[0]);
     const g = many(new NftHarness());
     g.runner.failIf = (input) => /^add element \S+ \S+ (spread-)?endpoints-/m.test(input);
     await expect(g.sync()).rejects.toThrow(/nft -f exited with 1/);
@@ -184,6 +195,37 @@ describe('NftablesProxier syncs', () => {
     const [r] = await g.sync();
     expect(r!.full).toBe(true);
     expect(dump(g)).toBe(await freshDump(g));
+  });
+
+  it('a bulk input whose stream breaks fails the sync, nothing of it applies, and the next (full) sync repairs', async () => {
+    // As ExecRunner when the chunks cannot be made: the run rejects and nft never sees an end of
+    // input. Here the first bulk input with spread elements breaks once made.
+    let broken = 0;
+    const runner: CommandRunner = {
+      run: async (cmd, args, opts = {}) => {
+        const src = opts.stdin;
+        if (cmd !== 'nft' || args[0] !== '-f' || typeof src === 'string' || broken > 0)
+          return h.runner.run(cmd, args, opts);
+        const text = await stdinText(src);
+        if (/add element \S+ \S+ spread-endpoints-3-tcp /.test(text)) {
+          broken++;
+          throw new Error('stream broke');
+        }
+        return h.runner.run(cmd, args, { stdin: text });
+      },
+    };
+    const h = new NftHarness({ runner });
+    for (let i = 0; i < 30; i++)
+      h.apply(svc({ name: `s${i}`, clusterIP: `10.43.0.${20 + i}` }), slice(EP, { service: `s${i}` }));
+    await expect(h.sync()).rejects.toThrow('stream broke');
+    expect(broken).toBe(1);
+    // The base chains never got their rules: nothing is reachable, no service half-built.
+    const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!;
+    expect(t.chains.get('nat-prerouting')!.rules).toEqual([]);
+    expect(t.maps.get('spread-endpoints-3-tcp')!.size).toBeLessThan(90);
+    const [r] = await h.sync();
+    expect(r!.full).toBe(true);
+    expect(dump(h)).toBe(await freshDump(h));
   });
 
   it('a sync with nothing changed runs no nft at all', async () => {
@@ -265,12 +307,47 @@ describe('NftablesProxier syncs', () => {
       'ip saddr != 10.42.0.0/16 jump mark-for-masquerade',
       ...['tcp', 'udp', 'sctp'].map(
         (p) =>
-          `meta l4proto ${p} dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @spread-endpoints-3`,
+          `meta l4proto ${p} dnat ip to ip daddr . th dport . numgen random mod 3 map @spread-endpoints-3-${p}`,
       ),
     ]);
-    expect([...t.maps.get('spread-endpoints-3')!]).toEqual(
-      EP.map((ip, i) => [`10.43.0.10 . tcp . 80 . ${i}`, `${ip} . 8080`]),
+    // A map per protocol: the key is the ClusterIP, the port and the index.
+    expect([...t.maps.get('spread-endpoints-3-tcp')!]).toEqual(
+      EP.map((ip, i) => [`10.43.0.10 . 80 . ${i}`, `${ip} . 8080`]),
     );
+    expect(t.maps.get('spread-endpoints-3-udp')!.size).toBe(0);
+  });
+
+  it('a plain ClusterIP service with TCP and UDP on one port (DNS): each protocol its own map and endpoints', async () => {
+    const ports = [
+      { name: 'dns', port: 53, protocol: 'UDP' as const, targetPort: 5353 },
+      { name: 'dns-tcp', port: 53, protocol: 'TCP' as const, targetPort: 5354 },
+    ];
+    const h = new NftHarness().apply(
+      svc({ ports }),
+      slice(EP, {
+        ports: [
+          { name: 'dns', port: 5353, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 5354, protocol: 'TCP' },
+        ],
+      }),
+    );
+    await h.sync();
+    const t = h.runner.nft.tables.get(`ip ${NFT_TABLE}`)!;
+    expect([...t.maps.get('spread-endpoints-3-udp')!.keys()]).toEqual(
+      [0, 1, 2].map((i) => `10.43.0.10 . 53 . ${i}`),
+    );
+    expect([...t.maps.get('spread-endpoints-3-tcp')!.keys()]).toEqual(
+      [0, 1, 2].map((i) => `10.43.0.10 . 53 . ${i}`),
+    );
+    const to = (port: number) => Object.fromEntries(EP.map((ip) => [`ACCEPT ${ip}:${port}`, 0.3333]));
+    for (const [protocol, port] of [
+      ['udp', 5353],
+      ['tcp', 5354],
+    ] as const)
+      expect(
+        h.reach({ src: '10.42.0.50', dst: '10.43.0.10', dport: 53, protocol, origin: 'remote' }),
+      ).toEqual(to(port));
+    expect(dump(h)).toBe(await freshDump(h));
   });
 
   it('a plain ClusterIP service: a same-count swap and a count change are element-only', async () => {
@@ -281,8 +358,8 @@ describe('NftablesProxier syncs', () => {
     h.apply(slice([EP[0]!, EP[1]!, '10.42.0.14']));
     await h.sync();
     expect(h.inputs[0]!.trim().split('\n')).toEqual([
-      'delete element ip k8ts-proxy spread-endpoints-3 { 10.43.0.10 . tcp . 80 . 2 }',
-      'add element ip k8ts-proxy spread-endpoints-3 { 10.43.0.10 . tcp . 80 . 2 : 10.42.0.14 . 8080 }',
+      'delete element ip k8ts-proxy spread-endpoints-3-tcp { 10.43.0.10 . 80 . 2 }',
+      'add element ip k8ts-proxy spread-endpoints-3-tcp { 10.43.0.10 . 80 . 2 : 10.42.0.14 . 8080 }',
       // 10.42.0.13 is still an endpoint of default/other: its hairpin pair stays.
       'add element ip k8ts-proxy hairpin { 10.42.0.14 . 10.42.0.14 }',
     ]);
@@ -312,10 +389,12 @@ describe('NftablesProxier syncs', () => {
     await h.sync();
     const more = h.inputs[0]!.trim().split('\n');
     expect(more.filter((l) => /^add (chain|rule)/.test(l))).toEqual([]);
-    expect(more.slice(-3)).toEqual([
+    expect(more.slice(-5)).toEqual([
       'flush chain ip k8ts-proxy spread-3',
       'delete chain ip k8ts-proxy spread-3',
-      'delete map ip k8ts-proxy spread-endpoints-3',
+      'delete map ip k8ts-proxy spread-endpoints-3-tcp',
+      'delete map ip k8ts-proxy spread-endpoints-3-udp',
+      'delete map ip k8ts-proxy spread-endpoints-3-sctp',
     ]);
     expect(dump(h)).toBe(await freshDump(h));
   });
@@ -430,6 +509,28 @@ describe('NftablesProxier syncs', () => {
     expect(dump(h)).toBe(await freshDump(h));
   });
 
+  it('an upgrade from one spread map per N (protocol in the key): the first full sync replaces it', async () => {
+    const h = new NftHarness().apply(svc(), slice(EP));
+    const old = `ip ${NFT_TABLE}`;
+    h.runner.nft.apply(
+      [
+        `add table ${old}`,
+        `add chain ${old} nat-prerouting { type nat hook prerouting priority -100 ; }`,
+        `add map ${old} service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; }`,
+        `add map ${old} spread-endpoints-3 { typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . tcp dport ; }`,
+        `add chain ${old} spread-3`,
+        `add rule ${old} spread-3 meta l4proto tcp dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 3 map @spread-endpoints-3`,
+        `add element ${old} spread-endpoints-3 { 10.43.0.10 . tcp . 80 . 0 : 10.42.0.11 . 8080 }`,
+        `add element ${old} service-ips { 10.43.0.10 . tcp . 80 : goto spread-3 }`,
+      ].join('\n'),
+    );
+    const [r] = await h.sync();
+    expect(r!.full).toBe(true);
+    const t = h.runner.nft.tables.get(old)!;
+    expect(t.maps.has('spread-endpoints-3')).toBe(false);
+    expect(dump(h)).toBe(await freshDump(h));
+  });
+
   it('stale chains and sets of ours go on the first full sync; other tables are not touched', async () => {
     const runner = new FakeNftRunner();
     runner.nft.apply(
@@ -525,6 +626,34 @@ function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe('splitParts', () => {
+  const costs = (groups: { cost: number }[][]) => groups.map((g) => g.reduce((a, x) => a + x.cost, 0));
+  it.each([
+    { parts: [5, 5, 5, 5], shares: [1, 1], want: [10, 10] },
+    { parts: [9, 1, 1, 1, 1, 1, 1, 1, 1, 1], shares: [1, 1], want: [9, 9] },
+    { parts: [3, 3, 3], shares: [1, 1], want: [6, 3] },
+    { parts: [7], shares: [1, 1], want: [7] },
+    { parts: [], shares: [1, 1], want: [] },
+    { parts: [4, 4, 4], shares: [1, 1, 1], want: [4, 4, 4] },
+    { parts: [1, 1, 1, 1, 1, 1, 1, 1, 1], shares: [4, 5], want: [4, 5] },
+    { parts: Array(90).fill(1), shares: [4, 5], want: [40, 50] },
+  ])('$parts into shares $shares -> $want', ({ parts, shares, want }) => {
+    const groups = splitParts(
+      parts.map((cost, i) => ({ cost, i })),
+      shares,
+    );
+    expect(costs(groups)).toEqual(want);
+    // Each part exactly once, in its order within its group.
+    expect(
+      groups
+        .flat()
+        .map((x) => x.i)
+        .sort((a, b) => a - b),
+    ).toEqual(parts.map((_, i) => i));
+    for (const g of groups) expect(g.map((x) => x.i)).toEqual([...g.map((x) => x.i)].sort((a, b) => a - b));
+  });
+});
 
 describe('NftablesProxier: partial syncs converge to the full-sync table', () => {
   const shapes: SvcSpec[] = [

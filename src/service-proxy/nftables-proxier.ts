@@ -23,6 +23,7 @@ import { CommandFailedError } from './errors.js';
 import type { IpFamily } from './model.js';
 import {
   NFT_ENDPOINT_SHARDS,
+  NFT_SPREAD_PROTOCOLS,
   NFT_TABLE,
   type NftElement,
   type NftMapName,
@@ -41,22 +42,49 @@ import {
   renderNftServicePort,
 } from './nftables-render.js';
 import { SlotAllocator, type SlotRange } from './nftables-slots.js';
-import type { CommandRunner } from './runner.js';
+import type { CommandResult, CommandRunner } from './runner.js';
 
 export interface NftablesProxierOptions extends NftRenderConfig {
   runner: CommandRunner;
   /** Clear UDP conntrack entries of removed endpoints (default true). */
   conntrack?: boolean | undefined;
   now?: (() => number) | undefined;
-  /** Called with each `nft -f` input (tests and the bench). */
+  /**
+   * Called once a sync's `nft -f` inputs all applied, with their text concatenated in order (tests
+   * and the bench; when set, the streamed chunks are kept until then).
+   */
   onApply?: ((input: string) => void) | undefined;
 }
 
 /** Past this slot number a sync is full (slots are allocated afresh). */
 const SLOT_LIMIT = 2 ** 31;
 
-/** Elements per `add element` / `delete element` command. */
+/** Elements per `add element` / `delete element` command (and lines per streamed chunk). */
 const ELEMENT_BATCH = 1000;
+
+/**
+ * Shares of a first sync's bulk for the `nft -f` run side by side: one per core of this 2-core
+ * target, the first smaller. The kernel commits one transaction at a time (the nfnetlink mutex held
+ * for a whole batch: with equal halves the second nft's sendmsg waited 0.135 s for the first's
+ * 0.112 s, strace -T), so the smaller input parses ahead and commits while the larger still parses.
+ * 4:5 is P / (2P + K) with K/P ~0.25, the kernel's share of nft's time per element here.
+ */
+const FULL_SYNC_SHARES = [4, 5] as const;
+
+/**
+ * nft's own cost of one input line or element, by kind, in thousands of instructions (callgrind, nft
+ * 1.0.6): about 10 per address, port or number of a concatenation, plus the command around it. Used
+ * to split a first sync's bulk into inputs of equal work (splitParts).
+ */
+const NFT_COST = {
+  /** `slot : address . port` (an endpoint map). */
+  slotElement: 32,
+  /** `clusterIP . port . index : address . port` (a shared spread map). */
+  spreadElement: 53,
+  /** A shared map's element (`service-ips` and the like; the hairpin pairs are cheaper, no matter). */
+  dispatchElement: 39,
+  rule: 72,
+} as const;
 
 /** Chains, sets and maps of one table in a `nft -j list chains|sets|maps <family>` output. */
 export function parseNftList(
@@ -80,11 +108,25 @@ interface ChainSlots extends SlotRange {
 }
 
 /**
+ * One `nft -f` input (one transaction): its text (a small one), or its text in chunks, made afresh
+ * on each call (a failed input runs again) and only as nft reads them, so generation overlaps nft's
+ * parsing (a full sync's).
+ */
+type NftInput = string | Chunks;
+type Chunks = () => Iterable<string>;
+
+/** A piece of a full sync's bulk (elements of one map, rules of some chains) and nft's cost of it. */
+interface Part {
+  cost: number;
+  chunks: Chunks;
+}
+
+/**
  * A sync's `nft -f` inputs: steps run one after the other, the inputs of one step side by side;
  * each input is one transaction. commit() records the new state once all have applied.
  */
 interface Plan {
-  steps: string[][];
+  steps: NftInput[][];
   commit: () => number;
 }
 
@@ -114,7 +156,7 @@ export class NftablesProxier implements ProxyBackend {
    */
   private ranges = new Map<string, ChainSlots>();
   private allocator: SlotAllocator;
-  /** N of the shared spread chains spread-N (and maps spread-endpoints-N) in the kernel. */
+  /** N of the shared spread chains spread-N (and maps spread-endpoints-N-<proto>) in the kernel. */
   private spreadNs = new Set<number>();
   /** N -> how many rendered service ports use spread-N. */
   private readonly spreadUsers = new Map<number, number>();
@@ -128,6 +170,8 @@ export class NftablesProxier implements ProxyBackend {
   private readonly owners = new Map<string, string | string[]>();
   private ruleCount = 0;
   private needFull = true;
+  /** Time spent making streamed chunks in the current sync (generation, reported as such). */
+  private chunkMs = 0;
   private readonly shards: number;
 
   constructor(opts: NftablesProxierOptions) {
@@ -166,20 +210,24 @@ export class NftablesProxier implements ProxyBackend {
     const plan = full ? this.planFull(kernel!) : this.planPartial(req);
     const t2 = this.now();
     let written = 0;
+    // Time spent making the chunks of streamed inputs: generation, though it runs while nft does.
+    this.chunkMs = 0;
     if (plan.steps.length) {
-      this.opts.onApply?.(plan.steps.flat().join(''));
+      const texts = this.opts.onApply ? plan.steps.map((step) => step.map(() => [] as string[])) : undefined;
       // Until every transaction is known to have applied, the kernel's state is unknown.
       this.needFull = true;
-      for (const step of plan.steps) await this.applyStep(step);
+      for (let i = 0; i < plan.steps.length; i++) await this.applyStep(plan.steps[i]!, texts?.[i]);
       written = plan.commit();
+      if (texts) this.opts.onApply!(texts.flat(2).join(''));
     }
     this.needFull = false;
     const t3 = this.now();
     if (this.opts.conntrack !== false) await clearStaleConntrack(this.opts.runner, this.opts.family, req);
+    const generateMs = t2 - t1 + renderMs + this.chunkMs;
     return {
       full,
-      generateMs: t2 - t1 + renderMs,
-      applyMs: t3 - t2 + (t1 - t0) - renderMs,
+      generateMs,
+      applyMs: t3 - t0 - generateMs,
       ruleCounts: { [NFT_TABLE]: this.ruleCount },
       rulesWritten: { [NFT_TABLE]: written },
     };
@@ -188,17 +236,40 @@ export class NftablesProxier implements ProxyBackend {
   async stop(): Promise<void> {}
 
   /**
-   * Run the inputs of one step side by side. Each is its own transaction and independent of the
-   * others, so one that failed (e.g. because another committed while it was being prepared) is
-   * run once more alone before the sync fails.
+   * Run the inputs of one step side by side, each streamed into its `nft -f -`. Each is its own
+   * transaction and independent of the others, so one that failed (e.g. because another committed
+   * while it was being prepared) is run once more alone before the sync fails. A failure to make an
+   * input fails the sync without retry (nft was killed before reading an end: nothing applied).
+   * `texts[i]` receives input i's chunks (of its last run) when given.
    */
-  private async applyStep(inputs: readonly string[]): Promise<void> {
-    const run = (stdin: string) => this.opts.runner.run('nft', ['-f', '-'], { stdin });
-    const results = await Promise.all(inputs.map(run));
+  private async applyStep(inputs: readonly NftInput[], texts?: string[][]): Promise<void> {
+    const run = (i: number) => {
+      const input = inputs[i]!;
+      const seen = texts?.[i];
+      if (seen) seen.length = 0;
+      if (typeof input === 'string') seen?.push(input);
+      const stdin = typeof input === 'string' ? input : this.timed(input(), seen);
+      return this.opts.runner.run('nft', ['-f', '-'], { stdin });
+    };
+    const results = await Promise.allSettled(inputs.map((_, i) => run(i)));
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
     for (let i = 0; i < inputs.length; i++) {
-      let r = results[i]!;
-      if (r.code !== 0 && inputs.length > 1) r = await run(inputs[i]!);
+      let r = (results[i] as PromiseFulfilledResult<CommandResult>).value;
+      if (r.code !== 0 && inputs.length > 1) r = await run(i);
       if (r.code !== 0) throw new CommandFailedError('nft -f', r.code, r.stderr);
+    }
+  }
+
+  /** The chunks of `chunks`, the time spent making each added to chunkMs, each kept in `seen` if given. */
+  private *timed(chunks: Iterable<string>, seen: string[] | undefined): Generator<string> {
+    const it = chunks[Symbol.iterator]();
+    for (;;) {
+      const t = this.now();
+      const r = it.next();
+      this.chunkMs += this.now() - t;
+      if (r.done) return;
+      seen?.push(r.value);
+      yield r.value;
     }
   }
 
@@ -291,7 +362,7 @@ export class NftablesProxier implements ProxyBackend {
     // Slots are allocated afresh: the transaction flushes every endpoint map.
     const allocator = new SlotAllocator(this.shards);
     const ranges = new Map<string, ChainSlots>();
-    const slotElements = Array.from({ length: this.shards }, (): string[] => []);
+    const shardRanges = Array.from({ length: this.shards }, (): ChainSlots[] => []);
     const wantNs = new Set<number>();
     const wantGroups = new Map<string, NftSpreadGroup>();
     for (const [k, r] of this.rendered) {
@@ -303,10 +374,10 @@ export class NftablesProxier implements ProxyBackend {
         }
         const { targets } = spread;
         const range = allocator.alloc(spread.shard, targets.length);
-        ranges.set(c, { shard: range.shard, offset: range.offset, cap: range.cap, targets });
+        const slots = { shard: range.shard, offset: range.offset, cap: range.cap, targets };
+        ranges.set(c, slots);
+        shardRanges[spread.shard]!.push(slots);
         wantChains.set(c, this.spreadRules(rules, spread, range.offset));
-        const list = slotElements[spread.shard]!;
-        for (let i = 0; i < targets.length; i++) list.push(`${range.offset + i} : ${targets[i]}`);
       }
       if (r.sharedSpread > 0) wantNs.add(r.sharedSpread);
       const g = r.spreadGroup;
@@ -322,17 +393,18 @@ export class NftablesProxier implements ProxyBackend {
         else if (Array.isArray(o) && !wantElements.has(id)) wantElements.set(id, this.wantedElement(id)!);
       }
     }
-    const spreadMaps = new Set<string>();
+    // Shared spread map -> its protocol.
+    const spreadMaps = new Map<string, string>();
     for (const n of [...wantNs].sort((a, b) => a - b)) {
       wantChains.set(nftSharedSpreadChain(n), nftSharedSpreadRules(this.opts, n));
-      spreadMaps.add(nftSharedSpreadMap(n));
+      for (const proto of NFT_SPREAD_PROTOCOLS) spreadMaps.set(nftSharedSpreadMap(n, proto), proto);
     }
     // Sections of the input, in transaction order.
     const decl: string[] = [`add table ${p}`];
     for (const [m, { kind, type }] of base.maps) decl.push(`add ${kind} ${p} ${m} { type ${type} ; }`);
     for (const [m, spec] of base.endpointMaps) decl.push(`add map ${p} ${m} { ${spec} }`);
-    const spreadSpec = nftSharedSpreadMapSpec(this.opts.family);
-    for (const m of spreadMaps) decl.push(`add map ${p} ${m} { ${spreadSpec} }`);
+    for (const [m, proto] of spreadMaps)
+      decl.push(`add map ${p} ${m} { ${nftSharedSpreadMapSpec(this.opts.family, proto)} }`);
     for (const c of base.baseChains) decl.push(`add chain ${p} ${c.name} { ${c.spec} }`);
     const hooked = new Set(base.baseChains.map((c) => c.name));
     for (const c of base.chains.keys()) if (!hooked.has(c)) decl.push(`add chain ${p} ${c}`);
@@ -341,38 +413,56 @@ export class NftablesProxier implements ProxyBackend {
     const flushes: string[] = [];
     for (const [m, { kind }] of base.maps) flushes.push(`flush ${kind} ${p} ${m}`);
     for (const m of base.endpointMaps.keys()) flushes.push(`flush map ${p} ${m}`);
-    for (const m of spreadMaps) if (kernel.maps.has(m)) flushes.push(`flush map ${p} ${m}`);
+    for (const m of spreadMaps.keys()) if (kernel.maps.has(m)) flushes.push(`flush map ${p} ${m}`);
     for (const c of [...base.chains.keys(), ...wantChains.keys()])
       if (kernel.chains.has(c)) flushes.push(`flush chain ${p} ${c}`);
-    // Per-service rules and endpoint elements in two halves (by shard parity) that do not depend on
-    // each other; the dispatch (base chain rules, service-ips and the other shared maps) separately.
-    const halves: string[][] = [[], []];
-    for (let shard = 0; shard < this.shards; shard++)
-      this.addSlotElements(halves[shard % 2]!, shard, slotElements[shard]!);
+    // The bulk: rules of the per-service and shared spread chains, the elements of every map. Its
+    // parts do not depend on each other (everything they name is declared above).
+    const parts: Part[] = [];
     let written = 0;
-    let alt = 0;
-    for (const [c, rules] of wantChains) {
-      const shard = ranges.get(c)?.shard;
-      const half = halves[shard === undefined ? alt++ % 2 : shard % 2]!;
-      for (const r of rules) half.push(`add rule ${p} ${c} ${r}`);
-      written += rules.length;
+    let chunk: [string, readonly string[]][] = [];
+    let lines = 0;
+    const flushRules = () => {
+      const chains = chunk;
+      parts.push({ cost: lines * NFT_COST.rule, chunks: () => [ruleLines(p, chains)] });
+      chunk = [];
+      lines = 0;
+    };
+    for (const entry of wantChains) {
+      chunk.push(entry);
+      lines += entry[1].length;
+      written += entry[1].length;
+      if (lines >= ELEMENT_BATCH) flushRules();
     }
-    // The shared spread maps' elements (one per endpoint of a plain service) in the halves too,
-    // a command each in turn; the dispatch maps' elements last.
-    const byN = new Map<number, string[]>();
+    if (lines) flushRules();
+    for (let shard = 0; shard < this.shards; shard++) {
+      const list = shardRanges[shard]!;
+      const n = list.reduce((a, r) => a + r.targets.length, 0);
+      if (n) parts.push({ cost: n * NFT_COST.slotElement, chunks: () => this.slotChunks(shard, list) });
+    }
+    // A plain service's endpoints in its spread map, ELEMENT_BATCH or so elements a part.
+    const open = new Map<string, NftSpreadGroup[]>();
+    const spreadPart = (groups: readonly NftSpreadGroup[]) =>
+      parts.push({
+        cost: groups.length * groups[0]!.targets.length * NFT_COST.spreadElement,
+        chunks: () => [spreadLine(p, groups)],
+      });
     for (const g of wantGroups.values()) {
-      let list = byN.get(g.targets.length);
-      if (!list) byN.set(g.targets.length, (list = []));
-      for (let i = 0; i < g.targets.length; i++) list.push(`${g.key} . ${i} : ${g.targets[i]}`);
+      let list = open.get(g.map);
+      if (!list) open.set(g.map, (list = []));
+      list.push(g);
+      if (list.length * g.targets.length >= ELEMENT_BATCH) {
+        spreadPart(list);
+        open.delete(g.map);
+      }
     }
-    const spreadLines: string[] = [];
-    for (const [n, list] of byN) this.addMapElements(spreadLines, nftSharedSpreadMap(n), list);
-    halves[0] = [...spreadLines.filter((_, i) => i % 2 === 0), ...halves[0]!];
-    halves[1] = [...spreadLines.filter((_, i) => i % 2 === 1), ...halves[1]!];
-    const dispatch: string[] = [];
-    this.addElements(dispatch, 'add', [...wantElements.values()]);
+    for (const list of open.values()) spreadPart(list);
+    const dispatch = this.elementParts([...wantElements.values()]);
+    parts.push(...dispatch);
+    // The base chains' rules (and the other fixed chains'): the dispatch into everything above.
+    const baseRules: string[] = [];
     for (const [c, rules] of base.chains) {
-      for (const r of rules) dispatch.push(`add rule ${p} ${c} ${r}`);
+      for (const r of rules) baseRules.push(`add rule ${p} ${c} ${r}`);
       written += rules.length;
     }
     const deletes: string[] = [];
@@ -384,19 +474,31 @@ export class NftablesProxier implements ProxyBackend {
     for (const m of kernel.maps)
       if (!base.endpointMaps.has(m) && !spreadMaps.has(m) && !base.maps.has(m as NftMapName))
         deletes.push(`delete map ${p} ${m}`);
-    const text = (...sections: string[][]) => {
-      const lines = sections.flat();
-      return lines.length ? `${lines.join('\n')}\n` : '';
-    };
+    const text = (lines: readonly string[]) => (lines.length ? `${lines.join('\n')}\n` : '');
     // Into an empty kernel (the first sync of a node): three steps, each one transaction, and the
-    // middle one as two `nft -f` run side by side (parsing is most of nft's time, and there are
-    // two cores). Nothing is reachable before the last step: until then the base chains have no
-    // rules and the dispatch maps no elements, so no service is ever seen half-built. Otherwise
+    // middle one, the bulk, as `nft -f` run side by side (FULL_SYNC_SHARES; parsing is most of
+    // nft's time, and there are two cores). Nothing is reachable before the last step:
+    // until then the base chains have no rules, so no service is ever seen half-built. Otherwise
     // (chains of ours exist) one transaction, which flushes what it rewrites.
     const fresh = kernel.chains.size === 0 && kernel.sets.size === 0 && kernel.maps.size === 0;
-    const steps = fresh
-      ? [[text(decl)], [text(halves[0]!), text(halves[1]!)].filter(Boolean), [text(dispatch)]]
-      : [[text(decl, flushes, halves[0]!, halves[1]!, dispatch, deletes)]];
+    const head = text(decl);
+    const steps: NftInput[][] = fresh
+      ? [
+          [head],
+          splitParts(parts, FULL_SYNC_SHARES).map((group) => () => partChunks(group)),
+          [text(baseRules)],
+        ]
+      : [
+          [
+            () =>
+              partChunks([
+                fixed(text([...decl, ...flushes])),
+                ...parts,
+                fixed(text(baseRules)),
+                fixed(text(deletes)),
+              ]),
+          ],
+        ];
     return {
       steps,
       commit: () => {
@@ -498,12 +600,12 @@ export class NftablesProxier implements ProxyBackend {
       if (want && have?.verdict !== want.verdict) addElements.push(want);
     }
     // Plain service ports' endpoint elements go with their `service-ips` element.
-    const delGroup = new Map<number, string[]>();
-    const addGroup = new Map<number, string[]>();
+    const delGroup = new Map<string, string[]>();
+    const addGroup = new Map<string, string[]>();
     const groupChanges = new Map<string, NftSpreadGroup | undefined>();
-    const push = (m: Map<number, string[]>, n: number, x: string) => {
-      let list = m.get(n);
-      if (!list) m.set(n, (list = []));
+    const push = (m: Map<string, string[]>, map: string, x: string) => {
+      let list = m.get(map);
+      if (!list) m.set(map, (list = []));
       list.push(x);
     };
     for (const id of touched) {
@@ -515,12 +617,12 @@ export class NftablesProxier implements ProxyBackend {
       const hn = have?.targets.length ?? 0;
       const wn = want?.targets.length ?? 0;
       // Same map and keys: only the changed indexes; else every element out, every element in.
-      const same = hn === wn && have?.key === want?.key;
+      const same = hn === wn && have?.map === want?.map && have?.key === want?.key;
       for (let i = 0; i < hn; i++)
-        if (!same || have!.targets[i] !== want!.targets[i]) push(delGroup, hn, `${have!.key} . ${i}`);
+        if (!same || have!.targets[i] !== want!.targets[i]) push(delGroup, have!.map, `${have!.key} . ${i}`);
       for (let i = 0; i < wn; i++)
         if (!same || have!.targets[i] !== want!.targets[i])
-          push(addGroup, wn, `${want!.key} . ${i} : ${want!.targets[i]}`);
+          push(addGroup, want!.map, `${want!.key} . ${i} : ${want!.targets[i]}`);
     }
     const addChains = [...newChains.keys()].filter((c) => !this.chains.has(c));
     const writeChains = [...newChains].filter(([c, rules]) => !sameRules(this.chains.get(c), rules));
@@ -536,13 +638,15 @@ export class NftablesProxier implements ProxyBackend {
     );
     for (const [shard, list] of delSlots)
       out.push(`delete element ${p} ${nftEndpointMap(shard)} { ${list.join(', ')} }`);
-    for (const [n, list] of delGroup)
-      out.push(`delete element ${p} ${nftSharedSpreadMap(n)} { ${list.join(', ')} }`);
-    const spreadSpec = nftSharedSpreadMapSpec(this.opts.family);
+    for (const [m, list] of delGroup) out.push(`delete element ${p} ${m} { ${list.join(', ')} }`);
     const addSpread = [...addNs].map(
       (n) => [nftSharedSpreadChain(n), nftSharedSpreadRules(this.opts, n)] as const,
     );
-    for (const n of addNs) out.push(`add map ${p} ${nftSharedSpreadMap(n)} { ${spreadSpec} }`);
+    for (const n of addNs)
+      for (const proto of NFT_SPREAD_PROTOCOLS)
+        out.push(
+          `add map ${p} ${nftSharedSpreadMap(n, proto)} { ${nftSharedSpreadMapSpec(this.opts.family, proto)} }`,
+        );
     for (const [c, rules] of addSpread) {
       out.push(`add chain ${p} ${c}`);
       for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
@@ -557,20 +661,19 @@ export class NftablesProxier implements ProxyBackend {
       for (const r of rules) out.push(`add rule ${p} ${c} ${r}`);
       written += rules.length;
     }
-    for (const [n, list] of addGroup) this.addMapElements(out, nftSharedSpreadMap(n), list);
+    for (const [m, list] of addGroup) this.addMapElements(out, m, list);
     this.addElements(out, 'add', addElements);
     for (const c of delChains) out.push(`delete chain ${p} ${c}`);
     for (const s of delSets) out.push(`delete set ${p} ${s}`);
     // Shared spread chains no service port uses any more (their elements went above).
     const delNs = [...this.spreadNs].filter((n) => !this.spreadUsers.get(n));
-    for (const n of delNs)
-      out.push(
-        `flush chain ${p} ${nftSharedSpreadChain(n)}`,
-        `delete chain ${p} ${nftSharedSpreadChain(n)}`,
-        `delete map ${p} ${nftSharedSpreadMap(n)}`,
-      );
+    for (const n of delNs) {
+      out.push(`flush chain ${p} ${nftSharedSpreadChain(n)}`, `delete chain ${p} ${nftSharedSpreadChain(n)}`);
+      for (const proto of NFT_SPREAD_PROTOCOLS) out.push(`delete map ${p} ${nftSharedSpreadMap(n, proto)}`);
+    }
+    const text = `${out.join('\n')}\n`;
     return {
-      steps: out.length ? [[`${out.join('\n')}\n`]] : [],
+      steps: out.length ? [[text]] : [],
       commit: () => {
         for (const id of delElements) this.elements.delete(id);
         for (const e of addElements) this.elements.set(e.id, e);
@@ -604,6 +707,46 @@ export class NftablesProxier implements ProxyBackend {
     };
   }
 
+  /** The `add element` commands of endpoint map `shard`, for these ranges' targets. */
+  private *slotChunks(shard: number, ranges: readonly ChainSlots[]): Generator<string> {
+    const head = `add element ${this.prefix} ${nftEndpointMap(shard)} { `;
+    let line = '';
+    let n = 0;
+    for (const r of ranges)
+      for (let i = 0; i < r.targets.length; i++) {
+        line += `${n ? ', ' : head}${r.offset + i} : ${r.targets[i]}`;
+        if (++n === ELEMENT_BATCH) {
+          yield `${line} }\n`;
+          line = '';
+          n = 0;
+        }
+      }
+    if (n) yield `${line} }\n`;
+  }
+
+  /** The shared maps' elements as parts of ELEMENT_BATCH elements. */
+  private elementParts(elements: readonly NftElement[]): Part[] {
+    const byMap = new Map<NftMapName, NftElement[]>();
+    for (const e of elements) {
+      let list = byMap.get(e.map);
+      if (!list) byMap.set(e.map, (list = []));
+      list.push(e);
+    }
+    const parts: Part[] = [];
+    for (const [m, list] of byMap)
+      for (let i = 0; i < list.length; i += ELEMENT_BATCH) {
+        const batch = list.slice(i, i + ELEMENT_BATCH);
+        const head = `add element ${this.prefix} ${m} { `;
+        parts.push({
+          cost: batch.length * NFT_COST.dispatchElement,
+          chunks: () => [
+            `${head}${batch.map((e) => (e.verdict ? `${e.key} : ${e.verdict}` : e.key)).join(', ')} }\n`,
+          ],
+        });
+      }
+    return parts;
+  }
+
   private addSet(name: string, timeoutSeconds: number): string {
     const type = this.opts.family === 'IPv4' ? 'ipv4_addr' : 'ipv6_addr';
     return `add set ${this.prefix} ${name} { type ${type} ; flags dynamic,timeout ; timeout ${timeoutSeconds}s ; }`;
@@ -633,6 +776,57 @@ export class NftablesProxier implements ProxyBackend {
     for (let i = 0; i < elements.length; i += ELEMENT_BATCH)
       out.push(`${head}${elements.slice(i, i + ELEMENT_BATCH).join(', ')} }`);
   }
+}
+
+/** A part made of one fixed text. */
+function fixed(text: string): Part {
+  return { cost: 0, chunks: () => [text] };
+}
+
+/** The chunks of the parts, in order (empty ones left out). */
+function* partChunks(parts: readonly Part[]): Generator<string> {
+  for (const part of parts) for (const c of part.chunks()) if (c) yield c;
+}
+
+/** `add rule` lines of these chains. */
+function ruleLines(prefix: string, chains: readonly (readonly [string, readonly string[]])[]): string {
+  let out = '';
+  for (const [c, rules] of chains) for (const r of rules) out += `add rule ${prefix} ${c} ${r}\n`;
+  return out;
+}
+
+/** One `add element` command of a shared spread map: these plain services' endpoints (all in that map). */
+function spreadLine(prefix: string, groups: readonly NftSpreadGroup[]): string {
+  let out = `add element ${prefix} ${groups[0]!.map} { `;
+  let first = true;
+  for (const g of groups)
+    for (let i = 0; i < g.targets.length; i++) {
+      out += `${first ? '' : ', '}${g.key} . ${i} : ${g.targets[i]}`;
+      first = false;
+    }
+  return `${out} }\n`;
+}
+
+/**
+ * Parts into groups whose costs are about in the proportions of `shares` (greedy: each part to the
+ * group it leaves least loaded for its share; every part is small against the whole), leaving out
+ * empty groups.
+ */
+export function splitParts<T extends { cost: number }>(
+  parts: readonly T[],
+  shares: readonly number[],
+): T[][] {
+  const groups = shares.map((): T[] => []);
+  const costs = shares.map(() => 0);
+  for (const part of parts) {
+    // The group left least loaded for its share by this part.
+    let best = 0;
+    for (let i = 1; i < shares.length; i++)
+      if ((costs[i]! + part.cost) / shares[i]! < (costs[best]! + part.cost) / shares[best]!) best = i;
+    groups[best]!.push(part);
+    costs[best]! += part.cost;
+  }
+  return groups.filter((g) => g.length > 0);
 }
 
 function sameRules(a: readonly string[] | undefined, b: readonly string[]): boolean {

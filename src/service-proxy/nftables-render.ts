@@ -26,7 +26,7 @@
  *   Consequence: an endpoint change that keeps the count rewrites elements only, no rule.
  * - A plain service port (no affinity, internalTrafficPolicy Cluster, only a ClusterIP) has no chain
  *   at all: `service-ips` goes to a shared chain spread-N (nftSharedSpreadChain), its endpoints are
- *   elements `<clusterIP> . <proto> . <port> . <i>` of map spread-endpoints-N (spreadGroup), so
+ *   elements `<clusterIP> . <port> . <i>` of map spread-endpoints-N-<proto> (spreadGroup), so
  *   every change of its endpoints is element-only and the table holds few chains (each nft run
  *   dumps them all).
  * - With session affinity the spread stays a cascade (`numgen random mod K == 0`, endpoint i with
@@ -79,8 +79,11 @@ export type NftMapName =
   | 'no-endpoint-services'
   | 'no-endpoint-nodeports';
 
-/** A shared spread chain's endpoint map: `spread-endpoints-<N>` (nftSharedSpreadMap). */
-export type NftSharedSpreadMapName = `spread-endpoints-${number}`;
+/** Protocols of the shared spread chains' rules, each with its own endpoint map. */
+export const NFT_SPREAD_PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+
+/** A shared spread chain's endpoint map of one protocol: `spread-endpoints-<N>-<proto>` (nftSharedSpreadMap). */
+export type NftSharedSpreadMapName = `spread-endpoints-${number}-${string}`;
 
 export interface NftElement {
   map: NftMapName;
@@ -109,13 +112,14 @@ export interface RenderedNftServicePort {
   elements: NftElement[];
   /**
    * A plain service port (see nftSharedSpreadChain) with N endpoints: N, its `service-ips` element
-   * goes to shared chain spread-N and its endpoints are elements of map spread-endpoints-N; else 0.
+   * goes to shared chain spread-N and its endpoints are elements of map spread-endpoints-N-<proto>;
+   * else 0.
    */
   sharedSpread: number;
   /**
-   * The endpoints of a plain service port (sharedSpread > 0): element i of map
-   * spread-endpoints-<targets.length> is `<key> . <i> : <targets[i]>`. They belong to whichever
-   * service port owns its `service-ips` element (id `serviceIpsId`), like that element.
+   * The endpoints of a plain service port (sharedSpread > 0): element i of map `map`
+   * (spread-endpoints-<targets.length>-<proto>) is `<key> . <i> : <targets[i]>`. They belong to
+   * whichever service port owns its `service-ips` element (id `serviceIpsId`), like that element.
    */
   spreadGroup: NftSpreadGroup | undefined;
 }
@@ -124,7 +128,9 @@ export interface RenderedNftServicePort {
 export interface NftSpreadGroup {
   /** Id of the service port's `service-ips` element (NftElement.id). */
   serviceIpsId: string;
-  /** `<clusterIP> . <proto> . <port>`. */
+  /** The shared spread map of its endpoint count and protocol. */
+  map: NftSharedSpreadMapName;
+  /** `<clusterIP> . <port>`. */
   key: string;
   /** `10.42.0.11 . 8080` per endpoint. */
   targets: readonly string[];
@@ -165,24 +171,32 @@ export function nftEndpointMapSpec(family: IpFamily): string {
  * (no session affinity, internalTrafficPolicy Cluster, no NodePort, externalIPs or LB IPs: only its
  * ClusterIP leads to it) needs no chain of its own: `service-ips` sends it to spread-N, which
  * masquerades as its service chain would (it is only entered for a ClusterIP) and DNATs with
- * `dnat ip to ip daddr . meta l4proto . th dport . numgen random mod N map @spread-endpoints-N`,
- * whose elements are `<clusterIP> . <proto> . <port> . <i> : <ep ip> . <ep port>`. Every change of
- * its endpoints is then element-only (a count change moves its elements to another N), and the
- * table holds no chain per such service (every `nft` run dumps every chain first).
+ * `meta l4proto tcp dnat ip to ip daddr . th dport . numgen random mod N map @spread-endpoints-N-tcp`
+ * (a rule and a map per protocol), whose elements are `<clusterIP> . <port> . <i> : <ep ip> . <ep
+ * port>`. Every change of its endpoints is then element-only (a count change moves its elements to
+ * another N), and the table holds no chain per such service (every `nft` run dumps every chain
+ * first). A map per protocol rather than the protocol in the key: nft's cost of an element is
+ * ~10k instructions per component of its concatenations, and these are most of a first sync's
+ * elements (one per endpoint), so 53k instead of 61k each.
  */
 export function nftSharedSpreadChain(n: number): string {
   return `spread-${n}`;
 }
 
-/** The endpoint map of shared spread chain spread-N. */
-export function nftSharedSpreadMap(n: number): NftSharedSpreadMapName {
-  return `spread-endpoints-${n}`;
+/** The endpoint map of shared spread chain spread-N for protocol `proto` (tcp, udp, sctp). */
+export function nftSharedSpreadMap(n: number, proto: string): NftSharedSpreadMapName {
+  return `spread-endpoints-${n}-${proto}`;
 }
 
-/** Declaration body of a shared spread map: clusterIP . proto . port . index -> address . port. */
-export function nftSharedSpreadMapSpec(family: IpFamily): string {
+/**
+ * Declaration body of the shared spread map of protocol `proto`: clusterIP . port . index -> address
+ * . port. The value is typed by the map's own protocol: nft 1.0.6 evaluates a map's `typeof` in the
+ * protocol context of the rule that uses it, and refuses `meta l4proto sctp ... map @M` for a value
+ * of `tcp dport` ("conflicting protocols"), unless a tcp rule happened to use M earlier in that run.
+ */
+export function nftSharedSpreadMapSpec(family: IpFamily, proto: string): string {
   const ip = nftFamily(family);
-  return `typeof ${ip} daddr . meta l4proto . th dport . numgen random mod 1 : ${ip} daddr . tcp dport ;`;
+  return `typeof ${ip} daddr . th dport . numgen random mod 1 : ${ip} daddr . ${proto} dport ;`;
 }
 
 /** Rules of shared spread chain spread-N. */
@@ -192,9 +206,9 @@ export function nftSharedSpreadRules(cfg: NftRenderConfig, n: number): string[] 
   // As a plain service's own chain would: only ClusterIP traffic reaches this chain.
   if (cfg.masqueradeAll) rules.push('jump mark-for-masquerade');
   else if (cfg.clusterCidr) rules.push(`${ip} saddr != ${cfg.clusterCidr} jump mark-for-masquerade`);
-  for (const proto of ['tcp', 'udp', 'sctp'])
+  for (const proto of NFT_SPREAD_PROTOCOLS)
     rules.push(
-      `meta l4proto ${proto} dnat ${ip} to ${ip} daddr . meta l4proto . th dport . numgen random mod ${n} map @${nftSharedSpreadMap(n)}`,
+      `meta l4proto ${proto} dnat ${ip} to ${ip} daddr . th dport . numgen random mod ${n} map @${nftSharedSpreadMap(n, proto)}`,
     );
   return rules;
 }
@@ -292,12 +306,16 @@ export function renderNftServicePort(
   if (plain && hasInternal) {
     // No chain of its own (nftSharedSpreadChain).
     const n = clusterEps.length;
-    const key = svcKey(clusterIP);
     out.sharedSpread = n;
-    el('service-ips', key, `goto ${nftSharedSpreadChain(n)}`);
+    el('service-ips', svcKey(clusterIP), `goto ${nftSharedSpreadChain(n)}`);
     const targets = new Array<string>(n);
     for (let i = 0; i < n; i++) targets[i] = `${clusterEps[i]!.ip} . ${clusterEps[i]!.port}`;
-    out.spreadGroup = { serviceIpsId: out.elements.at(-1)!.id, key, targets };
+    out.spreadGroup = {
+      serviceIpsId: out.elements.at(-1)!.id,
+      map: nftSharedSpreadMap(n, proto),
+      key: `${clusterIP} . ${sp.port}`,
+      targets,
+    };
   } else if (hasInternal) el('service-ips', svcKey(clusterIP), `goto ${sp.internalPolicyLocal ? loc : svc}`);
   else el('no-endpoint-services', svcKey(clusterIP), noEndpointVerdict);
 

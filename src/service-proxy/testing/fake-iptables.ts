@@ -5,7 +5,7 @@
  * table commits at once or not at all) and answers `iptables-save`. Tests run the proxier against
  * it through a runner, then trace packets through what it holds.
  */
-import type { CommandResult, CommandRunner, RunOptions } from '../runner.js';
+import { type CommandResult, type CommandRunner, type RunOptions, stdinText } from '../runner.js';
 
 const BUILTIN: Record<string, string[]> = {
   nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
@@ -131,7 +131,7 @@ export class FakeIptablesRunner implements CommandRunner {
         return { code: 1, stdout: '', stderr: 'iptables-restore: line 1 failed (injected)' };
       }
       try {
-        fake.restore(opts.stdin ?? '');
+        fake.restore(await stdinText(opts.stdin));
         return { code: 0, stdout: '', stderr: '' };
       } catch (e) {
         return { code: 1, stdout: '', stderr: (e as Error).message };

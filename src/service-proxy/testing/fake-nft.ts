@@ -7,7 +7,7 @@
  * missing set or map) and answers `nft -j list chains|sets|maps`. Tests run the proxier against it
  * through a runner, then trace packets through what it holds (nft-tracer.ts).
  */
-import type { CommandResult, CommandRunner, RunOptions } from '../runner.js';
+import { type CommandResult, type CommandRunner, type RunOptions, stdinText } from '../runner.js';
 
 export interface FakeNftChain {
   /** `type nat hook prerouting priority -100 ;` for a base chain. */
@@ -170,16 +170,22 @@ export class FakeNft {
         const isSet = t.sets.has(name);
         // A numgen-keyed map (typeof numgen ...): integer slots -> `address . port`.
         const slotMap = t.mapDecls.get(name)?.includes('typeof numgen') ?? false;
-        // A shared spread map (typeof ... daddr . meta l4proto . th dport . numgen ...):
-        // `address . proto . port . index` -> `address . port`.
-        const spreadMap = t.mapDecls.get(name)?.includes('th dport . numgen') ?? false;
+        // A shared spread map (typeof ... daddr . th dport . numgen ..., or of the earlier layout
+        // ... daddr . meta l4proto . th dport . numgen ...): `address . port . index` (or `address .
+        // proto . port . index`) -> `address . port`, a key of as many parts as the typeof's.
+        const decl = t.mapDecls.get(name) ?? '';
+        const spreadMap = decl.includes('th dport . numgen');
+        const keyParts = (/typeof (.*?) :/.exec(decl)?.[1] ?? '').split(' . ').length;
         for (const e of elementList(body)) {
           const [k, v = ''] = e.split(' : ') as [string, string | undefined];
           if (isSet !== (v === ''))
             throw new Error(`element does not fit ${isSet ? 'set' : 'map'} ${name}: ${e}`);
           if (slotMap && !(/^\d+$/.test(k) && /^\S+ \. \d+$/.test(v)))
             throw new Error(`element does not fit map ${name}: ${e}`);
-          if (spreadMap && !(/^\S+ \. (tcp|udp|sctp) \. \d+ \. \d+$/.test(k) && /^\S+ \. \d+$/.test(v)))
+          const parts = k.split(' . ');
+          const keyOk =
+            parts.length === keyParts && /^\d+$/.test(parts.at(-1)!) && /^\d+$/.test(parts.at(-2)!);
+          if (spreadMap && !(keyOk && /^\S+ \. \d+$/.test(v)))
             throw new Error(`element does not fit map ${name}: ${e}`);
           for (const c of chainRefs(v)) needChain(c);
           // As the kernel: adding an existing key is accepted and keeps the old verdict.
@@ -277,13 +283,15 @@ export class FakeNftRunner implements CommandRunner {
       return { code: 0, stdout: '', stderr: '' };
     }
     if (args[0] === '-f') {
-      if (this.failApplies > 0 || this.failIf?.(opts.stdin ?? '')) {
+      // As nft: the whole input is read (a source that throws fails the run) before anything applies.
+      const input = await stdinText(opts.stdin);
+      if (this.failApplies > 0 || this.failIf?.(input)) {
         if (this.failApplies > 0) this.failApplies--;
         return { code: 1, stdout: '', stderr: 'Error: injected failure' };
       }
       try {
-        this.nft.apply(opts.stdin ?? '');
-        this.inputs.push(opts.stdin ?? '');
+        this.nft.apply(input);
+        this.inputs.push(input);
         this.afterApply?.();
         return { code: 0, stdout: '', stderr: '' };
       } catch (e) {

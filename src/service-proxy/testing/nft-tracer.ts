@@ -7,8 +7,8 @@
  * branch, as `-m statistic` does in packet-tracer.ts; `dnat to numgen random mod N offset O map @M`
  * into N branches of 1/N, one per slot O..O+N-1, where a slot missing from M makes that branch's
  * lookup fail and the walk go on past the rule, as the kernel's lookup does; likewise
- * `dnat to ip daddr . meta l4proto . th dport . numgen random mod N map @M`, keyed by destination,
- * protocol, port and index).
+ * `dnat to ip daddr . th dport . numgen random mod N map @M`, keyed by destination, port and
+ * index; the rule's own `meta l4proto` match picks the map of the protocol).
  *
  * It reads exactly the statements the proxy writes; anything else throws, so a rule the tracer
  * cannot read fails the test instead of being skipped.
@@ -186,19 +186,16 @@ export function traceNft(table: FakeNftTable, pkt: Packet, ctx: TraceContext): O
         }
         return branches;
       }
-      vm =
-        /^dnat (?:ip6? )?to (ip6?) daddr \. meta l4proto \. th dport \. numgen random mod (\d+) map @(\S+)$/.exec(
-          rest,
-        );
+      vm = /^dnat (?:ip6? )?to (ip6?) daddr \. th dport \. numgen random mod (\d+) map @(\S+)$/.exec(rest);
       if (vm) {
-        // Keyed by the (pre-DNAT) destination, the protocol, the port and the random index.
+        // Keyed by the (pre-DNAT) destination, the port and the random index.
         const n = Number(vm[2]);
         const map = table.maps.get(vm[3]!);
         if (!map) throw new Error(`nft tracer: no map ${vm[3]}`);
         const branches: { st: State; term: Term | undefined }[] = [];
         for (let k = 0; k < n; k++) {
           const b = { ...s, prob: s.prob / n };
-          const v = map.get(`${s.dst} . ${proto} . ${s.dport} . ${k}`);
+          const v = map.get(`${s.dst} . ${s.dport} . ${k}`);
           const m = v === undefined ? undefined : /^(\S+) \. (\d+)$/.exec(v);
           if (v !== undefined && !m) throw new Error(`nft tracer: bad endpoint map value ${v}`);
           if (!m) {
