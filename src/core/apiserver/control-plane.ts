@@ -105,14 +105,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
   }
   const advertise = defaultAdvertiseAddress(opts.bindAddress);
+  const ips = new ServiceIpAllocator(opts.serviceCidr ? { cidr: opts.serviceCidr } : {});
   const pki = await ensurePki(opts.dataDir, {
     hosts: defaultServingHosts({
       hostname: hostname(),
       bindAddress: opts.bindAddress,
       extra: [advertise, ...(opts.tlsSans ?? [])],
+      // The `kubernetes` Service's address (the first of the service CIDR) is in the certificate.
+      serviceIp: ips.kubernetesServiceIp,
     }),
   });
-  const ips = new ServiceIpAllocator(opts.serviceCidr ? { cidr: opts.serviceCidr } : {});
   const ports = new NodePortAllocator(opts.nodePortRange ? { range: opts.nodePortRange } : {});
   const alloc = serviceAllocationHooks({ ips, ports });
   const admission = buildAdmission();
@@ -185,7 +187,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const port = server.port || opts.httpsPort;
   const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  await ensureBootstrapObjects(registry, { advertiseAddress: advertise, port });
+  await ensureBootstrapObjects(registry, {
+    advertiseAddress: advertise,
+    port,
+    serviceIp: ips.kubernetesServiceIp,
+  });
   const joinTok = await ensureServerJoinToken(registry, { dataDir: opts.dataDir, caPem: pki.caCertPem });
   await countObjects();
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig.yaml');

@@ -84,6 +84,27 @@ function allocateFor(a: ServiceAllocators, svc: KObj, old: KObj | undefined, tx:
     if (e instanceof AllocatorError) throw internalError(e.message);
     throw e;
   };
+  // IP families: the service CIDR is single-stack, so a new Service may only ask for its family.
+  const clusterFamily = a.ips.family === 6 ? 'IPv6' : 'IPv4';
+  if (needsClusterIP(svc) && !old) {
+    const fams: string[] = spec.ipFamilies ?? [];
+    if (fams.length > 0 && fams[0] !== clusterFamily)
+      throw invalidService(name, [
+        invalidField('spec.ipFamilies[0]', fams[0], 'not configured on this cluster'),
+      ]);
+    if (fams.length > 1) {
+      if (spec.ipFamilyPolicy === 'RequireDualStack')
+        throw invalidService(name, [
+          invalidField(
+            'spec.ipFamilyPolicy',
+            'RequireDualStack',
+            'this cluster is not configured for dual-stack services',
+          ),
+        ]);
+      // PreferDualStack on a single-stack cluster: the one family there is.
+      spec.ipFamilies = [fams[0]];
+    }
+  }
   // ClusterIP
   const oldIP: string | undefined = old && needsClusterIP(old) ? old.spec?.clusterIP : undefined;
   if (needsClusterIP(svc)) {
@@ -116,6 +137,7 @@ function allocateFor(a: ServiceAllocators, svc: KObj, old: KObj | undefined, tx:
     delete spec.clusterIP;
     delete spec.clusterIPs;
   }
+  if (needsClusterIP(svc) && (spec.ipFamilies ?? []).length === 0) spec.ipFamilies = [clusterFamily];
   if (oldIP && oldIP !== 'None' && spec.clusterIP !== oldIP) tx.onCommit(() => a.ips.release(oldIP));
 
   // NodePorts

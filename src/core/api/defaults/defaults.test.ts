@@ -127,7 +127,21 @@ const cases: [string, string, Obj, string, unknown][] = [
   ['Service', 'port protocol', { spec: { ports: [{ port: 80 }] } }, 'spec.ports.0.protocol', 'TCP'],
   ['Service', 'targetPort = port', { spec: { ports: [{ port: 80 }] } }, 'spec.ports.0.targetPort', 80],
   ['Service', 'ipFamilyPolicy', { spec: { ports: [{ port: 80 }] } }, 'spec.ipFamilyPolicy', 'SingleStack'],
-  ['Service', 'ipFamilies', { spec: { ports: [{ port: 80 }] } }, 'spec.ipFamilies', ['IPv4']],
+  // Without addresses the families come from the ClusterIP allocation (the service CIDR's family).
+  [
+    'Service',
+    'no ipFamilies before allocation',
+    { spec: { ports: [{ port: 80 }] } },
+    'spec.ipFamilies',
+    undefined,
+  ],
+  [
+    'Service',
+    'ipFamilies of an explicit IPv6 clusterIP',
+    { spec: { clusterIP: 'fd00:43::5', ports: [{ port: 80 }] } },
+    'spec.ipFamilies',
+    ['IPv6'],
+  ],
   [
     'Service',
     'internalTrafficPolicy',

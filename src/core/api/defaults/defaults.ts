@@ -50,9 +50,11 @@ function defaultService(svc: Service): void {
     spec.internalTrafficPolicy ??= 'Cluster';
     if (spec.clusterIP && (spec.clusterIPs ?? []).length === 0) spec.clusterIPs = [spec.clusterIP];
     if (!spec.clusterIP && (spec.clusterIPs ?? []).length > 0) spec.clusterIP = spec.clusterIPs![0]!;
-    if ((spec.ipFamilies ?? []).length === 0) {
-      const first = spec.clusterIPs?.[0];
-      spec.ipFamilies = [first?.includes(':') ? 'IPv6' : 'IPv4'];
+    // Families follow explicit addresses; otherwise the ClusterIP allocation sets them from the
+    // service CIDR (service-allocation.ts), as upstream does from --service-cluster-ip-range.
+    const first = spec.clusterIPs?.[0];
+    if ((spec.ipFamilies ?? []).length === 0 && first && first !== 'None') {
+      spec.ipFamilies = [first.includes(':') ? 'IPv6' : 'IPv4'];
       if (spec.clusterIPs?.[1]) spec.ipFamilies.push(spec.clusterIPs[1].includes(':') ? 'IPv6' : 'IPv4');
     }
     if (!spec.ipFamilyPolicy && (spec.ipFamilies ?? []).length <= 1 && (spec.clusterIPs ?? []).length <= 1) {
