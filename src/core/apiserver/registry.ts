@@ -13,7 +13,9 @@ import {
   invalidStatusMessage,
   statusCauses,
 } from '../api/field-error.js';
+import { cloneJson } from '../api/json-clone.js';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
+import { rfc3339Seconds } from '../api/rfc3339.js';
 import {
   CompactedError,
   ConflictError,
@@ -122,7 +124,7 @@ const MAX_GUARANTEED_UPDATE_ATTEMPTS = 16;
 
 /** RFC 3339 with seconds precision, as metav1.Time serializes. */
 export function rfc3339(d: Date): string {
-  return `${d.toISOString().slice(0, 19)}Z`;
+  return rfc3339Seconds(d.getTime());
 }
 
 /** The generic store behind every resource. */
@@ -306,7 +308,7 @@ export class Registry {
       const kv = await this.storage.get(this.key(info, namespace, name));
       if (!kv) throw notFound(info, name);
       const current = this.decode(kv);
-      const desired = await mutate(structuredClone(current));
+      const desired = await mutate(cloneJson(current));
       try {
         return await this.writeUpdate(info, kv, current, desired, ctx);
       } catch (e) {
@@ -460,7 +462,7 @@ export class Registry {
           name,
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`,
         );
-      const next = structuredClone(obj);
+      const next = cloneJson(obj);
       const nm = next.metadata;
       const finalizers: string[] = [...(nm.finalizers ?? [])];
       const policy = opts.propagationPolicy;
