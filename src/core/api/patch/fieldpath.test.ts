@@ -321,3 +321,45 @@ describe('FieldSet operations share nodes without sharing changes', () => {
     expect(decoded.toFieldsV1()).toEqual({ 'f:spec': { 'f:paused': {}, 'f:replicas': {} } });
   });
 });
+
+describe('FieldsV1 written back as decoded', () => {
+  // A decoded set that nothing changed encodes to the object it came from when that object is
+  // already canonical; otherwise to the canonical encoding. Either way the text is upstream's.
+  const cases: Array<[string, string, boolean]> = [
+    ['fields in order', '{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:replicas":{}}}', true],
+    [
+      'keys, values and fields',
+      '{"f:spec":{"f:containers":{"k:{\\"name\\":\\"a\\"}":{".":{},"f:name":{}}},"f:finalizers":{"v:\\"x\\"":{}}}}',
+      true,
+    ],
+    ['empty', '{}', true],
+    ['fields out of order', '{"f:spec":{},"f:metadata":{"f:name":{}}}', false],
+    [
+      'a key not spelled canonically',
+      '{"f:ports":{"k:{\\"protocol\\":\\"TCP\\",\\"containerPort\\":80}":{}}}',
+      false,
+    ],
+    [
+      'two spellings of one key',
+      '{"f:p":{"k:{\\"a\\":1,\\"b\\":2}":{},"k:{\\"b\\":2,\\"a\\":1}":{}}}',
+      false,
+    ],
+    ['a dot after a field', '{"f:labels":{"f:app":{},".":{}}}', false],
+    ['a dot alone', '{"f:labels":{".":{}}}', false],
+    ['a dot with a value', '{"f:labels":{".":{"f:x":{}},"f:app":{}}}', false],
+    ['a dot at the root', '{".":{},"f:spec":{}}', false],
+    ['a field before a key', '{"f:c":{"k:{\\"name\\":\\"a\\"}":{},"f:x":{}}}', false],
+  ];
+  it.each(cases)('%s', (_name, text, canonical) => {
+    const json = JSON.parse(text);
+    const decoded = FieldSet.fromFieldsV1(json);
+    const fresh = FieldSet.of(decoded.paths());
+    const out = decoded.toFieldsV1();
+    expect(JSON.stringify(out)).toBe(JSON.stringify(fresh.toFieldsV1()));
+    expect(out === json).toBe(canonical);
+    // Changed sets encode anew, never the decoded object.
+    const changed = decoded.union(FieldSet.of([[f('zz')]]));
+    expect(changed.toFieldsV1()).not.toBe(json);
+    expect(JSON.stringify(FieldSet.fromFieldsV1(json).toFieldsV1())).toBe(JSON.stringify(out));
+  });
+});

@@ -403,24 +403,60 @@ function encodeNode(n: Node, self: boolean): Record<string, unknown> {
   return out;
 }
 
-function decodeInto(n: Node, json: unknown, at: string): void {
-  if (!isObject(json)) throw new FieldPathError(`FieldsV1 at ${at || 'root'} is not a JSON object`, at);
-  for (const [k, v] of Object.entries(json)) {
+/**
+ * Decodes FieldsV1 `json` into `n` (`at`: the keys above it, for errors). Returns whether `json` is
+ * exactly what encodeNode(n, self) writes back (keys canonical, in order, `.` only where needed).
+ */
+function decodeInto(n: Node, json: unknown, self: boolean, at: string[]): boolean {
+  if (!isObject(json)) {
+    const where = at.map((k) => `${k}/`).join('');
+    throw new FieldPathError(`FieldsV1 at ${where || 'root'} is not a JSON object`, where);
+  }
+  const keys = Object.keys(json);
+  let canonical = true;
+  let previous: PathElement | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = json[k];
     if (k === '.') {
       n.member = true;
+      if (!self || i !== 0 || keys.length === 1 || !isEmptyObject(v)) canonical = false;
       continue;
     }
     const pe = canonicalElement(k);
+    if (pe !== k || (previous !== undefined && elementOrder(previous, pe) >= 0)) canonical = false;
+    previous = pe;
     let c = n.children.get(pe);
     if (c === undefined) {
       c = newNode();
       n.children.set(pe, c);
     }
-    if (isObject(v) && Object.keys(v).length === 0) c.member = true;
-    else decodeInto(c, v, `${at}${k}/`);
-    if (nodeEmpty(c)) n.children.delete(pe);
+    if (isEmptyObject(v)) c.member = true;
+    else {
+      at.push(k);
+      if (!decodeInto(c, v, true, at)) canonical = false;
+      at.pop();
+    }
+    if (nodeEmpty(c)) {
+      n.children.delete(pe);
+      canonical = false;
+    }
   }
+  return canonical;
 }
+
+function isEmptyObject(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  for (const _ in v) return false;
+  return true;
+}
+
+/**
+ * The FieldsV1 objects that decoded sets came from, when encoding would write them back as they
+ * are: a set a write leaves alone (an operation that changes nothing returns the same root) then
+ * encodes for free. Such roots are shared (never changed in place), so the entry stays true.
+ */
+const encodedRoots = new WeakMap<Node, Record<string, unknown>>();
 
 /** A set of field paths (a trie), with the set operations server-side apply uses. */
 export class FieldSet {
@@ -450,7 +486,10 @@ export class FieldSet {
   /** Decode a FieldsV1 JSON object (as stored in `managedFields[].fieldsV1`). */
   static fromFieldsV1(json: unknown): FieldSet {
     const s = new FieldSet();
-    decodeInto(s.#root, json, '');
+    if (decodeInto(s.#root, json, false, [])) {
+      encodedRoots.set(s.#root, json as Record<string, unknown>);
+      s.#shared = true;
+    }
     return s;
   }
 
@@ -591,9 +630,12 @@ export class FieldSet {
     return count;
   }
 
-  /** The FieldsV1 JSON object of this set, keys in upstream order. */
+  /**
+   * The FieldsV1 JSON object of this set, keys in upstream order. For a set decoded from
+   * canonical FieldsV1 and not changed since, that very object (callers do not change it).
+   */
   toFieldsV1(): Record<string, unknown> {
-    return encodeNode(this.#root, false);
+    return encodedRoots.get(this.#root) ?? encodeNode(this.#root, false);
   }
 }
 
