@@ -364,17 +364,20 @@ export class Registry {
       );
     let obj: KObj = { ...body, apiVersion: apiVersionOf(info), kind: info.kind };
     obj.metadata = { ...(body.metadata ?? {}) };
-    const meta = obj.metadata;
-    meta.name = name;
-    if (info.namespaced) meta.namespace = old.metadata.namespace;
-    meta.uid = old.metadata.uid;
-    meta.creationTimestamp = old.metadata.creationTimestamp;
+    const sent = obj.metadata;
+    sent.name = name;
+    if (info.namespaced) sent.namespace = old.metadata.namespace;
+    sent.uid = old.metadata.uid;
+    sent.creationTimestamp = old.metadata.creationTimestamp;
     for (const f of ['deletionTimestamp', 'deletionGracePeriodSeconds']) {
-      if (old.metadata[f] !== undefined) meta[f] = old.metadata[f];
-      else delete meta[f];
+      if (old.metadata[f] !== undefined) sent[f] = old.metadata[f];
+      else delete sent[f];
     }
-    if (old.metadata.generation !== undefined) meta.generation = old.metadata.generation;
+    if (old.metadata.generation !== undefined) sent.generation = old.metadata.generation;
     obj = prepareForUpdate(info, obj, old, ctx.subresource);
+    // The strategy may answer with a new object (a status write keeps the old metadata): from here
+    // on, the metadata is the one to be stored.
+    const meta = obj.metadata;
     this.hooks.prepareUpdate?.(info, obj, old);
     this.admission.defaults(info, obj, old);
     // The binding subresource validates its own change (spec.nodeName), which pod updates may not make.
