@@ -37,6 +37,7 @@ import {
   qualifiedResource,
   timeout,
 } from './errors.js';
+import { encodeForStorage, rememberStored } from './stored-json.js';
 import {
   deepEqual,
   hasGeneration,
@@ -159,14 +160,6 @@ export class Registry {
     return obj;
   }
 
-  private encode(obj: KObj): string {
-    const rv = obj.metadata.resourceVersion;
-    delete obj.metadata.resourceVersion;
-    const s = JSON.stringify(obj);
-    if (rv !== undefined) obj.metadata.resourceVersion = rv;
-    return s;
-  }
-
   /** Read one object; 404 Status if absent. */
   async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KObj> {
     const kv = await this.storage.get(this.key(info, namespace, name));
@@ -282,8 +275,10 @@ export class Registry {
       return obj;
     }
     try {
-      const kv = await this.storage.create(this.key(info, namespace, meta.name), this.encode(obj));
+      const stored = encodeForStorage(obj);
+      const kv = await this.storage.create(this.key(info, namespace, meta.name), stored.text);
       meta.resourceVersion = String(kv.modRevision);
+      rememberStored(obj, stored);
       return obj;
     } catch (e) {
       undo?.();
@@ -421,10 +416,12 @@ export class Registry {
       return obj;
     }
     try {
-      const next = await this.storage.update(kv.key, this.encode(obj), {
+      const stored = encodeForStorage(obj);
+      const next = await this.storage.update(kv.key, stored.text, {
         expectedModRevision: kv.modRevision,
       });
       meta.resourceVersion = String(next.modRevision);
+      rememberStored(obj, stored);
       effects?.commit?.();
       return obj;
     } catch (e) {
@@ -501,10 +498,12 @@ export class Registry {
           if (ctx.dryRun) return { obj: next, deleted: false };
           if (deepEqual(next, obj)) return { obj, deleted: false };
           try {
-            const w = await this.storage.update(key, this.encode(next), {
+            const stored = encodeForStorage(next);
+            const w = await this.storage.update(key, stored.text, {
               expectedModRevision: kv.modRevision,
             });
             nm.resourceVersion = String(w.modRevision);
+            rememberStored(next, stored);
             return { obj: next, deleted: false };
           } catch (e) {
             if (e instanceof ConflictError && attempt < MAX_GUARANTEED_UPDATE_ATTEMPTS) continue;
@@ -524,10 +523,12 @@ export class Registry {
         if (ctx.dryRun) return { obj: next, deleted: false };
         if (deepEqual(next, obj)) return { obj, deleted: false };
         try {
-          const w = await this.storage.update(key, this.encode(next), {
+          const stored = encodeForStorage(next);
+          const w = await this.storage.update(key, stored.text, {
             expectedModRevision: kv.modRevision,
           });
           nm.resourceVersion = String(w.modRevision);
+          rememberStored(next, stored);
           return { obj: next, deleted: false };
         } catch (e) {
           if (e instanceof ConflictError && attempt < MAX_GUARANTEED_UPDATE_ATTEMPTS) continue;
