@@ -345,7 +345,7 @@ const NO_ITEMS: readonly unknown[] = Object.freeze([]);
 
 /**
  * Which root fields a comparison walks: `only` these, or all but `skip`. Exact only for filters
- * that drop everything outside `only` (or everything under `skip`) anyway; see rootScopeOf.
+ * that drop everything outside `only` (or everything under `skip`) anyway; see filterScopes.
  */
 interface RootScope {
   only?: ReadonlySet<string> | undefined;
