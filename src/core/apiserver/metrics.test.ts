@@ -85,7 +85,7 @@ describe('createApiserverMetrics', () => {
 
   it('keeps counting across reads: each request is counted once, whenever the counter is read', async () => {
     const m = createApiserverMetrics();
-    const counts: number[] = [];
+    const counts: Array<number | undefined> = [];
     for (const requests of [2, 0, 3, 1]) {
       for (let i = 0; i < requests; i++) m.observeRequest({ ...pods, code: 200, seconds: 0.01 });
       counts.push(sample((await m.render()).body, 'apiserver_request_total', { ...podsLabels, code: '200' }));
