@@ -83,6 +83,16 @@ describe('createApiserverMetrics', () => {
     expect(body).toContain('# TYPE apiserver_request_total counter');
   });
 
+  it('keeps counting across reads: each request is counted once, whenever the counter is read', async () => {
+    const m = createApiserverMetrics();
+    const counts: Array<number | undefined> = [];
+    for (const requests of [2, 0, 3, 1]) {
+      for (let i = 0; i < requests; i++) m.observeRequest({ ...pods, code: 200, seconds: 0.01 });
+      counts.push(sample((await m.render()).body, 'apiserver_request_total', { ...podsLabels, code: '200' }));
+    }
+    expect(counts).toEqual([2, 2, 5, 6]);
+  });
+
   it('records durations in upstream buckets', async () => {
     const m = createApiserverMetrics();
     m.observeRequest({ ...pods, code: 200, seconds: 0.01 });

@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { decodeK8sProtobuf, isK8sProtobuf } from '../api/protobuf/decode.js';
 import { ProtobufDecodeError } from '../api/protobuf/errors.js';
 import { badRequest, unsupportedMediaType } from './errors.js';
+import { storedJson } from './stored-json.js';
 
 export interface MediaRange {
   type: string;
@@ -65,10 +66,10 @@ export function negotiateObject(accept: string | undefined): Negotiated {
   return { format: 'json' };
 }
 
-/** Encode a response body. */
+/** Encode a response body (an object the registry just wrote reuses the text it stored). */
 export function encode(body: unknown, format: ResponseFormat): { payload: string; contentType: string } {
   if (format === 'yaml') return { payload: YAML.stringify(body), contentType: 'application/yaml' };
-  return { payload: JSON.stringify(body), contentType: 'application/json' };
+  return { payload: storedJson(body) ?? JSON.stringify(body), contentType: 'application/json' };
 }
 
 /** Media type of a request body, without parameters. */

@@ -13,7 +13,9 @@ import {
   invalidStatusMessage,
   statusCauses,
 } from '../api/field-error.js';
+import { cloneJson } from '../api/json-clone.js';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
+import { rfc3339Seconds } from '../api/rfc3339.js';
 import {
   CompactedError,
   ConflictError,
@@ -35,6 +37,7 @@ import {
   qualifiedResource,
   timeout,
 } from './errors.js';
+import { encodeForStorage, rememberStored } from './stored-json.js';
 import {
   deepEqual,
   hasGeneration,
@@ -122,7 +125,7 @@ const MAX_GUARANTEED_UPDATE_ATTEMPTS = 16;
 
 /** RFC 3339 with seconds precision, as metav1.Time serializes. */
 export function rfc3339(d: Date): string {
-  return `${d.toISOString().slice(0, 19)}Z`;
+  return rfc3339Seconds(d.getTime());
 }
 
 /** The generic store behind every resource. */
@@ -155,14 +158,6 @@ export class Registry {
     const obj = JSON.parse(kv.value) as KObj;
     obj.metadata.resourceVersion = String(kv.modRevision);
     return obj;
-  }
-
-  private encode(obj: KObj): string {
-    const rv = obj.metadata.resourceVersion;
-    delete obj.metadata.resourceVersion;
-    const s = JSON.stringify(obj);
-    if (rv !== undefined) obj.metadata.resourceVersion = rv;
-    return s;
   }
 
   /** Read one object; 404 Status if absent. */
@@ -280,8 +275,10 @@ export class Registry {
       return obj;
     }
     try {
-      const kv = await this.storage.create(this.key(info, namespace, meta.name), this.encode(obj));
+      const stored = encodeForStorage(obj);
+      const kv = await this.storage.create(this.key(info, namespace, meta.name), stored.text);
       meta.resourceVersion = String(kv.modRevision);
+      rememberStored(obj, stored);
       return obj;
     } catch (e) {
       undo?.();
@@ -306,7 +303,7 @@ export class Registry {
       const kv = await this.storage.get(this.key(info, namespace, name));
       if (!kv) throw notFound(info, name);
       const current = this.decode(kv);
-      const desired = await mutate(structuredClone(current));
+      const desired = await mutate(cloneJson(current));
       try {
         return await this.writeUpdate(info, kv, current, desired, ctx);
       } catch (e) {
@@ -362,17 +359,20 @@ export class Registry {
       );
     let obj: KObj = { ...body, apiVersion: apiVersionOf(info), kind: info.kind };
     obj.metadata = { ...(body.metadata ?? {}) };
-    const meta = obj.metadata;
-    meta.name = name;
-    if (info.namespaced) meta.namespace = old.metadata.namespace;
-    meta.uid = old.metadata.uid;
-    meta.creationTimestamp = old.metadata.creationTimestamp;
+    const sent = obj.metadata;
+    sent.name = name;
+    if (info.namespaced) sent.namespace = old.metadata.namespace;
+    sent.uid = old.metadata.uid;
+    sent.creationTimestamp = old.metadata.creationTimestamp;
     for (const f of ['deletionTimestamp', 'deletionGracePeriodSeconds']) {
-      if (old.metadata[f] !== undefined) meta[f] = old.metadata[f];
-      else delete meta[f];
+      if (old.metadata[f] !== undefined) sent[f] = old.metadata[f];
+      else delete sent[f];
     }
-    if (old.metadata.generation !== undefined) meta.generation = old.metadata.generation;
+    if (old.metadata.generation !== undefined) sent.generation = old.metadata.generation;
     obj = prepareForUpdate(info, obj, old, ctx.subresource);
+    // The strategy may answer with a new object (a status write keeps the old metadata): from here
+    // on, the metadata is the one to be stored.
+    const meta = obj.metadata;
     this.hooks.prepareUpdate?.(info, obj, old);
     this.admission.defaults(info, obj, old);
     // The binding subresource validates its own change (spec.nodeName), which pod updates may not make.
@@ -416,10 +416,12 @@ export class Registry {
       return obj;
     }
     try {
-      const next = await this.storage.update(kv.key, this.encode(obj), {
+      const stored = encodeForStorage(obj);
+      const next = await this.storage.update(kv.key, stored.text, {
         expectedModRevision: kv.modRevision,
       });
       meta.resourceVersion = String(next.modRevision);
+      rememberStored(obj, stored);
       effects?.commit?.();
       return obj;
     } catch (e) {
@@ -460,7 +462,7 @@ export class Registry {
           name,
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`,
         );
-      const next = structuredClone(obj);
+      const next = cloneJson(obj);
       const nm = next.metadata;
       const finalizers: string[] = [...(nm.finalizers ?? [])];
       const policy = opts.propagationPolicy;
@@ -496,10 +498,12 @@ export class Registry {
           if (ctx.dryRun) return { obj: next, deleted: false };
           if (deepEqual(next, obj)) return { obj, deleted: false };
           try {
-            const w = await this.storage.update(key, this.encode(next), {
+            const stored = encodeForStorage(next);
+            const w = await this.storage.update(key, stored.text, {
               expectedModRevision: kv.modRevision,
             });
             nm.resourceVersion = String(w.modRevision);
+            rememberStored(next, stored);
             return { obj: next, deleted: false };
           } catch (e) {
             if (e instanceof ConflictError && attempt < MAX_GUARANTEED_UPDATE_ATTEMPTS) continue;
@@ -519,10 +523,12 @@ export class Registry {
         if (ctx.dryRun) return { obj: next, deleted: false };
         if (deepEqual(next, obj)) return { obj, deleted: false };
         try {
-          const w = await this.storage.update(key, this.encode(next), {
+          const stored = encodeForStorage(next);
+          const w = await this.storage.update(key, stored.text, {
             expectedModRevision: kv.modRevision,
           });
           nm.resourceVersion = String(w.modRevision);
+          rememberStored(next, stored);
           return { obj: next, deleted: false };
         } catch (e) {
           if (e instanceof ConflictError && attempt < MAX_GUARANTEED_UPDATE_ATTEMPTS) continue;

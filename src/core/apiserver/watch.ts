@@ -17,12 +17,30 @@ import { type KObj, parseResourceVersion, type Registry } from './registry.js';
  */
 const decoded = new WeakMap<object, KObj>();
 
+/**
+ * The last decoded value of each key, per registry: the previous value of a change (prevKv, which
+ * filtered watches decode to see an object leave or enter their selection) is the value the
+ * change before it stored, decoded then. Bounded; the oldest keys go first.
+ */
+const latest = new WeakMap<Registry, Map<string, { revision: number; obj: KObj }>>();
+const MAX_LATEST = 512;
+
 function decodeShared(registry: Registry, kv: KeyValue): KObj {
   let o = decoded.get(kv);
-  if (!o) {
+  if (o) return o;
+  let byKey = latest.get(registry);
+  if (byKey === undefined) latest.set(registry, (byKey = new Map()));
+  const hit = byKey.get(kv.key);
+  if (hit !== undefined && hit.revision === kv.modRevision) o = hit.obj;
+  else {
     o = registry.decode(kv);
-    decoded.set(kv, o);
+    if (hit === undefined || hit.revision < kv.modRevision) {
+      byKey.delete(kv.key);
+      byKey.set(kv.key, { revision: kv.modRevision, obj: o });
+      if (byKey.size > MAX_LATEST) byKey.delete(byKey.keys().next().value!);
+    }
   }
+  decoded.set(kv, o);
   return o;
 }
 
@@ -100,13 +118,14 @@ export async function startWatch(
         if (matches(prev)) sink.write('DELETED', prev);
         continue;
       }
+      // The previous value first: it is the one the key's last change decoded (see latest).
+      const before = ev.prevKv && req.filter ? matches(decodeShared(registry, ev.prevKv)) : true;
       const obj = decodeShared(registry, ev.kv);
       const now = matches(obj);
       if (!ev.prevKv) {
         if (now) sink.write('ADDED', obj);
         continue;
       }
-      const before = req.filter ? matches(decodeShared(registry, ev.prevKv)) : true;
       if (now && before) sink.write('MODIFIED', obj);
       else if (now) sink.write('ADDED', obj);
       else if (before) sink.write('DELETED', obj);

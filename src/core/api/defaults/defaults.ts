@@ -14,6 +14,7 @@ import type {
 } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { IngressClass } from 'kubernetes-types/networking/v1.js';
+import { cloneJson } from '../json-clone.js';
 import type { ResourceInfo } from '../resources.js';
 import { applyPodDefaults, applyPodSpecDefaults } from './pod-defaults.js';
 
@@ -290,7 +291,7 @@ function carryJobSelector(job: Job, old: Job): void {
   const ns = job.spec;
   const os = old.spec;
   if (ns === undefined || os === undefined || os.manualSelector === true) return;
-  if (ns.selector === undefined && os.selector !== undefined) ns.selector = structuredClone(os.selector);
+  if (ns.selector === undefined && os.selector !== undefined) ns.selector = cloneJson(os.selector);
   const oldLabels = os.template.metadata?.labels ?? {};
   const labels = ((ns.template.metadata ??= {}).labels ??= {});
   for (const k of [

@@ -12,6 +12,7 @@
  */
 
 import type { ManagedFieldsEntry } from 'kubernetes-types/meta/v1.js';
+import { cloneJson } from '../json-clone.js';
 import {
   type FieldPath,
   type FieldSchema,
@@ -170,7 +171,7 @@ export function applyConflictStatus(err: ApplyConflictError): {
 // Merging
 
 function clone<T>(v: T): T {
-  return v === undefined ? v : structuredClone(v);
+  return v === undefined ? v : cloneJson(v);
 }
 
 /** A copy of configuration value `v` without null map entries (a null asks for the field unset). */

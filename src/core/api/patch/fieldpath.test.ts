@@ -242,3 +242,124 @@ describe('removeFields', () => {
     expect(obj).toEqual(before);
   });
 });
+
+describe('FieldSet operations share nodes without sharing changes', () => {
+  // A model of a set: its members as path texts. The trie must answer every operation as the model.
+  type Model = Set<string>;
+  const key = (p: readonly string[]) => JSON.stringify(p);
+  const model = (s: FieldSet): Model => new Set(s.paths().map(key));
+  const prefixOf = (q: string, p: string) => {
+    const a = JSON.parse(q) as string[];
+    const b = JSON.parse(p) as string[];
+    return a.length <= b.length && a.every((x, i) => x === b[i]);
+  };
+  const ops: Array<[string, (a: FieldSet, b: FieldSet) => FieldSet, (a: Model, b: Model) => string[]]> = [
+    ['union', (a, b) => a.union(b), (a, b) => [...a, ...b]],
+    ['difference', (a, b) => a.difference(b), (a, b) => [...a].filter((p) => !b.has(p))],
+    ['intersection', (a, b) => a.intersection(b), (a, b) => [...a].filter((p) => b.has(p))],
+    [
+      'recursiveDifference',
+      (a, b) => a.recursiveDifference(b),
+      (a, b) => [...a].filter((p) => ![...b].some((q) => prefixOf(q, p))),
+    ],
+    [
+      'recursiveIntersection',
+      (a, b) => a.recursiveIntersection(b),
+      (a, b) => [...a].filter((p) => [...b].some((q) => prefixOf(q, p))),
+    ],
+  ];
+  const P = (...names: string[]) => names.map(f);
+  const sets: Array<[string, string[][]]> = [
+    ['empty', []],
+    ['spec', [P('spec')]],
+    ['spec tree', [P('spec'), P('spec', 'replicas'), P('spec', 'template', 'spec', 'containers')]],
+    ['spec leaves', [P('spec', 'replicas'), P('spec', 'paused'), P('metadata', 'labels', 'app')]],
+    ['status', [P('status', 'phase'), P('status', 'conditions')]],
+    ['mixed', [P('metadata', 'labels', 'app'), P('status'), P('status', 'phase'), P('spec', 'paused')]],
+  ];
+  for (const [op, run, expected] of ops) {
+    for (const [an, ap] of sets) {
+      for (const [bn, bp] of sets) {
+        it(`${an} ${op} ${bn}`, () => {
+          const a = FieldSet.of(ap);
+          const b = FieldSet.of(bp);
+          const before = [a.paths(), b.paths()];
+          const out = run(a, b);
+          expect(model(out)).toEqual(new Set(expected(model(a), model(b))));
+          // The result may hold the operands' nodes: inserting into any one leaves the others.
+          const after = out.paths();
+          out.insert(P('zz', 'out'));
+          a.insert(P('zz', 'a'));
+          b.insert(P('zz', 'b'));
+          expect(out.paths()).toEqual([...after, P('zz', 'out')].sort(byText));
+          expect(a.paths()).toEqual([...before[0]!, P('zz', 'a')].sort(byText));
+          expect(b.paths()).toEqual([...before[1]!, P('zz', 'b')].sort(byText));
+        });
+      }
+    }
+  }
+  function byText(x: readonly string[], y: readonly string[]): number {
+    // paths() order for these field-only paths: members of a node first, then its children.
+    const all = FieldSet.of([x, y]).paths();
+    return all.findIndex((p) => key(p) === key(x)) - all.findIndex((p) => key(p) === key(y));
+  }
+
+  it('a child set shares nodes with its parent, not changes', () => {
+    const parent = FieldSet.of([P('spec', 'replicas'), P('spec', 'paused')]);
+    const child = parent.child(f('spec'))!;
+    child.insert(P('selector'));
+    parent.insert(P('spec', 'template'));
+    expect(child.paths()).toEqual([P('paused'), P('replicas'), P('selector')]);
+    expect(parent.paths()).toEqual([P('spec', 'paused'), P('spec', 'replicas'), P('spec', 'template')]);
+  });
+
+  it('a decoded set and its encoding stay apart', () => {
+    const decoded = FieldSet.fromFieldsV1({ 'f:spec': { 'f:replicas': {} } });
+    const encoded = decoded.toFieldsV1();
+    decoded.insert(P('spec', 'paused'));
+    expect(encoded).toEqual({ 'f:spec': { 'f:replicas': {} } });
+    expect(decoded.toFieldsV1()).toEqual({ 'f:spec': { 'f:paused': {}, 'f:replicas': {} } });
+  });
+});
+
+describe('FieldsV1 written back as decoded', () => {
+  // A decoded set that nothing changed encodes to the object it came from when that object is
+  // already canonical; otherwise to the canonical encoding. Either way the text is upstream's.
+  const cases: Array<[string, string, boolean]> = [
+    ['fields in order', '{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:replicas":{}}}', true],
+    [
+      'keys, values and fields',
+      '{"f:spec":{"f:containers":{"k:{\\"name\\":\\"a\\"}":{".":{},"f:name":{}}},"f:finalizers":{"v:\\"x\\"":{}}}}',
+      true,
+    ],
+    ['empty', '{}', true],
+    ['fields out of order', '{"f:spec":{},"f:metadata":{"f:name":{}}}', false],
+    [
+      'a key not spelled canonically',
+      '{"f:ports":{"k:{\\"protocol\\":\\"TCP\\",\\"containerPort\\":80}":{}}}',
+      false,
+    ],
+    [
+      'two spellings of one key',
+      '{"f:p":{"k:{\\"a\\":1,\\"b\\":2}":{},"k:{\\"b\\":2,\\"a\\":1}":{}}}',
+      false,
+    ],
+    ['a dot after a field', '{"f:labels":{"f:app":{},".":{}}}', false],
+    ['a dot alone', '{"f:labels":{".":{}}}', false],
+    ['a dot with a value', '{"f:labels":{".":{"f:x":{}},"f:app":{}}}', false],
+    ['a dot at the root', '{".":{},"f:spec":{}}', false],
+    ['a field before a key', '{"f:c":{"k:{\\"name\\":\\"a\\"}":{},"f:x":{}}}', false],
+  ];
+  it.each(cases)('%s', (_name, text, canonical) => {
+    const json = JSON.parse(text);
+    const decoded = FieldSet.fromFieldsV1(json);
+    const fresh = FieldSet.of(decoded.paths());
+    const out = decoded.toFieldsV1();
+    expect(JSON.stringify(out)).toBe(JSON.stringify(fresh.toFieldsV1()));
+    expect(out === json).toBe(canonical);
+    // Changed sets encode anew, never the decoded object.
+    const changed = decoded.union(FieldSet.of([[f('zz')]]));
+    expect(changed.toFieldsV1()).not.toBe(json);
+    expect(JSON.stringify(FieldSet.fromFieldsV1(json).toFieldsV1())).toBe(JSON.stringify(out));
+  });
+});

@@ -43,14 +43,22 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Compact JSON with object keys sorted, so equal values have equal text. */
 export function canonicalJson(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (isObject(v)) {
-    const keys = Object.keys(v)
-      .filter((k) => v[k] !== undefined)
-      .sort(compareStrings);
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
-  }
+  if (isObject(v)) return `{${canonicalMembers(v, Object.keys(v).sort(compareStrings))}}`;
   return JSON.stringify(v ?? null);
+}
+
+/** `"k":<canonical value>` for each of `sortedKeys` whose value in `v` is not undefined, comma-separated. */
+function canonicalMembers(v: Record<string, unknown>, sortedKeys: readonly string[]): string {
+  let out = '';
+  for (const k of sortedKeys) {
+    const x = v[k];
+    if (x === undefined) continue;
+    if (out !== '') out += ',';
+    out += `${JSON.stringify(k)}:${canonicalJson(x)}`;
+  }
+  return out;
 }
 
 /** Byte-wise string order (Go's strings.Compare) for the ASCII names Kubernetes uses. */
@@ -178,17 +186,19 @@ function parseElement(pe: PathElement): Parsed {
   return out;
 }
 
+const canonicalCache = new Map<string, PathElement>();
+
 /** Re-spell a decoded element canonically (key fields sorted, compact JSON). */
 function canonicalElement(pe: PathElement): PathElement {
+  if (pe.startsWith('f:')) return pe;
+  const hit = canonicalCache.get(pe);
+  if (hit !== undefined) return hit;
   const p = parseElement(pe);
-  switch (p.kind) {
-    case 1:
-      return keyElement(Object.fromEntries(p.key));
-    case 2:
-      return valueElement(p.value);
-    default:
-      return pe;
-  }
+  const out =
+    p.kind === 1 ? keyElement(Object.fromEntries(p.key)) : p.kind === 2 ? valueElement(p.value) : pe;
+  if (canonicalCache.size > 10_000) canonicalCache.clear();
+  canonicalCache.set(pe, out);
+  return out;
 }
 
 /** Upstream order of path elements: fields, then keys, then values, then indexes. */
@@ -237,6 +247,11 @@ export function pathToString(path: FieldPath): string {
 
 // ---------------------------------------------------------------------------------------------
 // Field sets
+//
+// Sets share nodes: an operation's result reuses every subtree of its operands that it keeps
+// unchanged, so a small change to a large set costs the path to the change, not a copy. Shared
+// nodes are never changed again: a set whose nodes may be shared (see FieldSet.#shared) copies
+// them before its first insert.
 
 interface Node {
   member: boolean;
@@ -257,73 +272,106 @@ function cloneNode(n: Node): Node {
   return { member: n.member, children };
 }
 
-/** Merge two child maps with `combine`, dropping children that come out empty. */
+/** `x` itself when `member` and `children` are what it holds, else a new node. */
+function nodeOf(x: Node, member: boolean, children: Map<PathElement, Node>): Node {
+  return member === x.member && children === x.children ? x : { member, children };
+}
+
+/**
+ * Merge two child maps with `combine`, dropping children that come out empty. Returns `a` itself
+ * when every child of `a` came out as it was and `b` added none.
+ */
 function combineChildren(
   a: Map<PathElement, Node>,
   b: Map<PathElement, Node>,
   combine: (x: Node | undefined, y: Node | undefined) => Node | undefined,
 ): Map<PathElement, Node> {
-  const out = new Map<PathElement, Node>();
+  let out: Map<PathElement, Node> | undefined;
   for (const [pe, x] of a) {
     const r = combine(x, b.get(pe));
-    if (r !== undefined && !nodeEmpty(r)) out.set(pe, r);
+    const keep = r !== undefined && !nodeEmpty(r);
+    if (out === undefined) {
+      if (keep && r === x) continue;
+      out = copyUntil(a, pe);
+    }
+    if (keep) out.set(pe, r);
   }
   for (const [pe, y] of b) {
     if (a.has(pe)) continue;
     const r = combine(undefined, y);
-    if (r !== undefined && !nodeEmpty(r)) out.set(pe, r);
+    if (r === undefined || nodeEmpty(r)) continue;
+    out ??= new Map(a);
+    out.set(pe, r);
+  }
+  return out ?? a;
+}
+
+/** The entries of `m` before key `stop`. */
+function copyUntil(m: Map<PathElement, Node>, stop: PathElement): Map<PathElement, Node> {
+  const out = new Map<PathElement, Node>();
+  for (const [pe, n] of m) {
+    if (pe === stop) break;
+    out.set(pe, n);
   }
   return out;
 }
 
 function unionNodes(x: Node | undefined, y: Node | undefined): Node | undefined {
-  if (x === undefined) return y && cloneNode(y);
-  if (y === undefined) return cloneNode(x);
-  return { member: x.member || y.member, children: combineChildren(x.children, y.children, unionNodes) };
+  if (x === undefined) return y;
+  if (y === undefined || x === y) return x;
+  return nodeOf(x, x.member || y.member, combineChildren(x.children, y.children, unionNodes));
 }
 
 function differenceNodes(x: Node | undefined, y: Node | undefined): Node | undefined {
-  if (x === undefined) return undefined;
-  if (y === undefined) return cloneNode(x);
-  return {
-    member: x.member && !y.member,
-    children: combineChildren(x.children, y.children, differenceNodes),
-  };
+  if (x === undefined || x === y) return undefined;
+  if (y === undefined) return x;
+  return nodeOf(x, x.member && !y.member, combineChildren(x.children, y.children, differenceNodes));
 }
 
 function intersectNodes(x: Node | undefined, y: Node | undefined): Node | undefined {
   if (x === undefined || y === undefined) return undefined;
-  return { member: x.member && y.member, children: combineChildren(x.children, y.children, intersectNodes) };
+  if (x === y) return x;
+  return nodeOf(x, x.member && y.member, combineChildren(x.children, y.children, intersectNodes));
+}
+
+/** `x`'s children passed through `keep` (undefined drops one), reusing `x.children` when none changed. */
+function mapChildren(x: Node, keep: (pe: PathElement, c: Node) => Node | undefined): Map<PathElement, Node> {
+  let out: Map<PathElement, Node> | undefined;
+  for (const [pe, c] of x.children) {
+    const r = keep(pe, c);
+    const kept = r !== undefined && !nodeEmpty(r);
+    if (out === undefined) {
+      if (kept && r === c) continue;
+      out = copyUntil(x.children, pe);
+    }
+    if (kept) out.set(pe, r);
+  }
+  return out ?? x.children;
 }
 
 function recursiveDifferenceNodes(x: Node | undefined, y: Node | undefined): Node | undefined {
   if (x === undefined) return undefined;
-  if (y === undefined) return cloneNode(x);
-  const out = newNode();
-  out.member = x.member && !y.member;
-  for (const [pe, c] of x.children) {
+  if (y === undefined) return x;
+  const children = mapChildren(x, (pe, c) => {
     const other = y.children.get(pe);
-    if (other?.member) continue; // the whole subtree is excluded
-    const r = recursiveDifferenceNodes(c, other);
-    if (r !== undefined && !nodeEmpty(r)) out.children.set(pe, r);
-  }
-  return out;
+    // A member of y excludes its whole subtree.
+    return other?.member ? undefined : recursiveDifferenceNodes(c, other);
+  });
+  return nodeOf(x, x.member && !y.member, children);
 }
 
 function recursiveIntersectNodes(x: Node | undefined, y: Node | undefined): Node | undefined {
   if (x === undefined || y === undefined) return undefined;
-  const out = newNode();
-  out.member = x.member && y.member;
-  for (const [pe, c] of x.children) {
+  const children = mapChildren(x, (pe, c) => {
     const other = y.children.get(pe);
-    if (other === undefined) continue;
-    const r = other.member ? cloneNode(c) : recursiveIntersectNodes(c, other);
-    if (r !== undefined && !nodeEmpty(r)) out.children.set(pe, r);
-  }
-  return out;
+    if (other === undefined) return undefined;
+    return other.member ? c : recursiveIntersectNodes(c, other);
+  });
+  return nodeOf(x, x.member && y.member, children);
 }
 
 function equalNodes(x: Node, y: Node): boolean {
+  if (x === y) return true;
   if (x.member !== y.member || x.children.size !== y.children.size) return false;
   for (const [pe, c] of x.children) {
     const o = y.children.get(pe);
@@ -332,8 +380,16 @@ function equalNodes(x: Node, y: Node): boolean {
   return true;
 }
 
+/** Upstream element order; field names (the common case) compare as plain strings. */
+function elementOrder(a: PathElement, b: PathElement): number {
+  if (a.startsWith('f:') && b.startsWith('f:')) return compareStrings(a, b);
+  return compareElements(a, b);
+}
+
 function sortedElements(m: Map<PathElement, Node>): PathElement[] {
-  return [...m.keys()].sort(compareElements);
+  const out = [...m.keys()];
+  if (out.length > 1) out.sort(elementOrder);
+  return out;
 }
 
 /** FieldsV1 value of `n`'s contents; `self` adds `.` when `n` is both a member and a parent. */
@@ -347,31 +403,77 @@ function encodeNode(n: Node, self: boolean): Record<string, unknown> {
   return out;
 }
 
-function decodeInto(n: Node, json: unknown, at: string): void {
-  if (!isObject(json)) throw new FieldPathError(`FieldsV1 at ${at || 'root'} is not a JSON object`, at);
-  for (const [k, v] of Object.entries(json)) {
+/**
+ * Decodes FieldsV1 `json` into `n` (`at`: the keys above it, for errors). Returns whether `json` is
+ * exactly what encodeNode(n, self) writes back (keys canonical, in order, `.` only where needed).
+ */
+function decodeInto(n: Node, json: unknown, self: boolean, at: string[]): boolean {
+  if (!isObject(json)) {
+    const where = at.map((k) => `${k}/`).join('');
+    throw new FieldPathError(`FieldsV1 at ${where || 'root'} is not a JSON object`, where);
+  }
+  const keys = Object.keys(json);
+  let canonical = true;
+  let previous: PathElement | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = json[k];
     if (k === '.') {
       n.member = true;
+      if (!self || i !== 0 || keys.length === 1 || !isEmptyObject(v)) canonical = false;
       continue;
     }
     const pe = canonicalElement(k);
+    if (pe !== k || (previous !== undefined && elementOrder(previous, pe) >= 0)) canonical = false;
+    previous = pe;
     let c = n.children.get(pe);
     if (c === undefined) {
       c = newNode();
       n.children.set(pe, c);
     }
-    if (isObject(v) && Object.keys(v).length === 0) c.member = true;
-    else decodeInto(c, v, `${at}${k}/`);
-    if (nodeEmpty(c)) n.children.delete(pe);
+    if (isEmptyObject(v)) c.member = true;
+    else {
+      at.push(k);
+      if (!decodeInto(c, v, true, at)) canonical = false;
+      at.pop();
+    }
+    if (nodeEmpty(c)) {
+      n.children.delete(pe);
+      canonical = false;
+    }
   }
+  return canonical;
 }
+
+function isEmptyObject(v: unknown): boolean {
+  if (!isObject(v)) return false;
+  for (const _ in v) return false;
+  return true;
+}
+
+/**
+ * The FieldsV1 objects that decoded sets came from, when encoding would write them back as they
+ * are: a set a write leaves alone (an operation that changes nothing returns the same root) then
+ * encodes for free. Such roots are shared (never changed in place), so the entry stays true.
+ */
+const encodedRoots = new WeakMap<Node, Record<string, unknown>>();
 
 /** A set of field paths (a trie), with the set operations server-side apply uses. */
 export class FieldSet {
-  readonly #root: Node;
+  #root: Node;
+  /** Whether other sets may hold #root's nodes: they are then never changed, insert copies first. */
+  #shared = false;
 
-  constructor(root: Node = newNode()) {
-    this.#root = root;
+  constructor() {
+    this.#root = newNode();
+  }
+
+  /** A set over `root`, whose nodes other sets may hold. */
+  static #sharing(root: Node | undefined): FieldSet {
+    const s = new FieldSet();
+    if (root !== undefined) s.#root = root;
+    s.#shared = true;
+    return s;
   }
 
   /** A set holding `paths`. */
@@ -383,14 +485,21 @@ export class FieldSet {
 
   /** Decode a FieldsV1 JSON object (as stored in `managedFields[].fieldsV1`). */
   static fromFieldsV1(json: unknown): FieldSet {
-    const root = newNode();
-    decodeInto(root, json, '');
-    return new FieldSet(root);
+    const s = new FieldSet();
+    if (decodeInto(s.#root, json, false, [])) {
+      encodedRoots.set(s.#root, json as Record<string, unknown>);
+      s.#shared = true;
+    }
+    return s;
   }
 
   /** Add `path` as a member. The empty path (the root) is never a member. */
   insert(path: FieldPath): this {
     if (path.length === 0) return this;
+    if (this.#shared) {
+      this.#root = cloneNode(this.#root);
+      this.#shared = false;
+    }
     let n = this.#root;
     for (const pe of path) {
       let c = n.children.get(pe);
@@ -413,7 +522,9 @@ export class FieldSet {
   /** The subset below element `pe` (paths relative to it), or undefined when there is none. */
   child(pe: PathElement): FieldSet | undefined {
     const c = this.#root.children.get(pe);
-    return c === undefined || c.children.size === 0 ? undefined : new FieldSet(c);
+    if (c === undefined || c.children.size === 0) return undefined;
+    this.#shared = true;
+    return FieldSet.#sharing(c);
   }
 
   /** Whether `pe` (relative to this set's root) is a member. */
@@ -435,29 +546,36 @@ export class FieldSet {
     return this.#root.children.size === 0;
   }
 
+  /** The result of an operation with `other`, which may hold nodes of both. */
+  #combined(other: FieldSet, root: Node | undefined): FieldSet {
+    this.#shared = true;
+    other.#shared = true;
+    return FieldSet.#sharing(root);
+  }
+
   /** Paths in either set. */
   union(other: FieldSet): FieldSet {
-    return new FieldSet(unionNodes(this.#root, other.#root) ?? newNode());
+    return this.#combined(other, unionNodes(this.#root, other.#root));
   }
 
   /** Paths of this set that are not members of `other` (children of a removed member stay). */
   difference(other: FieldSet): FieldSet {
-    return new FieldSet(differenceNodes(this.#root, other.#root) ?? newNode());
+    return this.#combined(other, differenceNodes(this.#root, other.#root));
   }
 
   /** Paths in both sets. */
   intersection(other: FieldSet): FieldSet {
-    return new FieldSet(intersectNodes(this.#root, other.#root) ?? newNode());
+    return this.#combined(other, intersectNodes(this.#root, other.#root));
   }
 
   /** Paths of this set that neither are, nor lie below, a member of `other`. */
   recursiveDifference(other: FieldSet): FieldSet {
-    return new FieldSet(recursiveDifferenceNodes(this.#root, other.#root) ?? newNode());
+    return this.#combined(other, recursiveDifferenceNodes(this.#root, other.#root));
   }
 
   /** Paths of this set that are, or lie below, a member of `other`. */
   recursiveIntersection(other: FieldSet): FieldSet {
-    return new FieldSet(recursiveIntersectNodes(this.#root, other.#root) ?? newNode());
+    return this.#combined(other, recursiveIntersectNodes(this.#root, other.#root));
   }
 
   /**
@@ -474,7 +592,9 @@ export class FieldSet {
       }
       return out;
     };
-    return new FieldSet(walk(this.#root));
+    const out = new FieldSet();
+    out.#root = walk(this.#root);
+    return out;
   }
 
   /** Whether both sets hold the same paths. */
@@ -510,9 +630,12 @@ export class FieldSet {
     return count;
   }
 
-  /** The FieldsV1 JSON object of this set, keys in upstream order. */
+  /**
+   * The FieldsV1 JSON object of this set, keys in upstream order. For a set decoded from
+   * canonical FieldsV1 and not changed since, that very object (callers do not change it).
+   */
   toFieldsV1(): Record<string, unknown> {
-    return encodeNode(this.#root, false);
+    return encodedRoots.get(this.#root) ?? encodeNode(this.#root, false);
   }
 }
 
@@ -604,20 +727,30 @@ export function shapeOf(schema: FieldSchema, names: readonly string[], v: unknow
   return { type: 'leaf' };
 }
 
+const sortedKeyLists = new WeakMap<readonly string[], readonly string[]>();
+
+/** `keys` in canonicalJson's order (schema key lists are few and frozen: kept per list). */
+function sortedKeys(keys: readonly string[]): readonly string[] {
+  let out = sortedKeyLists.get(keys);
+  if (out === undefined) {
+    out = [...keys].sort(compareStrings);
+    sortedKeyLists.set(keys, out);
+  }
+  return out;
+}
+
 /** The path element of list item `item` at `index` in a list of `shape`. */
 export function itemElement(shape: Shape, item: unknown, index: number): PathElement {
   if (shape.type === 'set') return valueElement(item);
   if (shape.type === 'associative' && isObject(item)) {
+    // keyElement of the item's key fields, spelled without building the key object.
     const key: Record<string, unknown> = {};
-    let found = false;
     for (const k of shape.keys) {
       const v = item[k] ?? KEY_DEFAULTS[k];
-      if (v !== undefined && v !== null) {
-        key[k] = v;
-        found = true;
-      }
+      if (v !== undefined && v !== null) key[k] = v;
     }
-    if (found) return keyElement(key);
+    const members = canonicalMembers(key, sortedKeys(shape.keys));
+    if (members !== '') return `k:{${members}}`;
   }
   return indexElement(index);
 }

@@ -6,6 +6,7 @@
  */
 
 import jsonpatch from 'fast-json-patch';
+import { cloneJson } from '../json-clone.js';
 import { JsonPatchError } from './errors.js';
 
 export interface JsonPatchOperation {
@@ -104,7 +105,7 @@ function describe(code: string, op: JsonPatchOperation, index: number): string {
  */
 export function applyJsonPatch<T>(target: T, ops: unknown): T {
   const patch = parseJsonPatch(ops);
-  const doc = structuredClone(target);
+  const doc = cloneJson(target);
   try {
     return jsonpatch.applyPatch(doc, patch as jsonpatch.Operation[], true, true, true).newDocument;
   } catch (e) {

@@ -1,13 +1,29 @@
 import type { ManagedFieldsEntry } from 'kubernetes-types/meta/v1.js';
 import { describe, expect, it } from 'vitest';
 import {
+  type FieldSchema,
+  FieldSet,
+  fieldElement,
+  isObject,
+  itemElement,
+  jsonEqual,
+  type Shape,
+  schemaFor,
+  shapeOf,
+} from './fieldpath.js';
+import {
+  type Comparison,
   capUpdateManagers,
+  compareForOwnership,
+  compareObjects,
   decodeManagedFields,
   emptyObject,
   encodeManagedFields,
   formatTime,
   ManagedFieldsError,
   managerFromUserAgent,
+  resetFieldsFilter,
+  STRIPPED_FIELDS,
   updateManagedFields,
 } from './managed-fields.js';
 
@@ -339,4 +355,226 @@ describe('managerFromUserAgent', () => {
   ])('($fm, $ua) -> $want', ({ fm, ua, want }) => {
     expect(managerFromUserAgent(fm, ua)).toBe(want);
   });
+});
+
+describe('compareObjects and compareForOwnership against a plain reference walk', () => {
+  // The comparison as first written (one FieldSet.insert per path, no pruning): the faster walk
+  // must find exactly the same fields on every pair below, whole or filtered.
+  function reference(oldObj: unknown, newObj: unknown, schema: FieldSchema): Comparison {
+    const added = new FieldSet();
+    const modified = new FieldSet();
+    const removed = new FieldSet();
+    const index = (shape: Shape, list: readonly unknown[]) => {
+      const out = new Map<string, unknown>();
+      list.forEach((item, i) => {
+        out.set(itemElement(shape, item, i), item);
+      });
+      return out;
+    };
+    const children = (l: unknown, r: unknown, shape: Shape, path: string[], names: string[]): void => {
+      if (shape.type === 'map') {
+        const lm = isObject(l) ? l : {};
+        const rm = isObject(r) ? r : {};
+        for (const k of new Set([...Object.keys(lm), ...Object.keys(rm)]))
+          visit(lm[k], rm[k], [...path, fieldElement(k)], [...names, k]);
+        return;
+      }
+      if (shape.type === 'leaf') return;
+      const li = index(shape, Array.isArray(l) ? l : []);
+      const ri = index(shape, Array.isArray(r) ? r : []);
+      for (const pe of new Set([...li.keys(), ...ri.keys()])) {
+        const lItem = li.get(pe);
+        const rItem = ri.get(pe);
+        const p = [...path, pe];
+        if (shape.type === 'set' || !isObject(lItem ?? rItem)) {
+          if (lItem === undefined) added.insert(p);
+          else if (rItem === undefined) removed.insert(p);
+          else if (!jsonEqual(lItem, rItem)) modified.insert(p);
+          continue;
+        }
+        visit(lItem, rItem, p, names);
+      }
+    };
+    const visit = (l: unknown, r: unknown, path: string[], names: string[]): void => {
+      if ((l === undefined || l === null) && (r === undefined || r === null)) {
+        if (l === null && r === undefined) removed.insert(path);
+        else if (l === undefined && r === null) added.insert(path);
+        return;
+      }
+      const ls = l === undefined || l === null ? undefined : shapeOf(schema, names, l);
+      const rs = r === undefined || r === null ? undefined : shapeOf(schema, names, r);
+      if (ls !== undefined && rs !== undefined && ls.type !== rs.type) {
+        modified.insert(path);
+        children(l, undefined, ls, path, names);
+        children(undefined, r, rs, path, names);
+        return;
+      }
+      const shape = (rs ?? ls)!;
+      if (shape.type === 'leaf') {
+        if (l === undefined) added.insert(path);
+        else if (r === undefined) removed.insert(path);
+        else if (!jsonEqual(l, r)) modified.insert(path);
+        return;
+      }
+      if (l === undefined) added.insert(path);
+      else if (r === undefined) removed.insert(path);
+      children(l, r, shape, path, names);
+    };
+    visit(isObject(oldObj) ? oldObj : {}, isObject(newObj) ? newObj : {}, [], []);
+    return { added, modified, removed };
+  }
+
+  const serverMetadata = STRIPPED_FIELDS.union(
+    FieldSet.of([
+      ['metadata', 'deletionTimestamp'].map(fieldElement),
+      ['metadata', 'deletionGracePeriodSeconds'].map(fieldElement),
+    ]),
+  );
+
+  const deployment = createdDeployment();
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'p',
+      namespace: 'default',
+      labels: { app: 'web' },
+      managedFields: [{ manager: 'a', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: {} }],
+      ownerReferences: [{ uid: 'u1', name: 'rs', kind: 'ReplicaSet', apiVersion: 'apps/v1' }],
+      finalizers: ['x/y'],
+    },
+    spec: {
+      containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 80 }] }],
+      tolerations: [{ key: 'k', operator: 'Exists' }],
+    },
+    status: {
+      phase: 'Running',
+      conditions: [
+        { type: 'Ready', status: 'True', lastProbeTime: null },
+        { type: 'PodScheduled', status: 'True' },
+      ],
+      containerStatuses: [{ name: 'web', ready: true, state: { running: { startedAt: 't' } } }],
+      podIPs: [{ ip: '10.42.0.1' }],
+    },
+  };
+  const change = (o: Record<string, any>, f: (c: Record<string, any>) => void) => {
+    const c = JSON.parse(JSON.stringify(o));
+    f(c);
+    return c;
+  };
+  const pairs: Array<[string, string, string, unknown, unknown]> = [
+    ['deployment create', 'apps/v1', 'Deployment', emptyObject('apps/v1', 'Deployment'), deployment],
+    ['deployment unchanged', 'apps/v1', 'Deployment', deployment, change(deployment, () => {})],
+    [
+      'deployment replicas',
+      'apps/v1',
+      'Deployment',
+      deployment,
+      change(deployment, (d) => (d.spec.replicas = 3)),
+    ],
+    [
+      'deployment image, new container, label gone',
+      'apps/v1',
+      'Deployment',
+      deployment,
+      change(deployment, (d) => {
+        d.spec.template.spec.containers[0].image = 'nginx:2';
+        d.spec.template.spec.containers.push({ name: 'side', image: 'busybox' });
+        delete d.metadata.labels.app;
+      }),
+    ],
+    [
+      'deployment status and spec',
+      'apps/v1',
+      'Deployment',
+      deployment,
+      change(deployment, (d) => {
+        d.status = { replicas: 1, conditions: [{ type: 'Available', status: 'True' }] };
+        d.spec.paused = true;
+      }),
+    ],
+    ['pod create', 'v1', 'Pod', emptyObject('v1', 'Pod'), pod],
+    [
+      'pod status',
+      'v1',
+      'Pod',
+      pod,
+      change(pod, (p) => {
+        p.status.conditions[0].status = 'False';
+        p.status.conditions.push({ type: 'Initialized', status: 'True' });
+        p.status.containerStatuses[0].ready = false;
+        p.status.podIPs = null;
+        delete p.status.phase;
+      }),
+    ],
+    [
+      'pod status sharing old metadata and spec',
+      'v1',
+      'Pod',
+      pod,
+      { ...pod, status: { ...pod.status, phase: 'Succeeded' } },
+    ],
+    [
+      'pod metadata: managedFields, finalizers, owners, deletion',
+      'v1',
+      'Pod',
+      pod,
+      change(pod, (p) => {
+        p.metadata.managedFields = [];
+        p.metadata.finalizers = ['x/z'];
+        p.metadata.ownerReferences[0].controller = true;
+        p.metadata.deletionTimestamp = '2024-01-01T00:00:00Z';
+        p.metadata.resourceVersion = '5';
+      }),
+    ],
+    [
+      'values changing kind',
+      'v1',
+      'Pod',
+      pod,
+      change(pod, (p) => {
+        p.spec.containers = 'none';
+        p.status.conditions = { a: 1 };
+        p.metadata.labels = null;
+        p.spec.tolerations = [];
+      }),
+    ],
+    [
+      'keys named like Object.prototype members',
+      'v1',
+      'ConfigMap',
+      JSON.parse('{"metadata":{"labels":{"constructor":"a","toString":"b"}},"data":{"__proto__":"x"}}'),
+      JSON.parse(
+        '{"metadata":{"labels":{"toString":"c","hasOwnProperty":"d"}},"data":{"__proto__":"y","valueOf":"z"}}',
+      ),
+    ],
+    [
+      'custom resource, whole objects replaced',
+      'example.com/v1',
+      'Widget',
+      { metadata: { name: 'w' }, spec: { a: [1, 2], b: { c: { d: 1 } } }, status: { ok: true } },
+      { metadata: { name: 'w' }, spec: { a: [2], e: null }, status: { ok: false } },
+    ],
+    ['from nothing', 'v1', 'ConfigMap', undefined, { metadata: { name: 'c' }, data: { a: '1' } }],
+    ['to nothing', 'v1', 'ConfigMap', { metadata: { name: 'c' }, data: { a: '1' } }, 'not an object'],
+  ];
+  const subresources: Array<string | undefined> = [undefined, 'status', 'scale'];
+  for (const [name, apiVersion, kind, oldObj, newObj] of pairs) {
+    const schema = schemaFor(apiVersion, kind);
+    it(`${name}: whole`, () => {
+      const want = reference(oldObj, newObj, schema);
+      const got = compareObjects(oldObj, newObj, schema);
+      for (const k of ['added', 'modified', 'removed'] as const)
+        expect([k, got[k].paths()]).toEqual([k, want[k].paths()]);
+    });
+    for (const sub of subresources) {
+      it(`${name}: filtered for ${sub ?? 'the main resource'}`, () => {
+        const ignore = resetFieldsFilter(apiVersion, kind, sub);
+        const want = reference(oldObj, newObj, schema);
+        const got = compareForOwnership(oldObj, newObj, { schema, ignore });
+        for (const k of ['added', 'modified', 'removed'] as const)
+          expect([k, got[k].paths()]).toEqual([k, ignore(want[k]).difference(serverMetadata).paths()]);
+      });
+    }
+  }
 });

@@ -10,6 +10,7 @@
 
 import type { ManagedFieldsEntry } from 'kubernetes-types/meta/v1.js';
 import { resourceForKind } from '../resources.js';
+import { rfc3339Seconds } from '../rfc3339.js';
 import {
   type FieldSchema,
   FieldSet,
@@ -138,7 +139,7 @@ export function encodeManagedFields(sets: ManagedSets): ManagedFieldsEntry[] {
 
 /** `d` as RFC3339 with whole seconds in UTC (metav1.Time). */
 export function formatTime(d: Date): string {
-  return `${d.toISOString().slice(0, 19)}Z`;
+  return rfc3339Seconds(d.getTime());
 }
 
 /**
@@ -198,16 +199,27 @@ const SERVER_METADATA: FieldSet = STRIPPED_FIELDS.union(
 /** A filter over field sets: what a write may own (upstream's reset fields). */
 export type FieldFilter = (set: FieldSet) => FieldSet;
 
+/**
+ * The root fields a filter made here keeps, so that a comparison filtered by it need not walk the
+ * others: what it would find there the filter drops anyway.
+ */
+const filterScopes = new WeakMap<FieldFilter, RootScope>();
+
 /** A filter dropping `paths` and everything below them. */
 export function excludeFields(paths: readonly (readonly string[])[]): FieldFilter {
   const drop = FieldSet.of(paths.map((p) => p.map(fieldElement)));
-  return (s) => s.recursiveDifference(drop);
+  const filter: FieldFilter = (s) => s.recursiveDifference(drop);
+  // Only whole root fields can be skipped; a deeper path still needs its root field walked.
+  filterScopes.set(filter, { skip: new Set(paths.filter((p) => p.length === 1).map((p) => p[0]!)) });
+  return filter;
 }
 
 /** A filter keeping only `paths` and everything below them. */
 export function includeOnlyFields(paths: readonly (readonly string[])[]): FieldFilter {
   const keep = FieldSet.of(paths.map((p) => p.map(fieldElement)));
-  return (s) => s.recursiveIntersection(keep);
+  const filter: FieldFilter = (s) => s.recursiveIntersection(keep);
+  filterScopes.set(filter, { only: new Set(paths.filter((p) => p.length > 0).map((p) => p[0]!)) });
+  return filter;
 }
 
 /**
@@ -217,13 +229,19 @@ export function includeOnlyFields(paths: readonly (readonly string[])[]): FieldF
  * everything but `spec.replicas` on the scale subresource.
  */
 export function resetFieldsFilter(apiVersion: string, kind: string, subresource?: string): FieldFilter {
-  if (subresource === 'status') return includeOnlyFields([['status']]);
-  if (subresource === 'scale') return includeOnlyFields([['spec', 'replicas']]);
-  if (subresource !== undefined && subresource !== '') return (s) => s;
+  if (subresource === 'status') return STATUS_ONLY;
+  if (subresource === 'scale') return REPLICAS_ONLY;
+  if (subresource !== undefined && subresource !== '') return KEEP_ALL;
   const info = resourceForKind(apiVersion, kind);
-  if (info !== undefined && !info.subresources.includes('status')) return (s) => s;
-  return excludeFields([['status']]);
+  if (info !== undefined && !info.subresources.includes('status')) return KEEP_ALL;
+  return ALL_BUT_STATUS;
 }
+
+// The filters resetFieldsFilter hands out, made once (filters are pure).
+const STATUS_ONLY = includeOnlyFields([['status']]);
+const REPLICAS_ONLY = includeOnlyFields([['spec', 'replicas']]);
+const ALL_BUT_STATUS = excludeFields([['status']]);
+const KEEP_ALL: FieldFilter = (s) => s;
 
 // ---------------------------------------------------------------------------------------------
 // Empty objects
@@ -318,10 +336,22 @@ export interface Comparison {
 
 function listIndex(shape: Shape, list: readonly unknown[]): Map<PathElement, unknown> {
   const out = new Map<PathElement, unknown>();
-  list.forEach((item, i) => {
-    out.set(itemElement(shape, item, i), item);
-  });
+  for (let i = 0; i < list.length; i++) out.set(itemElement(shape, list[i], i), list[i]);
   return out;
+}
+
+const NO_FIELDS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+const NO_ITEMS: readonly unknown[] = Object.freeze([]);
+
+/**
+ * Which root fields a comparison walks: `only` these, or all but `skip`. Exact only for filters
+ * that drop everything outside `only` (or everything under `skip`) anyway; see filterScopes.
+ */
+interface RootScope {
+  only?: ReadonlySet<string> | undefined;
+  skip?: ReadonlySet<string> | undefined;
+  /** Leave out metadata.managedFields (only for comparisons that drop server-set metadata after). */
+  skipManagedFields?: boolean;
 }
 
 /**
@@ -330,43 +360,73 @@ function listIndex(shape: Shape, list: readonly unknown[]): Map<PathElement, unk
  * changed is modified. Maps and list items are nodes; scalars and atomic lists/maps are leaves.
  */
 export function compareObjects(oldObj: unknown, newObj: unknown, schema: FieldSchema): Comparison {
+  return compareWithin(oldObj, newObj, schema, undefined);
+}
+
+/**
+ * compareObjects restricted to the root fields `scope` names. One walk with a path stack (no
+ * per-node path copies); a subtree that is the same value on both sides (shared by reference, as
+ * a status write shares the old metadata) holds no change and is skipped.
+ */
+function compareWithin(
+  oldObj: unknown,
+  newObj: unknown,
+  schema: FieldSchema,
+  scope: RootScope | undefined,
+): Comparison {
   const added = new FieldSet();
   const modified = new FieldSet();
   const removed = new FieldSet();
+  // The path and property names of the node being visited; pushed and popped around each child.
+  const path: PathElement[] = [];
+  const names: string[] = [];
 
-  const children = (
-    l: unknown,
-    r: unknown,
-    shape: Shape,
-    path: readonly PathElement[],
-    names: readonly string[],
-  ): void => {
+  const field = (l: unknown, r: unknown, k: string): void => {
+    // metadata.managedFields is an atomic leaf that compareFiltered drops: not worth comparing.
+    if (scope?.skipManagedFields && k === 'managedFields' && names.length === 1 && names[0] === 'metadata') {
+      if (!isObject(l) && !isObject(r)) return;
+    }
+    path.push(fieldElement(k));
+    names.push(k);
+    visit(l, r);
+    path.pop();
+    names.pop();
+  };
+
+  const children = (l: unknown, r: unknown, shape: Shape): void => {
     if (shape.type === 'map') {
-      const lm = isObject(l) ? l : {};
-      const rm = isObject(r) ? r : {};
-      const keys = new Set([...Object.keys(lm), ...Object.keys(rm)]);
-      for (const k of keys) visit(lm[k], rm[k], [...path, fieldElement(k)], [...names, k]);
+      const lm = isObject(l) ? l : NO_FIELDS;
+      const rm = isObject(r) ? r : NO_FIELDS;
+      const root = path.length === 0 && scope !== undefined;
+      for (const k of Object.keys(rm)) {
+        if (root && !inScope(scope, k)) continue;
+        field(lm[k], rm[k], k);
+      }
+      for (const k of Object.keys(lm)) {
+        if (Object.hasOwn(rm, k) || (root && !inScope(scope, k))) continue;
+        field(lm[k], rm[k], k);
+      }
       return;
     }
     if (shape.type === 'leaf') return;
-    const li = listIndex(shape, Array.isArray(l) ? l : []);
-    const ri = listIndex(shape, Array.isArray(r) ? r : []);
-    const pes = new Set([...li.keys(), ...ri.keys()]);
-    for (const pe of pes) {
-      const lItem = li.get(pe);
-      const rItem = ri.get(pe);
-      const p = [...path, pe];
+    const li = listIndex(shape, Array.isArray(l) ? l : NO_ITEMS);
+    const ri = listIndex(shape, Array.isArray(r) ? r : NO_ITEMS);
+    const item = (pe: PathElement, lItem: unknown, rItem: unknown): void => {
+      path.push(pe);
       if (shape.type === 'set' || !isObject(lItem ?? rItem)) {
-        if (lItem === undefined) added.insert(p);
-        else if (rItem === undefined) removed.insert(p);
-        else if (!jsonEqual(lItem, rItem)) modified.insert(p);
-        continue;
-      }
-      visit(lItem, rItem, p, names);
-    }
+        if (lItem === undefined) added.insert(path);
+        else if (rItem === undefined) removed.insert(path);
+        else if (!jsonEqual(lItem, rItem)) modified.insert(path);
+      } else visit(lItem, rItem);
+      path.pop();
+    };
+    for (const [pe, rItem] of ri) item(pe, li.get(pe), rItem);
+    for (const [pe, lItem] of li) if (!ri.has(pe)) item(pe, lItem, undefined);
   };
 
-  const visit = (l: unknown, r: unknown, path: readonly PathElement[], names: readonly string[]): void => {
+  const visit = (l: unknown, r: unknown): void => {
+    // The same value on both sides (also both undefined or both null) changed nothing.
+    if (l === r) return;
     if ((l === undefined || l === null) && (r === undefined || r === null)) {
       if (l === null && r === undefined) removed.insert(path);
       else if (l === undefined && r === null) added.insert(path);
@@ -377,8 +437,8 @@ export function compareObjects(oldObj: unknown, newObj: unknown, schema: FieldSc
     if (ls !== undefined && rs !== undefined && ls.type !== rs.type) {
       // A value changed kind (say map to scalar): the node changed, what it held went or came.
       modified.insert(path);
-      children(l, undefined, ls, path, names);
-      children(undefined, r, rs, path, names);
+      children(l, undefined, ls);
+      children(undefined, r, rs);
       return;
     }
     const shape = (rs ?? ls)!;
@@ -391,16 +451,31 @@ export function compareObjects(oldObj: unknown, newObj: unknown, schema: FieldSc
     // A null map or list counts as an existing, empty one (a Go nil slice or map).
     if (l === undefined) added.insert(path);
     else if (r === undefined) removed.insert(path);
-    children(l, r, shape, path, names);
+    children(l, r, shape);
   };
 
-  visit(isObject(oldObj) ? oldObj : {}, isObject(newObj) ? newObj : {}, [], []);
+  visit(isObject(oldObj) ? oldObj : {}, isObject(newObj) ? newObj : {});
   return { added, modified, removed };
 }
 
-/** `c` restricted by `filter` and without server-set metadata. */
-function filterComparison(c: Comparison, filter: FieldFilter): Comparison {
-  const f = (s: FieldSet) => filter(s).difference(SERVER_METADATA);
+function inScope(scope: RootScope, k: string): boolean {
+  if (scope.only !== undefined) return scope.only.has(k);
+  return scope.skip === undefined || !scope.skip.has(k);
+}
+
+/**
+ * compareObjects restricted by `filter` and without server-set metadata. Fields the filter is
+ * known to drop whole (see filterScopes) are not walked at all.
+ */
+function compareFiltered(
+  oldObj: unknown,
+  newObj: unknown,
+  schema: FieldSchema,
+  filter: FieldFilter,
+): Comparison {
+  const scope = filterScopes.get(filter);
+  const c = compareWithin(oldObj, newObj, schema, { ...scope, skipManagedFields: true });
+  const f = (s: FieldSet) => (s.isEmpty() ? s : filter(s).difference(SERVER_METADATA));
   return { added: f(c.added), modified: f(c.modified), removed: f(c.removed) };
 }
 
@@ -556,7 +631,7 @@ export function updateManagedFields(
   const ignore = opts.ignore ?? resetFieldsFilter(opts.apiVersion, kind, opts.subresource);
   const managed = managedBeforeWrite(oldObj, newObj, opts.subresource);
   const base = oldObj ?? emptyObject(opts.apiVersion, kind);
-  const change = filterComparison(compareObjects(base, newObj, schema), ignore);
+  const change = compareFiltered(base, newObj, schema, ignore);
   recordUpdate(managed, change, {
     manager: opts.manager,
     apiVersion: opts.apiVersion,
@@ -573,5 +648,5 @@ export function compareForOwnership(
   newObj: unknown,
   opts: { schema: FieldSchema; ignore: FieldFilter },
 ): Comparison {
-  return filterComparison(compareObjects(oldObj, newObj, opts.schema), opts.ignore);
+  return compareFiltered(oldObj, newObj, opts.schema, opts.ignore);
 }

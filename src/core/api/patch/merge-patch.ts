@@ -4,6 +4,7 @@
  * `kubectl label`, `kubectl annotate` and `kubectl patch --type=merge` send.
  */
 
+import { cloneJson } from '../json-clone.js';
 import { MergePatchError } from './errors.js';
 
 type JsonObject = Record<string, unknown>;
@@ -14,7 +15,7 @@ function isObject(v: unknown): v is JsonObject {
 
 /** Copy `v` with null members of objects removed (as a newly added subtree is stored). */
 function withoutNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map((x) => structuredClone(x));
+  if (Array.isArray(v)) return v.map((x) => cloneJson(x));
   if (!isObject(v)) return v;
   const out: JsonObject = {};
   for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = withoutNulls(x);
@@ -22,12 +23,12 @@ function withoutNulls(v: unknown): unknown {
 }
 
 function merge(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return structuredClone(patch);
+  if (!isObject(patch)) return cloneJson(patch);
   const out: JsonObject = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else if (isObject(v)) out[k] = isObject(out[k]) ? merge(out[k], v) : withoutNulls(v);
-    else out[k] = structuredClone(v);
+    else out[k] = cloneJson(v);
   }
   return out;
 }
@@ -74,7 +75,7 @@ export function createMergePatch(original: JsonObject, modified: JsonObject): Js
       const sub = createMergePatch(o, v);
       if (Object.keys(sub).length > 0) patch[k] = sub;
     } else {
-      patch[k] = structuredClone(v);
+      patch[k] = cloneJson(v);
     }
   }
   return patch;

@@ -17,6 +17,7 @@
  * Kinds without a schema (not built in) get plain JSON merge patch semantics.
  */
 
+import { cloneJson } from '../json-clone.js';
 import { StrategicMergePatchError } from './errors.js';
 import { applyMergePatch } from './merge-patch.js';
 import { fieldMeta, hasSchema, type ListMeta } from './patch-meta.js';
@@ -423,6 +424,6 @@ export function applyStrategicMergePatch<T extends object>(
   }
   if (!hasSchema(opts.apiVersion, opts.kind)) return applyMergePatch(original, patch);
   const merger = new Merger(opts);
-  const base = isMap(original) ? (structuredClone(original) as JsonMap) : undefined;
-  return merger.mergeMap(base, structuredClone(patch), []) as T;
+  const base = isMap(original) ? (cloneJson(original) as JsonMap) : undefined;
+  return merger.mergeMap(base, cloneJson(patch), []) as T;
 }

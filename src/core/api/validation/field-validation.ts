@@ -316,7 +316,35 @@ export function unknownFieldsForSchema(
   return collectUnknown(node, obj, options);
 }
 
+/** Whether collectUnknown would find anything: the same walk, without paths, sorting or a list. */
+function hasUnknown(node: FieldNode, value: unknown): boolean {
+  switch (node.t) {
+    case 'struct': {
+      if (!isPlainObject(value)) return false;
+      for (const key of Object.keys(value)) {
+        const child = node.fields.get(key);
+        if (child === undefined ? !node.open : hasUnknown(child, value[key])) return true;
+      }
+      return false;
+    }
+    case 'map': {
+      if (!isPlainObject(value) || node.values.t === 'opaque' || node.values.t === 'any') return false;
+      for (const key of Object.keys(value)) if (hasUnknown(node.values, value[key])) return true;
+      return false;
+    }
+    case 'list': {
+      if (!Array.isArray(value) || node.items.t === 'opaque' || node.items.t === 'any') return false;
+      for (const item of value) if (hasUnknown(node.items, item)) return true;
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
 function collectUnknown(root: FieldNode, obj: unknown, options: UnknownFieldsOptions): string[] {
+  // Almost every object has no unknown field: find that out with the cheap walk first.
+  if (!hasUnknown(root, obj)) return [];
   const out = new Problems();
   const sorted = options.order === 'sorted';
   const segments: Segment[] = [];
@@ -755,11 +783,12 @@ export function checkPatchFieldValidation(
   for (const p of unknownFields(input, input.patched, { order: 'sorted' }))
     problems.add(`unknown field ${goQuote(p)}`);
 
-  const badValue =
-    input.patchType === 'strategic'
-      ? goFormat(JSON.parse(input.patch))
-      : (input.patchedJson ?? JSON.stringify(input.patched));
   return decided(directive, problems.list, (joined) => {
+    // Only a failure shows the value: a patch that passes does not pay for serializing it.
+    const badValue =
+      input.patchType === 'strategic'
+        ? goFormat(JSON.parse(input.patch))
+        : (input.patchedJson ?? JSON.stringify(input.patched));
     const body = `Invalid value: ${goQuote(badValue)}: ${joined}`;
     return {
       httpCode: 422,

@@ -22,6 +22,7 @@ import {
   notSupported,
   required,
 } from '../field-error.js';
+import { cloneJson } from '../json-clone.js';
 import {
   jsonEqual,
   validateAnnotations,
@@ -495,7 +496,7 @@ export function validatePodUpdate(pod: Pod, old: Pod): FieldError[] {
         ),
       );
   });
-  const cmp: PodSpec = structuredClone(ns);
+  const cmp: PodSpec = cloneJson(ns);
   const copyImages = (n: Container[] | undefined, o: Container[] | undefined) => {
     if (n === undefined || o === undefined) return;
     n.forEach((c, i) => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultServingHosts, ensurePki, issueClientCert, type Pki } from '../pki/ensure-pki.js';
 import { type AuthRequest, UnionAuthenticator, type UserInfo } from './authenticator.js';
+import { bootstrapTokenSecret } from './bootstrap-token.js';
 import { createClusterAuthenticator } from './cluster-authenticator.js';
 import { bearerToken, StaticTokenAuthenticator } from './token-authenticator.js';
 import { X509Authenticator } from './x509-authenticator.js';
@@ -84,6 +85,126 @@ describe('StaticTokenAuthenticator', () => {
   it('parses bearer tokens', () => {
     expect(bearerToken({ authorization: 'Bearer abc' })).toBe('abc');
     expect(bearerToken({})).toBeUndefined();
+  });
+
+  // Accepted tokens are remembered: a run of requests on one authenticator must answer each
+  // request as a fresh authenticator would, whatever came before it.
+  const runs: Array<[string, Array<[string, string | undefined]>]> = [
+    [
+      'the same token twice',
+      [
+        ['secret-a', 'alice'],
+        ['secret-a', 'alice'],
+      ],
+    ],
+    [
+      'wrong, right, wrong',
+      [
+        ['secret-x', undefined],
+        ['secret-a', 'alice'],
+        ['secret-x', undefined],
+      ],
+    ],
+    [
+      'two users in turn',
+      [
+        ['secret-a', 'alice'],
+        ['secret-b', 'bob'],
+        ['secret-a', 'alice'],
+        ['secret-b', 'bob'],
+      ],
+    ],
+    [
+      'prefixes and extensions of an accepted token',
+      [
+        ['secret-a', 'alice'],
+        ['secret-', undefined],
+        ['secret-aa', undefined],
+        ['secret-a', 'alice'],
+      ],
+    ],
+    [
+      'a rejected token stays rejected',
+      [
+        ['secret-c', undefined],
+        ['secret-c', undefined],
+      ],
+    ],
+  ];
+  it.each(runs)('answers a run of requests as a fresh authenticator would: %s', (_name, run) => {
+    const fresh = () =>
+      new StaticTokenAuthenticator([
+        { token: 'secret-a', user: { name: 'alice', groups: ['dev'] } },
+        { token: 'secret-b', user: { name: 'bob', groups: [] } },
+      ]);
+    const remembering = fresh();
+    for (const [token, name] of run) {
+      const req = { headers: { authorization: `Bearer ${token}` } };
+      const got = remembering.authenticate(req);
+      expect(got?.name).toBe(name);
+      expect(got).toEqual(fresh().authenticate(req));
+    }
+  });
+
+  it('hands out a copy of a remembered user: a caller changing it does not change the next answer', () => {
+    const req = { headers: { authorization: 'Bearer secret-a' } };
+    const first = authn.authenticate(req)!;
+    first.groups.push('system:masters');
+    first.name = 'mallory';
+    expect(authn.authenticate(req)).toEqual({
+      name: 'alice',
+      uid: '1',
+      groups: ['dev', 'system:authenticated'],
+    });
+  });
+});
+
+describe('createClusterAuthenticator: bootstrap tokens are never remembered', () => {
+  // A join token is revoked by deleting (or expiring) its Secret; the next request must fail even
+  // right after one that passed.
+  const token = 'abcdef.0123456789abcdef';
+  const live = bootstrapTokenSecret({
+    id: 'abcdef',
+    secret: '0123456789abcdef',
+    usages: ['authentication'],
+    extraGroups: [],
+  });
+  const expired = bootstrapTokenSecret({
+    id: 'abcdef',
+    secret: '0123456789abcdef',
+    usages: ['authentication'],
+    extraGroups: [],
+    expiration: new Date('2000-01-01T00:00:00Z'),
+  });
+  const steps: Array<[string, Record<string, any> | undefined, string | undefined]> = [
+    ['created', live, 'system:bootstrap:abcdef'],
+    ['used again', live, 'system:bootstrap:abcdef'],
+    ['deleted', undefined, undefined],
+    ['created again', live, 'system:bootstrap:abcdef'],
+    ['expired', expired, undefined],
+    [
+      'being deleted',
+      { ...live, metadata: { ...live.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } },
+      undefined,
+    ],
+    ['live once more', live, 'system:bootstrap:abcdef'],
+  ];
+  it('follows the Secret on every request', () => {
+    let stored: Record<string, any> | undefined;
+    const authn = createClusterAuthenticator({
+      adminToken: 'admin-token',
+      bootstrapSecrets: (name) => (name === 'bootstrap-token-abcdef' ? stored : undefined),
+    });
+    for (const [step, secret, name] of steps) {
+      stored = secret;
+      expect([step, authn.authenticate({ headers: { authorization: `Bearer ${token}` } })?.name]).toEqual([
+        step,
+        name,
+      ]);
+      expect(authn.authenticate({ headers: { authorization: 'Bearer admin-token' } })?.name).toBe(
+        'system:admin',
+      );
+    }
   });
 });
 
