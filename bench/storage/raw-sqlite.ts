@@ -10,7 +10,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { SqliteStorage } from '../../src/core/storage/sqlite.js';
 
@@ -41,7 +41,7 @@ function freshFile(dir: string, name: string): string {
 }
 
 function removeDb(file: string): void {
-  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${file}${suffix}`, { force: true });
+  for (const suffix of ['', '-wal', '-shm', '.lock']) fs.rmSync(`${file}${suffix}`, { force: true });
 }
 
 function openRaw(file: string): Database.Database {
@@ -147,6 +147,59 @@ export async function storageCreateRate(opts: RateOptions): Promise<RateResult> 
   try {
     const { writes, elapsedMs } = await drive(opts, (key, value) => storage.create(key, value));
     return result(writes, storage.stats().commits, elapsedMs);
+  } finally {
+    await storage.close();
+    removeDb(file);
+  }
+}
+
+export interface LoopDelayResult {
+  writes: number;
+  /** Event loop delay while writing (monitorEventLoopDelay, 1 ms resolution), ms. */
+  loopP99: number;
+  loopMax: number;
+  /** Write latency (create call to its resolution), ms. */
+  writeP50: number;
+  writeP99: number;
+}
+
+/**
+ * How much the storage stalls the event loop: `writers` concurrent writers, each pausing 2 ms
+ * between creates (a steady load, not saturation), for `seconds`. `checkpointBytes: 0` gives the
+ * anchor: SQLite's own checkpoints inside the commits, on the event loop.
+ */
+export async function storageLoopDelay(
+  opts: RateOptions & { writers: number; checkpointBytes?: number | undefined },
+): Promise<LoopDelayResult> {
+  const file = freshFile(opts.dir, 'loop');
+  const storage = SqliteStorage.open(file, { checkpointBytes: opts.checkpointBytes });
+  const value = 'v'.repeat(700);
+  const lat: number[] = [];
+  let n = 0;
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  try {
+    h.enable();
+    const end = performance.now() + opts.seconds * 1000;
+    await Promise.all(
+      Array.from({ length: opts.writers }, async () => {
+        while (performance.now() < end) {
+          const t = performance.now();
+          await storage.create(`/loop/${n++}`, value);
+          lat.push(performance.now() - t);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      }),
+    );
+    h.disable();
+    lat.sort((a, b) => a - b);
+    const ms = (v: number | undefined) => Math.round((v ?? Number.NaN) * 100) / 100;
+    return {
+      writes: lat.length,
+      loopP99: ms(h.percentile(99) / 1e6),
+      loopMax: ms(h.max / 1e6),
+      writeP50: ms(lat[lat.length >> 1]),
+      writeP99: ms(lat[Math.floor(lat.length * 0.99)]),
+    };
   } finally {
     await storage.close();
     removeDb(file);

@@ -1,5 +1,6 @@
 /**
- * Prints the storage write-rate anchors side by side:
+ * Prints the storage write-rate anchors side by side, then the event loop delay while 100 paced
+ * writers write, with WAL checkpoints on the worker thread and inside the commits (two rounds):
  *   node dist/bench/storage/run.js [--dir DIR] [--seconds N] [--concurrency 1,16,256]
  * The directory should be on the disk the server will use (fsync cost is the disk's).
  */
@@ -8,7 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { groupCommitRate, type RateResult, rawDurableWriteRate, storageCreateRate } from './raw-sqlite.js';
+import {
+  groupCommitRate,
+  type RateResult,
+  rawDurableWriteRate,
+  storageCreateRate,
+  storageLoopDelay,
+} from './raw-sqlite.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,4 +48,13 @@ for (const concurrency of levels) {
   });
 }
 console.table(rows);
+// The event loop while writing: WAL checkpoints on the worker thread vs inside the commits (anchor).
+const loop = [];
+for (let round = 0; round < 2; round++)
+  for (const [name, checkpointBytes] of [
+    ['SqliteStorage, checkpoints in the commits (anchor)', 0],
+    ['SqliteStorage, checkpoints on a worker thread', undefined],
+  ] as const)
+    loop.push({ name, ...(await storageLoopDelay({ dir, seconds, writers: 100, checkpointBytes })) });
+console.table(loop);
 if (values.dir === undefined) fs.rmSync(dir, { recursive: true, force: true });

@@ -49,12 +49,19 @@ PRAGMA user_version = ${SCHEMA_VERSION};
 `;
 
 export interface OpenDatabaseOptions {
-  /** Hold an exclusive lock on the file for as long as it is open (one writer process). */
+  /**
+   * Hold an exclusive lock for as long as the database is open (one writer process): a small lock
+   * database next to the file (`<file>.lock`), kept in SQLite's exclusive locking mode. The main
+   * file itself stays in normal locking mode so that a second connection (the checkpointer) can
+   * share it.
+   */
   lock: boolean;
 }
 
 export interface OpenedDatabase {
   db: Database.Database;
+  /** The held lock database (close it after `db` to release the lock). */
+  lockDb?: Database.Database | undefined;
   revision: number;
   compacted: number;
 }
@@ -75,12 +82,16 @@ function sqliteCode(err: unknown): string | undefined {
  */
 export function openDatabase(file: string, opts: OpenDatabaseOptions): OpenedDatabase {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  // With the lock held for the whole life of the file there is nothing worth waiting for.
-  const db = new Database(file, { timeout: opts.lock ? 0 : 5000 });
+  const lockExisted = fs.existsSync(`${file}.lock`);
+  const lockDb = opts.lock && file !== ':memory:' ? takeLock(file) : undefined;
+  const db = new Database(file, { timeout: 5000 });
   try {
-    return prepareDatabase(db, file, opts);
+    return { ...prepareDatabase(db, file), lockDb };
   } catch (err) {
     db.close();
+    releaseLock(lockDb);
+    // A refused file is left as it was found, with nothing new beside it.
+    if (lockDb && !lockExisted) fs.rmSync(`${file}.lock`, { force: true });
     const code = sqliteCode(err);
     if (code !== undefined && CORRUPT_CODES.has(code)) {
       throw new CorruptDatabaseError(file, `${(err as Error).message} (${code})`);
@@ -90,10 +101,29 @@ export function openDatabase(file: string, opts: OpenDatabaseOptions): OpenedDat
   }
 }
 
-function prepareDatabase(db: Database.Database, file: string, opts: OpenDatabaseOptions): OpenedDatabase {
-  // Must be set before the first access so that, in WAL mode, no shared-memory index is used and
-  // the lock taken by the first read/write is kept until close.
-  if (opts.lock) db.pragma('locking_mode = EXCLUSIVE');
+/** Takes the process-wide lock of `file`; DatabaseLockedError if another process holds it. */
+function takeLock(file: string): Database.Database {
+  const lockDb = new Database(`${file}.lock`, { timeout: 0 });
+  try {
+    // In exclusive locking mode the lock of the first write is kept until the connection closes.
+    lockDb.pragma('locking_mode = EXCLUSIVE');
+    lockDb.pragma('journal_mode = MEMORY');
+    lockDb.exec('BEGIN EXCLUSIVE; COMMIT');
+    return lockDb;
+  } catch (err) {
+    lockDb.close();
+    const code = sqliteCode(err);
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new DatabaseLockedError(file);
+    throw err;
+  }
+}
+
+/** Releases a lock taken by takeLock (the lock file stays; it holds no data). */
+export function releaseLock(lockDb: Database.Database | undefined): void {
+  lockDb?.close();
+}
+
+function prepareDatabase(db: Database.Database, file: string): Omit<OpenedDatabase, 'lockDb'> {
   // Read-only probes first: on a foreign or garbage file nothing is written.
   const applicationId = Number(db.pragma('application_id', { simple: true }));
   const userVersion = Number(db.pragma('user_version', { simple: true }));
@@ -107,7 +137,6 @@ function prepareDatabase(db: Database.Database, file: string, opts: OpenDatabase
   // power loss. NORMAL still syncs the WAL before and the database after every checkpoint (and on
   // close), which keeps checkpoints from losing committed data.
   db.pragma('synchronous = NORMAL');
-  if (opts.lock) db.exec('BEGIN EXCLUSIVE; COMMIT');
   if (fresh) db.transaction(() => db.exec(SCHEMA)).immediate();
   return readRevisions(db, file);
 }
@@ -128,7 +157,7 @@ function checkMarker(file: string, applicationId: number, userVersion: number): 
   }
 }
 
-function readRevisions(db: Database.Database, file: string): OpenedDatabase {
+function readRevisions(db: Database.Database, file: string): Omit<OpenedDatabase, 'lockDb'> {
   let rows: Array<{ name: string; value: number }>;
   let maxLogged: number;
   try {

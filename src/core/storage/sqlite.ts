@@ -27,7 +27,7 @@ import {
 } from './errors.js';
 import { GroupCommitter } from './group-commit.js';
 import { compareKeys, prefixRangeEnd } from './key-range.js';
-import { openDatabase } from './sqlite-schema.js';
+import { openDatabase, releaseLock } from './sqlite-schema.js';
 import type {
   DeleteOptions,
   KeyValue,
@@ -39,6 +39,7 @@ import type {
   Watcher,
   WatchOptions,
 } from './storage.js';
+import { type CheckpointResult, WalCheckpointer } from './wal-checkpointer.js';
 import { WatchFanout } from './watch-fanout.js';
 
 export interface SqliteStorageOptions {
@@ -59,7 +60,19 @@ export interface SqliteStorageOptions {
    * control.
    */
   syncWal?: (() => Promise<void>) | undefined;
+  /**
+   * Checkpoint the WAL on a worker thread after about this many bytes of writes (default 4 MiB);
+   * 0 leaves checkpoints to SQLite inside the commits (automatic, every 1000 pages).
+   */
+  checkpointBytes?: number | undefined;
 }
+
+/**
+ * Past this many WAL frames (16 MiB at 4 KiB pages) without a checkpoint that caught up, commits
+ * wait for one: under a write load that never pauses, a checkpoint beside the writer may never
+ * find the moment when the whole WAL is copied, and only then can a commit restart the WAL.
+ */
+const WAL_FRAMES_LIMIT = 4096;
 
 export interface AutoCompactionOptions {
   /** How often to compact. Default 5 minutes, as the Kubernetes API server does. */
@@ -79,7 +92,10 @@ export interface DurabilitySettings {
    * SqliteStorage itself fdatasyncs the WAL after every commit before acknowledging it.
    */
   synchronous: number;
-  /** 'exclusive' when the file is locked for this process. */
+  /**
+   * The main connection's locking mode: 'normal', so that the checkpointer's connection can share
+   * the file; one process at a time is ensured by the `<file>.lock` database instead.
+   */
   lockingMode: string;
 }
 
@@ -89,6 +105,8 @@ export interface SqliteStorageStats {
   commits: number;
   /** Writes that got a revision. */
   writes: number;
+  /** WAL checkpoints done by the worker thread. */
+  checkpoints: number;
 }
 
 type Settle = { resolve: (kv: KeyValue) => void; reject: (err: unknown) => void };
@@ -170,7 +188,7 @@ export class SqliteStorage implements Storage {
   readonly #compactionChunk: number;
   readonly #stmt: { [K in keyof typeof SQL]: Database.Statement };
   readonly #applyBatch: (ops: WriteOp[]) => { outcomes: Array<KeyValue | Error>; events: WatchEvent[] };
-  readonly #stats: SqliteStorageStats = { commits: 0, writes: 0 };
+  readonly #stats = { commits: 0, writes: 0 };
   #revision: number;
   #compacted: number;
   #closed = false;
@@ -179,13 +197,39 @@ export class SqliteStorage implements Storage {
   #autoCompaction: NodeJS.Timeout | undefined;
   readonly #syncWal: () => Promise<void>;
   #walFd: number | undefined;
+  readonly #lockDb: Database.Database | undefined;
+  #checkpointer: WalCheckpointer | undefined;
+  readonly #checkpointBytes: number;
+  /** Bytes of writes (estimated) since the last checkpoint was asked for. */
+  #walBytes = 0;
+  /** The checkpoint result the commits last waited for (see WAL_FRAMES_LIMIT). */
+  #heldFor: CheckpointResult | undefined;
 
   private constructor(
-    opened: { db: Database.Database; revision: number; compacted: number },
+    opened: {
+      db: Database.Database;
+      lockDb?: Database.Database | undefined;
+      revision: number;
+      compacted: number;
+    },
     opts: SqliteStorageOptions,
   ) {
     this.#db = opened.db;
+    this.#lockDb = opened.lockDb;
     const file = opened.db.name;
+    this.#checkpointBytes = opts.checkpointBytes ?? 4 * 1024 * 1024;
+    if (this.#checkpointBytes > 0 && file !== ':memory:' && file !== '') {
+      this.#checkpointer = new WalCheckpointer(file, {
+        onError: (err) => {
+          // Back to SQLite's own checkpoints inside the commits: slower commits, same safety.
+          if (this.#closed) return;
+          console.error(`k8ts storage: ${err.message}; checkpoints run in the commits from now on`);
+          this.#checkpointer = undefined;
+          this.#db.pragma('wal_autocheckpoint = 1000');
+        },
+      });
+      this.#db.pragma('wal_autocheckpoint = 0');
+    }
     this.#syncWal =
       opts.syncWal ??
       (file === ':memory:' || file === ''
@@ -227,7 +271,7 @@ export class SqliteStorage implements Storage {
 
   /** Write-path counters since open. */
   stats(): SqliteStorageStats {
-    return { ...this.#stats };
+    return { ...this.#stats, checkpoints: this.#checkpointer?.stats.checkpoints ?? 0 };
   }
 
   /** The durability-relevant SQLite settings in effect. */
@@ -384,8 +428,10 @@ export class SqliteStorage implements Storage {
     this.#closed = true;
     this.#stopAutoCompaction();
     await this.#committer.drain();
+    await this.#checkpointer?.close();
     this.#fanout.closeAll();
     this.#db.close();
+    releaseLock(this.#lockDb);
     if (this.#walFd !== undefined) closeSync(this.#walFd);
     this.#walFd = undefined;
   }
@@ -474,10 +520,25 @@ export class SqliteStorage implements Storage {
     this.#revision = events[events.length - 1]!.revision;
     this.#stats.commits++;
     this.#stats.writes += events.length;
+    const checkpointer = this.#checkpointer;
+    if (checkpointer) {
+      for (const e of events) this.#walBytes += e.kv.key.length * 3 + e.kv.value.length * 2 + 64;
+      if (this.#walBytes >= this.#checkpointBytes) {
+        this.#walBytes = 0;
+        checkpointer.request();
+      }
+    }
     return this.#syncWal().then(
-      () => {
+      async () => {
         settle();
         this.#fanout.publish(events);
+        const last = checkpointer?.stats.last;
+        if (checkpointer?.alive && last && last.walFrames > WAL_FRAMES_LIMIT && last !== this.#heldFor) {
+          // Hold the next batch until a checkpoint has copied the whole WAL with no commit in
+          // between: the next commit then restarts the WAL. Once per checkpoint result, so a WAL
+          // that did not restart (a reader in the way) is tried again after the next checkpoint.
+          this.#heldFor = await checkpointer.run().catch(() => undefined);
+        }
       },
       (err: unknown) => this.#syncFailed(batch, err),
     );
