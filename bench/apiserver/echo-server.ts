@@ -2,12 +2,16 @@
  * The HTTP floor for bench/apiserver: a create-shaped echo (read the JSON body, parse it, stamp
  * uid/resourceVersion/creationTimestamp, answer 201 with it) on node:https or on hapi, with the
  * API server's TLS settings. No storage, no validation: what the HTTP framework alone costs.
- *   node dist/bench/apiserver/echo-server.js --framework node|hapi --key K --cert C
+ * `node-cluster` runs node:https in one worker process per core (node:cluster sharing the port):
+ * the floor of a server that used every core of the machine.
+ *   node dist/bench/apiserver/echo-server.js --framework node|node-cluster|hapi --key K --cert C
  * Prints `listening on https://127.0.0.1:PORT`.
  */
+import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -55,6 +59,20 @@ async function main() {
     console.log(`listening on https://127.0.0.1:${server.info.port}`);
     return;
   }
+  if (values.framework === 'node-cluster' && cluster.isPrimary) {
+    const n = availableParallelism();
+    for (let i = 0; i < n; i++) cluster.fork();
+    let listening = 0;
+    cluster.on('message', (_w, msg: { port?: number }) => {
+      if (msg.port && ++listening === n) console.log(`listening on https://127.0.0.1:${msg.port}`);
+    });
+    cluster.on('exit', () => process.exit(1));
+    process.on('SIGTERM', () => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGKILL');
+      process.exit(0);
+    });
+    return;
+  }
   const server = https.createServer(
     { ...tls, requestCert: true, rejectUnauthorized: false, keepAliveTimeout: 120_000 },
     (req, res) => {
@@ -67,9 +85,12 @@ async function main() {
       });
     },
   );
+  // In a cluster, listen(0) gives every worker the same port (node:cluster docs).
   server.listen(0, '127.0.0.1', () => {
     const addr = server.address();
-    console.log(`listening on https://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`);
+    const bound = typeof addr === 'object' && addr ? addr.port : 0;
+    if (cluster.isWorker) process.send?.({ port: bound });
+    else console.log(`listening on https://127.0.0.1:${bound}`);
   });
 }
 

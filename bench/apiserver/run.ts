@@ -14,7 +14,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
@@ -27,6 +27,8 @@ const { values } = parseArgs({
     objects: { type: 'string', default: '10000' },
     watchers: { type: 'string', default: '10,100,1000' },
     write: { type: 'boolean', default: false },
+    /** Only the HTTP floor rows (echo servers), for a quick look. */
+    'floor-only': { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -270,11 +272,17 @@ end
  * The HTTP framework floor, same run: a create-shaped echo (no storage) on node:https and on hapi,
  * driven by wrk like the creates above. The API server left hapi for node:https on these figures.
  */
+const FLOOR_LABEL: Record<string, string> = {
+  node: 'node:https (what the API server uses)',
+  'node-cluster': `node:https in ${availableParallelism()} node:cluster workers (every core)`,
+  hapi: 'hapi 21 (what it used before)',
+};
+
 async function httpFloor(dir: string, dataDir: string): Promise<string[][]> {
   const rows: string[][] = [];
   const key = join(dataDir, 'pki', 'server.key');
   const cert = join(dataDir, 'pki', 'server.crt');
-  for (const framework of ['node', 'hapi']) {
+  for (const framework of ['node', 'node-cluster', 'hapi']) {
     const proc = spawn(process.execPath, [ECHO, '--framework', framework, '--key', key, '--cert', cert], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -292,7 +300,7 @@ async function httpFloor(dir: string, dataDir: string): Promise<string[][]> {
       wrkPosts({ ...o, seconds: 1 }); // warm-up
       const w = wrkPosts({ ...o, seconds: SECONDS });
       rows.push([
-        `HTTP floor: create-shaped echo on ${framework === 'node' ? 'node:https (what the API server uses)' : 'hapi 21 (what it used before)'}, ${CONCURRENCY} connections, wrk`,
+        `HTTP floor: create-shaped echo on ${FLOOR_LABEL[framework]}, ${CONCURRENCY} connections, wrk`,
         `${w.perSec.toFixed(0)} requests/s; p50 ${ms(w.p50)}, p99 ${ms(w.p99)}`,
         'no storage, no validation: the framework alone',
       ]);
@@ -328,6 +336,12 @@ async function main() {
     rows.push(['`k8ts server` spawn -> /readyz 200', ms(readyMs), 'target < 2000 ms']);
     rows.push(['`k8ts server` idle RSS', `${idleRss.toFixed(0)} MB`, 'target < 150 MB']);
 
+    if (values['floor-only']) {
+      rows.push(...(await httpFloor(dir, dataDir)));
+      proc.kill('SIGTERM');
+      console.log(rows.map((r) => `| ${r.join(' | ')} |`).join('\n'));
+      return;
+    }
     const c = client(join(dataDir, 'kubeconfig.yaml'), CONCURRENCY);
     await c.req('POST', '/api/v1/namespaces', {
       apiVersion: 'v1',

@@ -267,23 +267,34 @@ export async function handleWatch(input: HandlerInput, deps: HandlerDeps): Promi
   const asMeta = input.negotiated.as?.startsWith('PartialObjectMetadata') ?? false;
   const includeObject = qp(query, 'includeObject') ?? 'Metadata';
   let open = true;
+  // The events of one storage batch (one commit, handed over together) leave in one write: one
+  // chunk, one TLS record and one syscall instead of one per event.
+  let pending = '';
+  const flush = () => {
+    if (pending === '') return;
+    const out = pending;
+    pending = '';
+    stream.write(out);
+  };
   const sink = {
     write(type: WatchEventType, obj: KObj) {
       if (!open) return;
+      if (pending === '') queueMicrotask(flush);
       if (asTable && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')) {
         const object = deps.table(info, [obj], {
           includeObject,
           listMeta: { resourceVersion: obj.metadata?.resourceVersion },
         });
-        stream.write(`${JSON.stringify({ type, object })}\n`);
-        return;
-      }
-      stream.write(eventLine(type, obj, asMeta && type !== 'ERROR'));
+        pending += `${JSON.stringify({ type, object })}\n`;
+      } else pending += eventLine(type, obj, asMeta && type !== 'ERROR');
+      // A long initial list goes out in pieces, not as one string of every object.
+      if (pending.length >= 65_536) flush();
     },
     end() {
       if (!open) return;
       open = false;
       deps.watchers?.dec(info);
+      flush();
       stream.end();
     },
   };
