@@ -427,7 +427,7 @@ async function main(): Promise<void> {
         '',
         'Anchor: Kubernetes pod startup latency SLO, p99 <= 5 s for stateless pods excluding image pulls',
         '(https://github.com/kubernetes/community/blob/master/sig-scalability/slos/pod_startup_latency.md).',
-        'Upstream measures it with clusterloader2\'s density test (perf-tests clusterloader2/testing/density/config.yaml):',
+        "Upstream measures it with clusterloader2's density test (perf-tests clusterloader2/testing/density/config.yaml):",
         'saturation pods created at DENSITY_TEST_THROUGHPUT = 20 pods/s, then latency pods at 5 per second',
         '(tuning set Uniform5qps), whose created -> running times are the SLI. `--rate 20` and `--rate 5` are',
         'those two paces; the burst (no `--rate`) is a harder case than upstream measures.',
