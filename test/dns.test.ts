@@ -93,6 +93,12 @@ describe.skipIf(!hasDig)('cluster DNS with dig', () => {
     upstream = await startTestUpstream([
       { name: 'www.example.test', type: 'A', ttl: 300, data: '192.0.2.10' },
       { name: 'www.example.test', type: 'AAAA', ttl: 300, data: '2001:db8::10' },
+      ...Array.from({ length: 30 }, (_, i) => ({
+        name: 'big.example.test',
+        type: 'A' as const,
+        ttl: 300,
+        data: `192.0.2.${100 + i}`,
+      })),
     ]);
     const svc = async (body: any) => {
       const r = await api.json('POST', '/api/v1/namespaces/default/services', {
@@ -289,6 +295,17 @@ describe.skipIf(!hasDig)('cluster DNS with dig', () => {
     const nx = await dig(at, 'nothing.example.test', 'A');
     expect(nx.status).toBe('NXDOMAIN');
     expect(nx.authority).toHaveLength(1);
+  });
+
+  it('a forwarded answer too big for the client keeps the records that fit, with TC; TCP gets all', async () => {
+    const udpOnly = await dig(at, 'big.example.test', 'A', ['+ignore', '+noedns']);
+    expect(udpOnly.flags).toContain('tc');
+    expect(udpOnly.answers.length).toBeGreaterThan(0);
+    expect(udpOnly.answers.length).toBeLessThan(30);
+    const full = await dig(at, 'big.example.test', 'A', ['+noedns']);
+    expect(full.flags).not.toContain('tc');
+    expect(data(full)).toHaveLength(30);
+    expect(data(udpOnly)).toEqual(data(full).slice(0, udpOnly.answers.length));
   });
 
   it('serves /health, /ready and CoreDNS-named /metrics', async () => {

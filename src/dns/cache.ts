@@ -20,6 +20,8 @@ export interface CachedAnswer {
   readonly body: Buffer;
   /** Offsets of each record's TTL inside `body`, and the TTLs as received. */
   readonly ttlAt: readonly number[];
+  /** End offset inside `body` of each answer record (a prefix of them is whole: see renderCached). */
+  readonly answerEnds: readonly number[];
   readonly ttls: readonly number[];
   /** When it was received and how long it may be served (ms). */
   readonly storedAt: number;
@@ -46,6 +48,7 @@ export function parseUpstreamAnswer(res: Buffer, qlen: number, now: number): Cac
   const start = off;
   const ttlAt: number[] = [];
   const ttls: number[] = [];
+  const answerEnds: number[] = [];
   let minAnswerTtl = Number.POSITIVE_INFINITY;
   let soaTtl: number | undefined;
   let optStart = -1;
@@ -65,7 +68,10 @@ export function parseUpstreamAnswer(res: Buffer, qlen: number, now: number): Cac
       if (optStart >= 0) return undefined; // records after the OPT: keep it simple, do not cache
       ttlAt.push(nameEnd + 4 - start);
       ttls.push(ttl);
-      if (i < an) minAnswerTtl = Math.min(minAnswerTtl, ttl);
+      if (i < an) {
+        minAnswerTtl = Math.min(minAnswerTtl, ttl);
+        answerEnds.push(end - start);
+      }
       if (i >= an && i < an + ns && type === TYPE.SOA && rdlen >= 22) {
         const minimum = res.readUInt32BE(end - 4);
         soaTtl = Math.min(ttl, minimum);
@@ -88,6 +94,7 @@ export function parseUpstreamAnswer(res: Buffer, qlen: number, now: number): Cac
     body,
     ttlAt,
     ttls,
+    answerEnds,
     storedAt: now,
     lifetimeMs: ttl === undefined || !Number.isFinite(ttl) ? 0 : ttl * 1000,
     negative,
@@ -107,7 +114,13 @@ function skipName(b: Buffer, off: number): number {
   return -1;
 }
 
-/** The response to `query` from a cached (or just received) upstream answer, TTLs aged to `now`. */
+/**
+ * The response to `query` from a cached (or just received) upstream answer, TTLs aged to `now`.
+ * An answer larger than `maxSize` keeps the answer records that fit, drops the other sections
+ * and sets TC (as CoreDNS does), so a client that cannot retry over TCP still gets addresses.
+ * Compression pointers only point backwards (RFC 1035 4.1.4), so a prefix of the answer section
+ * is whole.
+ */
 export function renderCached(
   e: CachedAnswer,
   query: Buffer,
@@ -115,31 +128,34 @@ export function renderCached(
 ): Buffer {
   const qend = 12 + opts.qlen;
   const optLen = opts.hasOpt ? OPT_RR.length : 0;
-  const size = qend + e.body.length + optLen;
-  const out = Buffer.allocUnsafe(size > opts.maxSize ? qend + optLen : size);
+  let bodyLen = e.body.length;
+  let records = e.ttlAt.length;
+  const truncated = qend + bodyLen + optLen > opts.maxSize;
+  let an = e.an;
+  if (truncated) {
+    const room = opts.maxSize - qend - optLen;
+    an = 0;
+    while (an < e.answerEnds.length && e.answerEnds[an]! <= room) an++;
+    bodyLen = an > 0 ? e.answerEnds[an - 1]! : 0;
+    records = an;
+  }
+  const out = Buffer.allocUnsafe(qend + bodyLen + optLen);
   out[0] = query[0]!;
   out[1] = query[1]!;
   // QR, opcode, RD from the query; RA and rcode from upstream; AA off (we are not the authority).
-  out[2] = 0x80 | (query[2]! & 0x79);
+  out[2] = 0x80 | (query[2]! & 0x79) | (truncated ? 0x02 : 0);
   out[3] = 0x80 | (e.flags & 0x2f) | (query[3]! & 0x10);
   out.writeUInt16BE(1, 4);
   for (let i = 12; i < qend; i++) out[i] = query[i]!; // a loop: cheaper than copy() for a question
-  if (size > opts.maxSize) {
-    out[2]! |= 0x02;
-    out.writeUInt32BE(0, 6);
-    out.writeUInt16BE(opts.hasOpt ? 1 : 0, 10);
-    if (opts.hasOpt) OPT_RR.copy(out, qend);
-    return out;
-  }
-  out.writeUInt16BE(e.an, 6);
-  out.writeUInt16BE(e.ns, 8);
-  out.writeUInt16BE(e.ar + (opts.hasOpt ? 1 : 0), 10);
-  out.set(e.body, qend);
+  out.writeUInt16BE(an, 6);
+  out.writeUInt16BE(truncated ? 0 : e.ns, 8);
+  out.writeUInt16BE((truncated ? 0 : e.ar) + (opts.hasOpt ? 1 : 0), 10);
+  if (bodyLen === e.body.length) out.set(e.body, qend);
+  else e.body.copy(out, qend, 0, bodyLen);
   const aged = Math.floor((opts.now - e.storedAt) / 1000);
   if (aged > 0)
-    for (let i = 0; i < e.ttlAt.length; i++)
-      out.writeUInt32BE(Math.max(0, e.ttls[i]! - aged), qend + e.ttlAt[i]!);
-  if (opts.hasOpt) OPT_RR.copy(out, qend + e.body.length);
+    for (let i = 0; i < records; i++) out.writeUInt32BE(Math.max(0, e.ttls[i]! - aged), qend + e.ttlAt[i]!);
+  if (opts.hasOpt) OPT_RR.copy(out, qend + bodyLen);
   return out;
 }
 

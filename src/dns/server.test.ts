@@ -161,10 +161,27 @@ describe.each(udpModes())('over %s UDP', (mode) => {
       }
     });
 
-    it('truncates answers larger than the client takes (no EDNS: 512 bytes)', async () => {
-      const p = await ask('big.example.com', 'A');
+    it('truncates answers larger than the client takes (no EDNS: 512 bytes) to the records that fit, TC set', async () => {
+      const full = await ask('big.example.com', 'A', { edns: true });
+      expect(full.flags! & dnsPacket.TRUNCATED_RESPONSE).toBeFalsy();
+      expect(full.answers).toHaveLength(30);
+      const raw = await handle(q('big.example.com', 'A'));
+      expect(raw!.length).toBeLessThanOrEqual(512);
+      const p = dnsPacket.decode(raw!);
       expect(p.flags! & dnsPacket.TRUNCATED_RESPONSE).toBeTruthy();
-      expect(p.answers).toEqual([]);
+      // As many whole records as fit in 512 bytes, in the upstream's order, nothing else.
+      expect(p.answers!.length).toBeGreaterThan(0);
+      expect(p.answers!.length).toBeLessThan(30);
+      expect(p.answers!.map((a) => a.data)).toEqual(
+        full.answers!.slice(0, p.answers!.length).map((a) => a.data),
+      );
+      expect(p.authorities).toEqual([]);
+      expect(p.additionals).toEqual([]);
+      // One more record would not have fitted (the upstream's records are all the same size here).
+      const head = q('big.example.com', 'A').length;
+      const record = (raw!.length - head) / p.answers!.length;
+      expect(Number.isInteger(record)).toBe(true);
+      expect(raw!.length + record).toBeGreaterThan(512);
     });
 
     it('sends names below a stub domain to its servers', async () => {
