@@ -120,6 +120,10 @@ describe.skipIf(!hasDig)('cluster DNS with dig', () => {
       spec: { type: 'ExternalName', externalName: 'www.example.test' },
     });
     await svc({
+      metadata: { name: 'ext-big' },
+      spec: { type: 'ExternalName', externalName: 'big.example.test' },
+    });
+    await svc({
       metadata: { name: 'many' },
       spec: { clusterIP: 'None', ports: [{ name: 'pg', port: 5432 }] },
     });
@@ -193,6 +197,20 @@ describe.skipIf(!hasDig)('cluster DNS with dig', () => {
     const a = await dig(at, 'ext.default.svc.cluster.local', 'A');
     expect(a.answers[0]).toBe('ext.default.svc.cluster.local. 5 IN CNAME www.example.test.');
     expect(a.answers[1]).toMatch(/^www\.example\.test\. \d+ IN A 192\.0\.2\.10$/);
+  });
+
+  it('an ExternalName whose target answer is too big for the client: the CNAME and the records that fit, TC', async () => {
+    const udpOnly = await dig(at, 'ext-big.default.svc.cluster.local', 'A', ['+ignore', '+noedns']);
+    expect(udpOnly.flags).toContain('tc');
+    expect(udpOnly.answers[0]).toBe('ext-big.default.svc.cluster.local. 5 IN CNAME big.example.test.');
+    expect(udpOnly.answers.length).toBeGreaterThan(1);
+    expect(udpOnly.answers.length).toBeLessThan(31);
+    const full = await dig(at, 'ext-big.default.svc.cluster.local', 'A', ['+noedns']);
+    expect(full.flags).not.toContain('tc');
+    expect(full.answers).toHaveLength(31);
+    expect(udpOnly.answers.slice(1).map((l) => l.split(' ').pop())).toEqual(
+      full.answers.slice(1, udpOnly.answers.length).map((l) => l.split(' ').pop()),
+    );
   });
 
   it('pod records, dns-version, NXDOMAIN and NODATA with the SOA', async () => {

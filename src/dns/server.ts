@@ -276,17 +276,28 @@ export class DnsServer {
     t0: number,
   ): void {
     const target = a.chase!;
-    const done = (extra: Buffer, count: number) => {
+    // The CNAME, then as many of the target's records (each whole, uncompressed) as fit; TC when
+    // some did not (as for any other answer: see responder.ts partial).
+    const done = (extra: readonly Buffer[]) => {
       const base = renderAnswer(a, msg, {
         qlen: shape.qlen,
         hasOpt: false,
         maxSize: TCP_MAX,
         serial: shape.serial,
       });
-      const out = Buffer.concat([base, extra, shape.hasOpt ? OPT_RR : Buffer.alloc(0)]);
-      out.writeUInt16BE(out.readUInt16BE(6) + count, 6);
-      if (shape.hasOpt) out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
-      reply(out.length > shape.maxSize ? truncated(a.head, msg, shape.qlen, shape.hasOpt) : out);
+      const opt = shape.hasOpt ? OPT_RR : Buffer.alloc(0);
+      const room = shape.maxSize - base.length - opt.length;
+      let k = 0;
+      let used = 0;
+      while (k < extra.length && used + extra[k]!.length <= room) used += extra[k++]!.length;
+      if (room < 0) reply(truncated(a.head, msg, shape.qlen, shape.hasOpt));
+      else {
+        const out = Buffer.concat([base, ...extra.slice(0, k), opt]);
+        out.writeUInt16BE(out.readUInt16BE(6) + k, 6);
+        if (shape.hasOpt) out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
+        if (k < extra.length) out[2]! |= 0x02;
+        reply(out);
+      }
       this.opts.metrics?.response(
         ZONE_CLUSTER,
         PLUGIN_KUBERNETES,
@@ -298,7 +309,7 @@ export class DnsServer {
     const key = nameKey(target);
     this.opts.forwarder!.resolve(key, shape.qtype).then(
       (e) => {
-        if (!e || e.an === 0) return done(Buffer.alloc(0), 0);
+        if (!e || e.an === 0) return done([]);
         // Decode the upstream answers and re-encode them without compression to append them.
         const question = Buffer.alloc(key.length + 5);
         question.write(key, 0, 'latin1');
@@ -309,10 +320,14 @@ export class DnsServer {
           renderCached(e, fake, { qlen: question.length, hasOpt: false, maxSize: TCP_MAX, now: this.now() }),
         );
         const answers = (p.answers ?? []).filter((r) => r.type !== 'OPT');
-        const rrs = dnsPacket.encode({ type: 'response', id: 0, flags: 0, answers }).subarray(12);
-        done(rrs, answers.length);
+        // One record at a time: each stands alone (no compression pointers), so any prefix is whole.
+        done(
+          answers.map((r) =>
+            dnsPacket.encode({ type: 'response', id: 0, flags: 0, answers: [r] }).subarray(12),
+          ),
+        );
       },
-      () => done(Buffer.alloc(0), 0),
+      () => done([]),
     );
   }
 
