@@ -6,7 +6,7 @@
  * NODATA) for min(SOA TTL, SOA minimum); answers without a SOA, errors and truncated answers are
  * not cached.
  */
-import { OPT_RR, RCODE, TYPE } from './wire.js';
+import { OPT_RR, RCODE, recordsThatFit, TYPE } from './wire.js';
 
 export interface CachedAnswer {
   /** Header bytes 2-3 (flags and rcode) of the upstream answer. */
@@ -117,9 +117,8 @@ function skipName(b: Buffer, off: number): number {
 /**
  * The response to `query` from a cached (or just received) upstream answer, TTLs aged to `now`.
  * An answer larger than `maxSize` keeps the answer records that fit, drops the other sections
- * and sets TC (as CoreDNS does), so a client that cannot retry over TCP still gets addresses.
- * Compression pointers only point backwards (RFC 1035 4.1.4), so a prefix of the answer section
- * is whole.
+ * and sets TC (as CoreDNS does), so a client that cannot retry over TCP still gets addresses
+ * (recordsThatFit).
  */
 export function renderCached(
   e: CachedAnswer,
@@ -133,9 +132,7 @@ export function renderCached(
   const truncated = qend + bodyLen + optLen > opts.maxSize;
   let an = e.an;
   if (truncated) {
-    const room = opts.maxSize - qend - optLen;
-    an = 0;
-    while (an < e.answerEnds.length && e.answerEnds[an]! <= room) an++;
+    an = recordsThatFit(e.answerEnds, opts.maxSize - qend - optLen);
     bodyLen = an > 0 ? e.answerEnds[an - 1]! : 0;
     records = an;
   }

@@ -7,7 +7,7 @@
  * over TCP still gets addresses.
  */
 import type { Answer } from './record-index.js';
-import { OPT_RR } from './wire.js';
+import { OPT_RR, recordsThatFit } from './wire.js';
 
 export interface RenderOptions {
   /** Length of the query's question section (at offset 12). */
@@ -50,8 +50,7 @@ function partial(a: Answer, query: Buffer, opts: RenderOptions): Buffer {
   const qend = 12 + qlen;
   const room = opts.maxSize - qend - (hasOpt ? OPT_RR.length : 0);
   const ends = a.answerEnds ?? [];
-  let k = 0;
-  while (k < ends.length && ends[k]! <= room) k++;
+  const k = recordsThatFit(ends, room);
   const out = truncated(a.head, query, qlen, hasOpt);
   if (k === 0) return out;
   // Answer records only point backwards (at the question or earlier answers): a prefix is whole.

@@ -27,7 +27,7 @@ import {
 import type { Answer, RecordIndex } from './record-index.js';
 import { renderAnswer, truncated } from './responder.js';
 import { listenUdp, type UdpListener } from './udp-batch.js';
-import { CLASS_IN, nameKey, OPT_RR, QueryView, RCODE, TYPE } from './wire.js';
+import { CLASS_IN, nameKey, OPT_RR, QueryView, RCODE, recordsThatFit, TYPE } from './wire.js';
 
 export interface DnsServerOptions {
   /** Address to listen on (UDP and TCP). */
@@ -276,9 +276,9 @@ export class DnsServer {
     t0: number,
   ): void {
     const target = a.chase!;
-    // The CNAME, then as many of the target's records (each whole, uncompressed) as fit; TC when
-    // some did not (as for any other answer: see responder.ts partial).
-    const done = (extra: readonly Buffer[]) => {
+    // The CNAME, then as many of the target's records as fit (recordsThatFit); TC when some did
+    // not. `extra` holds them uncompressed, one after another, ending at `ends`.
+    const done = (extra: Buffer, ends: readonly number[]) => {
       const base = renderAnswer(a, msg, {
         qlen: shape.qlen,
         hasOpt: false,
@@ -287,15 +287,13 @@ export class DnsServer {
       });
       const opt = shape.hasOpt ? OPT_RR : Buffer.alloc(0);
       const room = shape.maxSize - base.length - opt.length;
-      let k = 0;
-      let used = 0;
-      while (k < extra.length && used + extra[k]!.length <= room) used += extra[k++]!.length;
       if (room < 0) reply(truncated(a.head, msg, shape.qlen, shape.hasOpt));
       else {
-        const out = Buffer.concat([base, ...extra.slice(0, k), opt]);
+        const k = recordsThatFit(ends, room);
+        const out = Buffer.concat([base, extra.subarray(0, k > 0 ? ends[k - 1] : 0), opt]);
         out.writeUInt16BE(out.readUInt16BE(6) + k, 6);
         if (shape.hasOpt) out.writeUInt16BE(out.readUInt16BE(10) + 1, 10);
-        if (k < extra.length) out[2]! |= 0x02;
+        if (k < ends.length) out[2]! |= 0x02;
         reply(out);
       }
       this.opts.metrics?.response(
@@ -309,7 +307,7 @@ export class DnsServer {
     const key = nameKey(target);
     this.opts.forwarder!.resolve(key, shape.qtype).then(
       (e) => {
-        if (!e || e.an === 0) return done([]);
+        if (!e || e.an === 0) return done(Buffer.alloc(0), []);
         // Decode the upstream answers and re-encode them without compression to append them.
         const question = Buffer.alloc(key.length + 5);
         question.write(key, 0, 'latin1');
@@ -320,14 +318,15 @@ export class DnsServer {
           renderCached(e, fake, { qlen: question.length, hasOpt: false, maxSize: TCP_MAX, now: this.now() }),
         );
         const answers = (p.answers ?? []).filter((r) => r.type !== 'OPT');
-        // One record at a time: each stands alone (no compression pointers), so any prefix is whole.
-        done(
-          answers.map((r) =>
-            dnsPacket.encode({ type: 'response', id: 0, flags: 0, answers: [r] }).subarray(12),
-          ),
+        // Re-encoded one record at a time so that each one's end is known: none points at another.
+        const rrs = answers.map((r) =>
+          dnsPacket.encode({ type: 'response', id: 0, flags: 0, answers: [r] }).subarray(12),
         );
+        const ends: number[] = [];
+        for (const rr of rrs) ends.push((ends.at(-1) ?? 0) + rr.length);
+        done(Buffer.concat(rrs), ends);
       },
-      () => done([]),
+      () => done(Buffer.alloc(0), []),
     );
   }
 

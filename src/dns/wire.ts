@@ -315,6 +315,17 @@ export class WireWriter {
   }
 }
 
+/**
+ * How many leading records fit in `room` bytes, given where each record ends (offsets from the
+ * first one's start). Compression pointers only point backwards (RFC 1035 4.1.4), so a prefix of
+ * an answer section is whole: a truncated answer (TC) keeps that many records.
+ */
+export function recordsThatFit(ends: readonly number[], room: number): number {
+  let k = 0;
+  while (k < ends.length && ends[k]! <= room) k++;
+  return k;
+}
+
 /** The 11 bytes of our OPT record. */
 export const OPT_RR: Buffer = (() => {
   const w = new WireWriter({ compress: false });
